@@ -1,0 +1,18 @@
+//! The pure domain model of mlgraph: asset kinds, assets, typed edges with
+//! column mappings, their validation, the NDJSON record format, and the
+//! seeded demo estate generator.
+//!
+//! Architecture invariant: this crate does no I/O and depends on no async
+//! runtime, web framework or database, so it builds for
+//! `wasm32-unknown-unknown` and its tests compile in seconds.
+
+pub mod asset;
+pub mod demo;
+pub mod edge;
+pub mod error;
+pub mod record;
+
+pub use asset::{Asset, AssetInput, AssetKind, AssetVersion, Field};
+pub use edge::{ColumnMapping, Edge, EdgeInput, EdgeKind};
+pub use error::{Result, ValidationError};
+pub use record::Record;
