@@ -1,1 +1,73 @@
-pub fn x(){}
+//! The catalog service: mlgraph's store of assets, edges and their history
+//! in SurrealDB.
+//!
+//! Architecture invariant: this is the only crate that speaks SurrealQL.
+//! Every value that comes from a user reaches the database as a bound
+//! parameter; query text is assembled only from fixed fragments.
+//!
+//! Errors: [`CatalogError`] is the one error type of this layer. Its
+//! variants say how a caller should answer (bad input, not found,
+//! conflict); database failures are kept whole for logging and never shown
+//! to users by the layers above.
+
+mod detail;
+mod error;
+mod schema;
+mod search;
+mod write;
+
+use surrealdb::engine::any::{self, Any};
+use surrealdb::Surreal;
+
+pub use error::{CatalogError, Result};
+pub use write::WriteOutcome;
+
+/// The namespace and database that mlgraph uses inside SurrealDB.
+const NAMESPACE: &str = "mlgraph";
+const DATABASE: &str = "catalog";
+
+/// A handle on the catalog. Cloning is cheap and shares the connection.
+#[derive(Clone)]
+pub struct Catalog {
+    db: Surreal<Any>,
+}
+
+impl Catalog {
+    /// Connects to `url` (`surrealkv://DIR`, `mem://` or `ws://HOST:PORT`)
+    /// and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let db = any::connect(url).await.map_err(|e| CatalogError::Connect {
+            url: url.to_string(),
+            message: e.to_string(),
+        })?;
+        db.use_ns(NAMESPACE).use_db(DATABASE).await?;
+        let catalog = Catalog { db };
+        catalog.migrate().await?;
+        Ok(catalog)
+    }
+
+    /// Whether the catalog holds no asset yet.
+    pub async fn is_empty(&self) -> Result<bool> {
+        Ok(self.count_assets().await? == 0)
+    }
+
+    pub async fn count_assets(&self) -> Result<u64> {
+        let mut res = self.db.query("SELECT count() AS n FROM asset GROUP ALL").await?;
+        let n: Option<serde_json::Value> = res.take(0)?;
+        Ok(n.and_then(|v| v.get("n").and_then(|n| n.as_u64())).unwrap_or(0))
+    }
+
+    pub async fn count_edges(&self) -> Result<u64> {
+        let mut res = self.db.query("SELECT count() AS n FROM edge GROUP ALL").await?;
+        let n: Option<serde_json::Value> = res.take(0)?;
+        Ok(n.and_then(|v| v.get("n").and_then(|n| n.as_u64())).unwrap_or(0))
+    }
+
+    /// A number that grows with every committed change to assets or edges,
+    /// so that derived views can tell whether they are stale.
+    pub async fn graph_version(&self) -> Result<u64> {
+        let mut res = self.db.query("SELECT VALUE version FROM ONLY meta:graph").await?;
+        let v: Option<serde_json::Value> = res.take(0)?;
+        Ok(v.and_then(|v| v.as_u64()).unwrap_or(0))
+    }
+}

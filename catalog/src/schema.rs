@@ -1,0 +1,62 @@
+//! The database schema, applied idempotently at every start.
+
+use crate::{Catalog, Result};
+
+/// Every definition uses `IF NOT EXISTS`, so applying the schema to an
+/// existing database changes nothing. A later change to a definition needs
+/// an `OVERWRITE` step here, in order, never an edit of an old line.
+const SCHEMA: &str = r#"
+DEFINE ANALYZER IF NOT EXISTS asset_text TOKENIZERS blank, class FILTERS lowercase, ascii, edgengram(2, 24);
+
+DEFINE TABLE IF NOT EXISTS asset SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS key ON asset TYPE string;
+DEFINE FIELD IF NOT EXISTS kind ON asset TYPE string ASSERT $value INSIDE ['dataset', 'feature', 'model', 'evaluation', 'workflow', 'service', 'application'];
+DEFINE FIELD IF NOT EXISTS namespace ON asset TYPE string;
+DEFINE FIELD IF NOT EXISTS name ON asset TYPE string;
+DEFINE FIELD IF NOT EXISTS description ON asset TYPE string DEFAULT '';
+DEFINE FIELD IF NOT EXISTS owners ON asset TYPE array<string> DEFAULT [];
+DEFINE FIELD IF NOT EXISTS tags ON asset TYPE array<string> DEFAULT [];
+DEFINE FIELD IF NOT EXISTS domain ON asset TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS schema ON asset TYPE array<object> FLEXIBLE DEFAULT [];
+DEFINE FIELD IF NOT EXISTS properties ON asset TYPE object FLEXIBLE DEFAULT {};
+DEFINE FIELD IF NOT EXISTS version ON asset TYPE int;
+DEFINE FIELD IF NOT EXISTS search_text ON asset TYPE string;
+DEFINE FIELD IF NOT EXISTS created_at ON asset TYPE datetime DEFAULT time::now();
+DEFINE FIELD IF NOT EXISTS updated_at ON asset TYPE datetime VALUE time::now();
+DEFINE INDEX IF NOT EXISTS asset_key ON asset FIELDS key UNIQUE;
+DEFINE INDEX IF NOT EXISTS asset_kind ON asset FIELDS kind;
+DEFINE INDEX IF NOT EXISTS asset_name ON asset FIELDS name;
+DEFINE INDEX IF NOT EXISTS asset_owners ON asset FIELDS owners;
+DEFINE INDEX IF NOT EXISTS asset_tags ON asset FIELDS tags;
+DEFINE INDEX IF NOT EXISTS asset_search ON asset FIELDS search_text FULLTEXT ANALYZER asset_text BM25;
+
+DEFINE TABLE IF NOT EXISTS edge TYPE RELATION IN asset OUT asset ENFORCED SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS key ON edge TYPE string;
+DEFINE FIELD IF NOT EXISTS kind ON edge TYPE string ASSERT $value INSIDE ['reads', 'writes', 'derives', 'trains', 'evaluates', 'deploys', 'calls'];
+DEFINE FIELD IF NOT EXISTS columns ON edge TYPE array<object> FLEXIBLE DEFAULT [];
+DEFINE FIELD IF NOT EXISTS first_seen ON edge TYPE datetime DEFAULT time::now();
+DEFINE FIELD IF NOT EXISTS last_seen ON edge TYPE datetime VALUE time::now();
+DEFINE INDEX IF NOT EXISTS edge_key ON edge FIELDS key UNIQUE;
+DEFINE INDEX IF NOT EXISTS edge_in ON edge FIELDS in;
+DEFINE INDEX IF NOT EXISTS edge_out ON edge FIELDS out;
+
+DEFINE TABLE IF NOT EXISTS asset_version SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS asset ON asset_version TYPE string;
+DEFINE FIELD IF NOT EXISTS version ON asset_version TYPE int;
+DEFINE FIELD IF NOT EXISTS at ON asset_version TYPE datetime DEFAULT time::now();
+DEFINE FIELD IF NOT EXISTS by ON asset_version TYPE string;
+DEFINE FIELD IF NOT EXISTS changes ON asset_version TYPE array<string>;
+DEFINE FIELD IF NOT EXISTS snapshot ON asset_version TYPE object FLEXIBLE;
+DEFINE INDEX IF NOT EXISTS asset_version_key ON asset_version FIELDS asset, version UNIQUE;
+
+DEFINE TABLE IF NOT EXISTS meta SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS version ON meta TYPE int DEFAULT 0;
+"#;
+
+impl Catalog {
+    pub(crate) async fn migrate(&self) -> Result<()> {
+        let res = self.db.query(SCHEMA).await?;
+        crate::error::first_real_error(res)?;
+        Ok(())
+    }
+}

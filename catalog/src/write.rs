@@ -1,0 +1,299 @@
+//! Writes: assets, edges and whole imports. Every write is one SurrealDB
+//! transaction that also records asset versions and bumps the graph
+//! version, so a reader never sees half of a change.
+
+use std::collections::{BTreeMap, HashMap};
+
+use domain::record::ImportBatch;
+use domain::{Asset, Edge, ValidationError};
+use serde_json::{json, Value};
+
+use crate::error::{first_real_error, CatalogError, Result};
+use crate::Catalog;
+
+/// What a write did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WriteOutcome {
+    pub assets_created: usize,
+    pub assets_updated: usize,
+    pub assets_unchanged: usize,
+    pub edges_written: usize,
+}
+
+/// An edge to write, with the label that errors about it should carry (for
+/// an import, its line).
+pub(crate) struct LabelledEdge {
+    pub label: String,
+    pub edge: Edge,
+}
+
+const APPLY: &str = r#"
+BEGIN;
+FOR $a IN $assets {
+    LET $rid = type::record('asset', $a.key);
+    IF ($rid.version ?? 0) != $a.expected {
+        THROW 'mlgraph-conflict: ' + $a.key + ' was changed by someone else; reload it and try again';
+    };
+    UPSERT $rid CONTENT $a.doc;
+    IF $a.created != NONE {
+        UPDATE $rid SET created_at = <datetime>$a.created;
+    };
+    CREATE asset_version SET asset = $a.key, version = $a.doc.version, by = $by, changes = $a.changes, snapshot = $a.doc;
+};
+FOR $e IN $edges {
+    LET $eid = type::record('edge', $e.key);
+    IF $eid.key != NONE {
+        UPDATE $eid SET columns = $e.columns;
+    } ELSE {
+        LET $from = type::record('asset', $e.from);
+        LET $to = type::record('asset', $e.to);
+        RELATE $from->$eid->$to SET key = $e.key, kind = $e.kind, columns = $e.columns;
+    };
+};
+UPSERT meta:graph SET version = (version ?? 0) + 1;
+COMMIT;
+"#;
+
+const DELETE_ASSET: &str = r#"
+BEGIN;
+LET $rid = type::record('asset', $key);
+IF ($rid.version ?? 0) != $expected {
+    THROW 'mlgraph-conflict: ' + $key + ' was changed by someone else; reload it and try again';
+};
+DELETE edge WHERE in = $rid OR out = $rid;
+DELETE $rid;
+CREATE asset_version SET asset = $key, version = $expected + 1, by = $by, changes = ['deleted'], snapshot = $snapshot;
+UPSERT meta:graph SET version = (version ?? 0) + 1;
+COMMIT;
+"#;
+
+const DELETE_EDGE: &str = r#"
+BEGIN;
+DELETE type::record('edge', $key);
+UPSERT meta:graph SET version = (version ?? 0) + 1;
+COMMIT;
+"#;
+
+/// The stored form of an asset: the wire form with `key` for `id`, no
+/// timestamps (the database sets them) and the text the search index covers.
+fn stored_doc(a: &Asset) -> Result<Value> {
+    let mut v = serde_json::to_value(a).map_err(|e| CatalogError::Corrupt(e.to_string()))?;
+    let obj = v.as_object_mut().expect("an asset serialises to an object");
+    obj.remove("id");
+    obj.remove("created_at");
+    obj.remove("updated_at");
+    obj.insert("key".into(), json!(a.id));
+    obj.insert("search_text".into(), json!(a.search_text()));
+    strip_nulls(&mut v);
+    Ok(v)
+}
+
+/// SurrealDB's `option<T>` accepts NONE but not NULL, and JSON can only say
+/// NULL, so nulls inside free-form values are dropped before they are bound.
+fn strip_nulls(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            o.retain(|_, x| !x.is_null());
+            o.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
+/// Reads a stored asset row back into the wire form.
+pub(crate) fn row_to_asset(mut row: Value) -> Result<Asset> {
+    let obj = row
+        .as_object_mut()
+        .ok_or_else(|| CatalogError::Corrupt("an asset row is not an object".into()))?;
+    obj.remove("id");
+    obj.remove("search_text");
+    if let Some(key) = obj.remove("key") {
+        obj.insert("id".into(), key);
+    }
+    serde_json::from_value(row).map_err(|e| CatalogError::Corrupt(format!("asset row: {e}")))
+}
+
+impl Catalog {
+    /// Loads assets by id; missing ids are simply absent from the map.
+    pub(crate) async fn load_assets(&self, ids: Vec<String>) -> Result<HashMap<String, Asset>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut res = self
+            .db
+            .query("SELECT * FROM asset WHERE key INSIDE $keys")
+            .bind(("keys", ids))
+            .await?;
+        let rows: Vec<Value> = res.take(0)?;
+        rows.into_iter()
+            .map(|r| row_to_asset(r).map(|a| (a.id.clone(), a)))
+            .collect()
+    }
+
+    pub async fn get_asset(&self, id: &str) -> Result<Asset> {
+        self.load_assets(vec![id.to_string()])
+            .await?
+            .remove(id)
+            .ok_or_else(|| CatalogError::NotFound(format!("asset {id:?}")))
+    }
+
+    /// Creates or replaces an asset. With `expected_version`, the write
+    /// succeeds only if the stored version is still that one (0 for "must
+    /// not exist yet").
+    pub async fn put_asset(&self, asset: Asset, expected_version: Option<u64>, by: &str) -> Result<(Asset, WriteOutcome)> {
+        let id = asset.id.clone();
+        let batch = ImportBatch { assets: vec![asset], edges: vec![] };
+        let expected = expected_version.map(|v| HashMap::from([(id.clone(), v)])).unwrap_or_default();
+        let outcome = self.apply(batch.assets, vec![], &expected, by).await?;
+        Ok((self.get_asset(&id).await?, outcome))
+    }
+
+    pub async fn put_edge(&self, edge: Edge, by: &str) -> Result<(Edge, WriteOutcome)> {
+        let id = edge.id.clone();
+        let outcome = self
+            .apply(vec![], vec![LabelledEdge { label: String::new(), edge }], &HashMap::new(), by)
+            .await?;
+        let edge = self
+            .get_edge(&id)
+            .await?
+            .ok_or_else(|| CatalogError::NotFound(format!("edge {id:?}")))?;
+        Ok((edge, outcome))
+    }
+
+    /// Imports a whole batch atomically: every asset and edge is written,
+    /// or none is.
+    pub async fn import(&self, batch: ImportBatch, labels: Vec<String>, by: &str) -> Result<WriteOutcome> {
+        let edges = batch
+            .edges
+            .into_iter()
+            .enumerate()
+            .map(|(i, edge)| LabelledEdge { label: labels.get(i).cloned().unwrap_or_default(), edge })
+            .collect();
+        self.apply(batch.assets, edges, &HashMap::new(), by).await
+    }
+
+    async fn apply(
+        &self,
+        assets: Vec<Asset>,
+        edges: Vec<LabelledEdge>,
+        expected: &HashMap<String, u64>,
+        by: &str,
+    ) -> Result<WriteOutcome> {
+        // A later record for the same id replaces an earlier one.
+        let mut assets_by_id: BTreeMap<String, Asset> = BTreeMap::new();
+        for a in assets {
+            assets_by_id.insert(a.id.clone(), a);
+        }
+        let mut wanted: Vec<String> = assets_by_id.keys().cloned().collect();
+        for e in &edges {
+            for end in [&e.edge.from, &e.edge.to] {
+                if !assets_by_id.contains_key(end) {
+                    wanted.push(end.clone());
+                }
+            }
+        }
+        wanted.sort();
+        wanted.dedup();
+        let stored = self.load_assets(wanted).await?;
+
+        for LabelledEdge { label, edge } in &edges {
+            let end = |id: &String, field: &str| {
+                assets_by_id.get(id).or_else(|| stored.get(id)).ok_or_else(|| {
+                    let e = ValidationError::new(field, format!("no asset has the id {id:?}"));
+                    if label.is_empty() { e } else { e.within(label) }
+                })
+            };
+            let from = end(&edge.from, "from")?;
+            let to = end(&edge.to, "to")?;
+            edge.check_ends(from, to).map_err(|e| if label.is_empty() { e } else { e.within(label) })?;
+        }
+
+        let mut outcome = WriteOutcome::default();
+        let mut asset_ops = Vec::new();
+        for (id, mut asset) in assets_by_id {
+            let old = stored.get(&id);
+            let expected_version = old.map_or(0, |o| o.version);
+            if let Some(&want) = expected.get(&id) {
+                if want != expected_version {
+                    return Err(CatalogError::Conflict(format!(
+                        "{id} is at version {expected_version}, not {want}; reload it and try again"
+                    )));
+                }
+            }
+            let changes = match old {
+                Some(o) => asset.changed_fields(o),
+                None => vec!["created".to_string()],
+            };
+            if changes.is_empty() {
+                outcome.assets_unchanged += 1;
+                continue;
+            }
+            if old.is_some() {
+                outcome.assets_updated += 1;
+            } else {
+                outcome.assets_created += 1;
+            }
+            asset.version = expected_version + 1;
+            let created = old.and_then(|o| o.created_at.clone());
+            let mut op = json!({
+                "key": id,
+                "expected": expected_version,
+                "doc": stored_doc(&asset)?,
+                "changes": changes,
+            });
+            if let Some(c) = created {
+                op["created"] = json!(c);
+            }
+            asset_ops.push(op);
+        }
+        let edge_ops: Vec<Value> = edges
+            .iter()
+            .map(|LabelledEdge { edge, .. }| {
+                let mut cols = serde_json::to_value(&edge.columns).unwrap_or_default();
+                strip_nulls(&mut cols);
+                json!({"key": edge.id, "from": edge.from, "to": edge.to, "kind": edge.kind.as_str(), "columns": cols})
+            })
+            .collect();
+        outcome.edges_written = edge_ops.len();
+        if asset_ops.is_empty() && edge_ops.is_empty() {
+            return Ok(outcome);
+        }
+        let res = self
+            .db
+            .query(APPLY)
+            .bind(("assets", Value::Array(asset_ops)))
+            .bind(("edges", Value::Array(edge_ops)))
+            .bind(("by", by.to_string()))
+            .await?;
+        first_real_error(res)?;
+        Ok(outcome)
+    }
+
+    /// Deletes an asset and every edge that touches it, and records the
+    /// deletion in its history.
+    pub async fn delete_asset(&self, id: &str, by: &str) -> Result<()> {
+        let old = self.get_asset(id).await?;
+        let mut snapshot = stored_doc(&old)?;
+        snapshot["version"] = json!(old.version + 1);
+        let res = self
+            .db
+            .query(DELETE_ASSET)
+            .bind(("key", id.to_string()))
+            .bind(("expected", old.version))
+            .bind(("by", by.to_string()))
+            .bind(("snapshot", snapshot))
+            .await?;
+        first_real_error(res)?;
+        Ok(())
+    }
+
+    pub async fn delete_edge(&self, id: &str) -> Result<()> {
+        if self.get_edge(id).await?.is_none() {
+            return Err(CatalogError::NotFound(format!("edge {id:?}")));
+        }
+        let res = self.db.query(DELETE_EDGE).bind(("key", id.to_string())).await?;
+        first_real_error(res)?;
+        Ok(())
+    }
+}

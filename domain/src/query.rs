@@ -1,0 +1,249 @@
+//! The read side's wire types: a catalog search with its facets, and an
+//! asset's page (neighbours, versions, reuse). They live here, not in the
+//! catalog, so the browser build shares them without pulling in a database.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::asset::{Asset, AssetKind, AssetVersion};
+use crate::edge::{ColumnMapping, EdgeKind};
+use crate::error::ValidationError;
+
+pub const DEFAULT_LIMIT: usize = 25;
+pub const MAX_LIMIT: usize = 1000;
+
+/// A search over the catalog. Empty lists mean "no filter"; several values
+/// in one list mean "any of them".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub kinds: Vec<AssetKind>,
+    #[serde(default)]
+    pub owners: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default = "default_limit")]
+    pub limit: usize,
+    #[serde(default)]
+    pub offset: usize,
+}
+
+fn default_limit() -> usize {
+    DEFAULT_LIMIT
+}
+
+/// Counts per facet value, for the current query without that facet's own
+/// filter, so a user can widen a selection as well as narrow it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facets {
+    pub kind: BTreeMap<String, u64>,
+    pub owner: BTreeMap<String, u64>,
+    pub tag: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchResult {
+    pub total: u64,
+    pub items: Vec<Asset>,
+    pub facets: Facets,
+}
+
+/// A direct neighbour of an asset, seen from that asset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Neighbor {
+    pub edge_id: String,
+    pub edge_kind: EdgeKind,
+    pub id: String,
+    pub kind: AssetKind,
+    pub name: String,
+    #[serde(default)]
+    pub columns: Vec<ColumnMapping>,
+}
+
+/// Another feature or model built from the same upstream assets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReuseCandidate {
+    pub id: String,
+    pub kind: AssetKind,
+    pub name: String,
+    /// How many of this asset's upstream assets it also reads.
+    pub shared: u64,
+    pub via: Vec<String>,
+}
+
+/// Everything an asset's page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssetDetail {
+    pub asset: Asset,
+    pub versions: Vec<AssetVersion>,
+    pub upstream: Vec<Neighbor>,
+    pub downstream: Vec<Neighbor>,
+    pub reuse: Vec<ReuseCandidate>,
+}
+
+impl SearchQuery {
+    /// Reads a search from URL query pairs, as both the REST API and the
+    /// search page receive it. `kind`, `owner` and `tag` may repeat, and
+    /// each may also hold a comma-separated list.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Self, ValidationError> {
+        let mut q = SearchQuery { limit: DEFAULT_LIMIT, ..Default::default() };
+        let split = |v: &str| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect::<Vec<_>>();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "q" => q.q = v,
+                "kind" => {
+                    for k in split(&v) {
+                        let kind: AssetKind = k.parse()?;
+                        if !q.kinds.contains(&kind) {
+                            q.kinds.push(kind);
+                        }
+                    }
+                }
+                "owner" => q.owners.extend(split(&v)),
+                "tag" => q.tags.extend(split(&v)),
+                "limit" => {
+                    q.limit = v.parse().map_err(|_| ValidationError::new("limit", format!("{v:?} is not a whole number")))?;
+                    if q.limit == 0 || q.limit > MAX_LIMIT {
+                        return Err(ValidationError::new("limit", format!("must be between 1 and {MAX_LIMIT}")));
+                    }
+                }
+                "offset" => {
+                    q.offset = v.parse().map_err(|_| ValidationError::new("offset", format!("{v:?} is not a whole number")))?;
+                }
+                _ => {}
+            }
+        }
+        Ok(q)
+    }
+
+    /// The URL query string for this search (without `?`), with the limit
+    /// and offset left out when they are the defaults.
+    pub fn to_query_string(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.q.is_empty() {
+            parts.push(format!("q={}", encode_component(&self.q)));
+        }
+        for k in &self.kinds {
+            parts.push(format!("kind={}", k.as_str()));
+        }
+        for o in &self.owners {
+            parts.push(format!("owner={}", encode_component(o)));
+        }
+        for t in &self.tags {
+            parts.push(format!("tag={}", encode_component(t)));
+        }
+        if self.limit != DEFAULT_LIMIT {
+            parts.push(format!("limit={}", self.limit));
+        }
+        if self.offset != 0 {
+            parts.push(format!("offset={}", self.offset));
+        }
+        parts.join("&")
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters, like
+/// JavaScript's `encodeURIComponent` (which also keeps a few marks).
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` escapes (and `+` as a space when `plus` is set). Invalid
+/// escapes are kept as they are.
+pub fn decode_component(s: &str, plus: bool) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' if plus => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Splits a raw URL query string into decoded pairs.
+pub fn parse_query_string(raw: &str) -> Vec<(String, String)> {
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode_component(k, true), decode_component(v, true))
+        })
+        .collect()
+}
+
+/// The path of an asset's page.
+pub fn asset_path(id: &str) -> String {
+    format!("/assets/{}", encode_component(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_round_trip_through_urls() {
+        let q = SearchQuery {
+            q: "watch time & more".into(),
+            kinds: vec![AssetKind::Feature, AssetKind::Model],
+            owners: vec!["ana.silva".into()],
+            tags: vec!["tier-1".into()],
+            limit: 50,
+            offset: 100,
+        };
+        let s = q.to_query_string();
+        assert_eq!(SearchQuery::from_pairs(parse_query_string(&s)).unwrap(), q);
+        let comma = SearchQuery::from_pairs(parse_query_string("kind=model,feature&q=a+b")).unwrap();
+        assert_eq!(comma.kinds, vec![AssetKind::Model, AssetKind::Feature]);
+        assert_eq!(comma.q, "a b");
+    }
+
+    #[test]
+    fn bad_parameters_name_the_parameter() {
+        for (raw, field) in [("kind=robot", "kind"), ("limit=x", "limit"), ("limit=0", "limit"), ("limit=5000", "limit"), ("offset=-1", "offset")] {
+            assert_eq!(SearchQuery::from_pairs(parse_query_string(raw)).unwrap_err().field, field, "{raw}");
+        }
+    }
+
+    #[test]
+    fn ids_survive_encoding() {
+        let id = "dataset:postgres%3A//db:5432:public.orders v2";
+        let enc = encode_component(id);
+        assert!(!enc.contains('/') && !enc.contains(' ') && !enc.contains(':'));
+        assert_eq!(decode_component(&enc, false), id);
+        assert_eq!(decode_component("100%", false), "100%");
+        assert_eq!(decode_component("%zz%4", false), "%zz%4");
+    }
+}
