@@ -1,1 +1,110 @@
-fn main(){}
+//! The `mlgraph` binary: the command line, configuration, the axum router
+//! (Leptos pages, REST API, static files) and the demo loader.
+
+mod api;
+mod config;
+mod router;
+mod seed;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+
+#[derive(Parser)]
+#[command(name = "mlgraph", version, about = "An ML asset catalog that stores the whole estate as one graph.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the web app and the REST API (the default command).
+    Serve(config::ServeArgs),
+    /// Loads the demo catalog, or a synthetic one of any size, into the database.
+    SeedDemo {
+        #[command(flatten)]
+        db: config::DbArgs,
+        /// How many assets to generate (the demo has 330; benchmarks go up to 1,000,000).
+        #[arg(long, default_value_t = domain::demo::DEMO_ASSETS)]
+        assets: usize,
+        /// The generator's seed; the same seed and size give the same catalog.
+        #[arg(long, default_value_t = domain::demo::DEMO_SEED)]
+        seed: u64,
+    },
+    /// Writes a generated catalog as NDJSON (the import format) without touching a database.
+    Gen {
+        #[arg(long, default_value_t = domain::demo::DEMO_ASSETS)]
+        assets: usize,
+        #[arg(long, default_value_t = domain::demo::DEMO_SEED)]
+        seed: u64,
+        /// Where to write; `-` for standard output.
+        #[arg(long, default_value = "-")]
+        out: String,
+    },
+    /// Imports an NDJSON file of assets and edges, atomically.
+    Import {
+        #[command(flatten)]
+        db: config::DbArgs,
+        file: PathBuf,
+    },
+    /// Exports the whole catalog as NDJSON.
+    Export {
+        #[command(flatten)]
+        db: config::DbArgs,
+        #[arg(long, default_value = "-")]
+        out: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,surrealdb=warn,surrealdb_core=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve(config::ServeArgs::default())) {
+        Command::Serve(args) => {
+            let settings = Settings::load(args)?;
+            router::serve(settings).await
+        }
+        Command::SeedDemo { db, assets, seed } => {
+            let catalog = config::open(&db).await?;
+            let started = std::time::Instant::now();
+            let n = seed::load(&catalog, seed, assets).await?;
+            println!(
+                "loaded {} assets and {} edges in {:.1}s",
+                n.0,
+                n.1,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Gen { assets, seed, out } => {
+            let estate = domain::demo::generate(seed, assets);
+            let mut w = config::writer(&out)?;
+            seed::write_ndjson(&estate, &mut w)?;
+            Ok(())
+        }
+        Command::Import { db, file } => {
+            let catalog = config::open(&db).await?;
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let (batch, labels) = api::parse_import(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let out = catalog.import(batch, labels, "cli").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string(&out)?);
+            Ok(())
+        }
+        Command::Export { db, out } => {
+            let catalog = config::open(&db).await?;
+            let mut w = config::writer(&out)?;
+            api::write_export(&catalog, &mut w).await?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Small pieces shared by pages: kind badges, links to assets, pagers.
+
+use domain::query::asset_path;
+use domain::AssetKind;
+use leptos::prelude::*;
+
+/// A coloured label for an asset kind.
+#[component]
+pub fn KindBadge(kind: AssetKind) -> impl IntoView {
+    view! { <span class=format!("badge kind-{}", kind.as_str())>{kind.as_str()}</span> }
+}
+
+/// The URL of an asset's page.
+pub fn asset_href(id: &str) -> String {
+    // Ids go in the query string: path parameters are decoded differently
+    // by the server and the browser router, and ids contain `/` and `%`.
+    let path = asset_path(id);
+    format!("/asset?id={}", path.trim_start_matches("/assets/"))
+}
+
+/// A link to an asset, with its kind badge.
+#[component]
+pub fn AssetLink(id: String, kind: AssetKind, name: String) -> impl IntoView {
+    view! {
+        <span class="asset-link">
+            <KindBadge kind/>
+            " "
+            <a href=asset_href(&id) title=id.clone()>{name}</a>
+        </span>
+    }
+}
+
+/// "Showing a–b of n" with previous and next links. `href` makes the link
+/// for an offset.
+#[component]
+pub fn Pager(total: u64, offset: usize, limit: usize, href: Callback<usize, String>) -> impl IntoView {
+    let total = total as usize;
+    let first = if total == 0 { 0 } else { offset + 1 };
+    let last = (offset + limit).min(total);
+    let page = offset / limit.max(1) + 1;
+    let pages = total.div_ceil(limit.max(1)).max(1);
+    let prev = (offset > 0).then(|| href.run(offset.saturating_sub(limit)));
+    let next = (offset + limit < total).then(|| href.run(offset + limit));
+    view! {
+        <nav class="pager" aria-label="Pages">
+            <span class="pager-range">{format!("{first}–{last} of {total}")}</span>
+            {match prev {
+                Some(h) => view! { <a class="pager-btn" rel="prev" href=h>"‹ Previous"</a> }.into_any(),
+                None => view! { <span class="pager-btn disabled">"‹ Previous"</span> }.into_any(),
+            }}
+            <span class="pager-page">{format!("Page {page} of {pages}")}</span>
+            {match next {
+                Some(h) => view! { <a class="pager-btn" rel="next" href=h>"Next ›"</a> }.into_any(),
+                None => view! { <span class="pager-btn disabled">"Next ›"</span> }.into_any(),
+            }}
+        </nav>
+    }
+}

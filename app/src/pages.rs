@@ -1,0 +1,4 @@
+//! The pages of the app, one module per route.
+
+pub mod asset;
+pub mod search;

@@ -1,0 +1,209 @@
+//! An asset's page: metadata, schema, owners and tags, direct upstream and
+//! downstream neighbours, reuse suggestions and version history.
+
+use domain::query::{encode_component, AssetDetail, Neighbor};
+use domain::{Asset, Field};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::{asset_detail, error_text};
+use crate::components::{asset_href, AssetLink, KindBadge, Pager};
+
+/// Columns per page of the schema table.
+const COLUMNS_PER_PAGE: usize = 100;
+
+#[component]
+pub fn AssetPage() -> impl IntoView {
+    let query = use_query_map();
+    let id = Memo::new(move |_| query.with(|m| m.get("id").unwrap_or_default()));
+    let col_offset = Memo::new(move |_| query.with(|m| m.get("cols").and_then(|c| c.parse::<usize>().ok()).unwrap_or(0)));
+    let detail = Resource::new(move || id.get(), asset_detail);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => view! { <Detail d col_offset=col_offset.get_untracked()/> }.into_any(),
+                    Err(e) => view! {
+                        <Title text="Not found"/>
+                        <section class="error-box" role="alert">
+                            <h1>"This asset could not be shown"</h1>
+                            <p>{error_text(&e)}</p>
+                            <p><a href="/">"Back to the catalog"</a></p>
+                        </section>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Detail(d: AssetDetail, col_offset: usize) -> impl IntoView {
+    let AssetDetail { asset, versions, upstream, downstream, reuse } = d;
+    let a = asset.clone();
+    let search_link = |facet: &str, v: &str| format!("/?{facet}={}", encode_component(v));
+    view! {
+        <Title text=a.name.clone()/>
+        <nav class="crumbs"><a href="/">"Catalog"</a>" / "<a href=search_link("kind", a.kind.as_str())>{a.kind.as_str()}</a>" / "<span>{a.name.clone()}</span></nav>
+        <header class="asset-head">
+            <div class="asset-title">
+                <KindBadge kind=a.kind/>
+                <h1 data-testid="asset-name">{a.name.clone()}</h1>
+            </div>
+            <p class="mono muted asset-id">{a.id.clone()}</p>
+            <p class="asset-desc">{if a.description.is_empty() { "No description yet.".to_string() } else { a.description.clone() }}</p>
+        </header>
+        <div class="asset-layout">
+            <div class="asset-main">
+                {a.kind.has_schema().then(|| view! { <SchemaTable asset=asset.clone() offset=col_offset/> })}
+                <section class="panel" data-testid="lineage">
+                    <h2>"Lineage"</h2>
+                    <div class="lineage-cols">
+                        <NeighborList title="Upstream" empty="Nothing upstream: this is a source." items=upstream testid="upstream"/>
+                        <NeighborList title="Downstream" empty="Nothing reads this yet." items=downstream testid="downstream"/>
+                    </div>
+                </section>
+                <section class="panel">
+                    <h2>"Version history"</h2>
+                    <table class="data compact">
+                        <thead><tr><th>"Version"</th><th>"When"</th><th>"By"</th><th>"What changed"</th></tr></thead>
+                        <tbody>
+                            {versions.into_iter().map(|v| view! {
+                                <tr><td>{v.version.to_string()}</td><td class="mono">{v.at.clone()}</td><td>{v.by.clone()}</td><td>{v.changes.join(", ")}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </section>
+            </div>
+            <aside class="asset-side">
+                <section class="panel">
+                    <h2>"About"</h2>
+                    <dl class="facts">
+                        <dt>"Namespace"</dt><dd class="mono">{a.namespace.clone()}</dd>
+                        <dt>"Owners"</dt>
+                        <dd>{a.owners.iter().map(|o| view! { <a class="owner" href=search_link("owner", o)>{o.clone()}</a> }).collect_view()}</dd>
+                        <dt>"Tags"</dt>
+                        <dd>{a.tags.iter().map(|t| view! { <a class="tag" href=search_link("tag", t)>{t.clone()}</a> }).collect_view()}</dd>
+                        {a.domain.clone().map(|d| view! { <dt>"Domain"</dt><dd>{d}</dd> })}
+                        <dt>"Version"</dt><dd>{a.version.to_string()}</dd>
+                        <dt>"Created"</dt><dd class="mono">{a.created_at.clone().unwrap_or_default()}</dd>
+                        <dt>"Updated"</dt><dd class="mono">{a.updated_at.clone().unwrap_or_default()}</dd>
+                    </dl>
+                </section>
+                <Properties asset=asset.clone()/>
+                <section class="panel reuse" data-testid="reuse">
+                    <h2>"Reuse before you build"</h2>
+                    <p class="muted">{format!("Other {}s built from the same upstream assets.", if matches!(a.kind, domain::AssetKind::Model) { "model" } else { "feature" })}</p>
+                    {if reuse.is_empty() {
+                        view! { <p class="empty">"Nothing similar found."</p> }.into_any()
+                    } else {
+                        view! {
+                            <ul class="plain">
+                                {reuse.into_iter().map(|r| view! {
+                                    <li>
+                                        <AssetLink id=r.id.clone() kind=r.kind name=r.name.clone()/>
+                                        <span class="muted">{format!(" · shares {} upstream", r.shared)}</span>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    }}
+                </section>
+                <section class="panel">
+                    <h2>"API"</h2>
+                    <a class="mono small" href=format!("/api/v1/assets/{}", encode_component(&a.id)) rel="external">"GET /api/v1/assets/…"</a>
+                </section>
+            </aside>
+        </div>
+    }
+}
+
+#[component]
+fn SchemaTable(asset: Asset, offset: usize) -> impl IntoView {
+    let total = asset.schema.len();
+    let id = asset.id.clone();
+    let page: Vec<Field> = asset.schema.into_iter().skip(offset).take(COLUMNS_PER_PAGE).collect();
+    let href = Callback::new(move |o: usize| format!("{}&cols={o}", asset_href(&id)));
+    view! {
+        <section class="panel" data-testid="schema">
+            <h2>{format!("Schema · {total} column{}", if total == 1 { "" } else { "s" })}</h2>
+            {if total == 0 {
+                view! { <p class="empty">"No schema recorded."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap">
+                        <table class="data compact">
+                            <thead><tr><th>"#"</th><th>"Column"</th><th>"Type"</th><th>"Nullable"</th><th>"Description"</th></tr></thead>
+                            <tbody>
+                                {page.into_iter().enumerate().map(|(i, f)| view! {
+                                    <tr>
+                                        <td class="muted">{(offset + i + 1).to_string()}</td>
+                                        <td class="mono">{f.name.clone()}</td>
+                                        <td class="mono type">{f.data_type.clone()}</td>
+                                        <td>{if f.nullable { "yes" } else { "no" }}</td>
+                                        <td>{f.description.clone()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                    {(total > COLUMNS_PER_PAGE).then(|| view! { <Pager total=total as u64 offset limit=COLUMNS_PER_PAGE href/> })}
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn NeighborList(title: &'static str, empty: &'static str, items: Vec<Neighbor>, testid: &'static str) -> impl IntoView {
+    view! {
+        <div class="neighbors" data-testid=testid>
+            <h3>{format!("{title} · {}", items.len())}</h3>
+            {if items.is_empty() {
+                view! { <p class="empty">{empty}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="plain">
+                        {items.into_iter().map(|n| view! {
+                            <li>
+                                <span class="edge-kind">{n.edge_kind.as_str()}</span>
+                                <AssetLink id=n.id.clone() kind=n.kind name=n.name.clone()/>
+                                {(!n.columns.is_empty()).then(|| view! {
+                                    <ul class="mappings">
+                                        {n.columns.iter().map(|m| view! {
+                                            <li class="mono small">
+                                                {format!("{} → {}", m.from, m.to)}
+                                                {m.transform.clone().map(|t| view! { <span class="muted">{format!(" ({t})")}</span> })}
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                })}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn Properties(asset: Asset) -> impl IntoView {
+    (!asset.properties.is_empty()).then(|| {
+        view! {
+            <section class="panel">
+                <h2>"Properties"</h2>
+                <dl class="facts">
+                    {asset.properties.into_iter().map(|(k, v)| {
+                        let text = match v {
+                            serde_json::Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        view! { <dt>{k}</dt><dd class="mono">{text}</dd> }
+                    }).collect_view()}
+                </dl>
+            </section>
+        }
+    })
+}

@@ -1,0 +1,85 @@
+// Browser journeys in Debian's Chromium, driven by playwright-core against
+// a running mlgraph (MLGRAPH_URL) that holds the demo catalog.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const base = process.env.MLGRAPH_URL ?? 'http://127.0.0.1:3000';
+let browser;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+});
+after(async () => { await browser?.close(); });
+
+async function page() {
+  const ctx = await browser.newContext();
+  const p = await ctx.newPage();
+  const errors = [];
+  p.on('pageerror', (e) => errors.push(String(e)));
+  return { p, errors };
+}
+
+test('search, filter by kind, open an asset and see its schema and neighbours', async () => {
+  const { p, errors } = await page();
+  await p.goto(base + '/');
+  // The page hydrates: the wasm module is fetched and runs without errors.
+  await p.waitForFunction(() => performance.getEntriesByType('resource').some((r) => r.name.endsWith('.wasm')));
+  await p.fill('.searchbar input[name=q]', 'playback');
+  await Promise.all([p.waitForURL(/q=playback/), p.press('.searchbar input[name=q]', 'Enter')]);
+  await p.waitForSelector('[data-testid=results]');
+  const total = Number((await p.textContent('[data-testid=result-count]')).split(' ')[0]);
+  assert.ok(total > 1, `several assets match "playback" (${total})`);
+
+  await Promise.all([p.waitForURL(/kind=dataset/), p.click('a.facet[data-facet=kind][data-value=dataset]')]);
+  await p.waitForSelector('a.chip');
+  const kinds = await p.$$eval('[data-testid=results] tbody .badge', (bs) => bs.map((b) => b.textContent));
+  assert.ok(kinds.length > 0, 'the filtered list is not empty');
+  assert.ok(kinds.every((k) => k === 'dataset'), `only datasets remain: ${kinds}`);
+  const narrowed = Number((await p.textContent('[data-testid=result-count]')).split(' ')[0]);
+  assert.ok(narrowed < total, 'the kind filter narrows the results');
+
+  await Promise.all([p.waitForURL(/\/asset\?id=/), p.click('[data-testid=results] a:text-is("playback_events")')]);
+  await p.waitForSelector('[data-testid=asset-name]');
+  assert.equal(await p.textContent('[data-testid=asset-name]'), 'playback_events');
+  const columns = await p.$$eval('[data-testid=schema] tbody tr td.mono:not(.type)', (tds) => tds.map((t) => t.textContent));
+  assert.ok(columns.includes('member_id') && columns.includes('title_id'), `schema lists columns: ${columns}`);
+  const downstream = await p.$$eval('[data-testid=downstream] li a', (as) => as.map((a) => a.textContent));
+  assert.ok(downstream.includes('member_daily_watch'), `downstream lists member_daily_watch: ${downstream}`);
+
+  // A neighbour link opens that asset's page, whose upstream links back.
+  await Promise.all([p.waitForURL(/member_daily_watch/), p.click('[data-testid=downstream] a:text-is("member_daily_watch")')]);
+  await p.waitForSelector('[data-testid=asset-name]:text-is("member_daily_watch")');
+  const upstream = await p.$$eval('[data-testid=upstream] li a', (as) => as.map((a) => a.textContent));
+  assert.ok(upstream.includes('playback_events'), `upstream lists playback_events: ${upstream}`);
+  assert.deepEqual(errors, [], 'no script errors');
+});
+
+test('pages work with JavaScript disabled', async () => {
+  const ctx = await browser.newContext({ javaScriptEnabled: false });
+  const p = await ctx.newPage();
+  await p.goto(base + '/?q=ranker&kind=model');
+  const names = await p.$$eval('[data-testid=results] td.name a', (as) => as.map((a) => a.textContent));
+  assert.ok(names.includes('home_ranker'), `server-rendered results: ${names}`);
+  await p.click('[data-testid=results] a:text-is("home_ranker")');
+  await p.waitForSelector('[data-testid=reuse]');
+  const reuse = await p.$$eval('[data-testid=reuse] li a', (as) => as.map((a) => a.textContent));
+  assert.ok(reuse.length > 0, 'the reuse panel suggests other models built from the same features');
+  await ctx.close();
+});
+
+test('paging moves through a large result set', async () => {
+  const { p } = await page();
+  await p.goto(base + '/?limit=50');
+  const first = await p.$$eval('[data-testid=results] td.name a', (as) => as.map((a) => a.textContent));
+  assert.equal(first.length, 50);
+  await Promise.all([p.waitForURL(/offset=50/), p.click('a.pager-btn[rel=next]')]);
+  await p.waitForSelector('.pager-range:text-matches("^51")');
+  const second = await p.$$eval('[data-testid=results] td.name a', (as) => as.map((a) => a.textContent));
+  assert.equal(second.length, 50);
+  assert.notDeepEqual(first, second);
+});

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every check and test: formatting, clippy for
+# the native and the wasm builds, the architecture invariants, unit,
+# integration and router tests, and the browser journeys in Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --tests
+export PATH="$HOME/.cargo/bin:$PATH"
+# The server's hydration script names the wasm file after this; setting it
+# for every build lets tests and cargo-leptos share compiled crates.
+export LEPTOS_OUTPUT_NAME=mlgraph
+target="${CARGO_TARGET_DIR:-target}"
+say() { printf '\033[1m== %s\033[0m\n' "$*"; }
+
+say "format"
+cargo fmt --all --check
+
+say "clippy (native)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+say "clippy (wasm: domain and the hydrate build of app)"
+cargo clippy -p domain --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings
+
+say "invariant: the browser build pulls in no server crate"
+if cargo tree -p app --target wasm32-unknown-unknown --no-default-features -F hydrate -e normal --prefix none \
+    | grep -E '^(surrealdb|tokio|axum|catalog) ' ; then
+  echo "the wasm build of app depends on a server crate" >&2
+  exit 1
+fi
+
+say "unit, integration and router tests"
+cargo test --workspace
+
+say "build the site"
+cargo leptos build
+
+say "browser journeys"
+port=3917
+log=$(mktemp)
+MLGRAPH_DB=mem:// LEPTOS_SITE_ADDR=127.0.0.1:$port LEPTOS_SITE_ROOT=target/site RUST_LOG=warn \
+  "$target/debug/mlgraph" serve >"$log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do
+  curl -fsS "http://127.0.0.1:$port/api/v1/assets?limit=1" >/dev/null 2>&1 && break
+  kill -0 $server 2>/dev/null || { cat "$log"; exit 1; }
+  sleep 1
+done
+MLGRAPH_URL="http://127.0.0.1:$port" node --test end2end/

@@ -1,0 +1,227 @@
+//! The REST API under `/api/v1`: JSON in and out, NDJSON for import and
+//! export. Handlers are thin: parse and validate, call the catalog, map
+//! the result. Every error is JSON that names the offending field.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use catalog::{Catalog, CatalogError};
+use domain::query::{parse_query_string, SearchQuery};
+use domain::record::{ImportBatch, Record};
+use domain::{AssetInput, EdgeInput, ValidationError};
+use serde_json::json;
+
+use crate::router::AppState;
+
+/// The largest import body accepted, in bytes.
+pub const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
+/// The largest body of any other request.
+pub const MAX_JSON_BYTES: usize = 4 * 1024 * 1024;
+
+/// An error answer: a status and a field-naming message. Internal failures
+/// are logged and answered with a generic 500.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    field: Option<String>,
+    message: String,
+}
+
+impl ApiError {
+    fn invalid(e: ValidationError) -> Self {
+        ApiError { status: StatusCode::BAD_REQUEST, field: Some(e.field), message: e.message }
+    }
+    fn not_found(what: String) -> Self {
+        ApiError { status: StatusCode::NOT_FOUND, field: None, message: format!("{what} not found") }
+    }
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::Invalid(v) => ApiError::invalid(v),
+            CatalogError::NotFound(what) => ApiError::not_found(what),
+            CatalogError::Conflict(m) => ApiError { status: StatusCode::CONFLICT, field: Some("version".into()), message: m },
+            other => {
+                tracing::error!(error = %other, "catalog failure");
+                ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, field: None, message: "internal error; see the server log".into() }
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let text = match &self.field {
+            Some(f) if !f.is_empty() => format!("{f}: {}", self.message),
+            _ => self.message.clone(),
+        };
+        let body = json!({ "error": text, "field": self.field, "message": self.message, "status": self.status.as_u16() });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Parses a JSON body, naming the field at fault when it does not fit.
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        // serde reports unknown and missing fields at the parent's path;
+        // the field's own name is in the message.
+        let named = message.split('`').nth(1).filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"));
+        let field = match (path.as_str(), named) {
+            (".", Some(n)) => n.to_string(),
+            (p, Some(n)) => format!("{p}.{n}"),
+            (".", None) => "body".to_string(),
+            (p, None) => p.to_string(),
+        };
+        ApiError::invalid(ValidationError::new(field, message))
+    })
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/assets", get(search))
+        .route("/assets/{id}", get(get_asset).put(put_asset).delete(delete_asset))
+        .route("/edges", post(post_edge))
+        .route("/edges/{id}", delete(delete_edge).get(get_edge))
+        .route("/import", post(import).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES)))
+        .route("/export", get(export))
+        .fallback(|| async { ApiError { status: StatusCode::NOT_FOUND, field: None, message: "no such API route".into() } })
+}
+
+async fn search(State(catalog): State<Catalog>, RawQuery(raw): RawQuery) -> ApiResult<Json<domain::query::SearchResult>> {
+    let q = SearchQuery::from_pairs(parse_query_string(raw.as_deref().unwrap_or(""))).map_err(ApiError::invalid)?;
+    Ok(Json(catalog.search(&q).await?))
+}
+
+async fn get_asset(State(catalog): State<Catalog>, Path(id): Path<String>) -> ApiResult<Json<domain::Asset>> {
+    Ok(Json(catalog.get_asset(&id).await?))
+}
+
+/// The version a client says it last saw, from `If-Match`.
+fn expected_version(headers: &HeaderMap) -> ApiResult<Option<u64>> {
+    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    let text = v.to_str().unwrap_or_default().trim().trim_matches('"');
+    text.parse::<u64>()
+        .map(Some)
+        .map_err(|_| ApiError::invalid(ValidationError::new("If-Match", format!("{text:?} is not a version number"))))
+}
+
+async fn put_asset(
+    State(catalog): State<Catalog>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let input: AssetInput = parse_json(&body)?;
+    let asset = input.into_asset(Some(&id)).map_err(ApiError::invalid)?;
+    let (stored, outcome) = catalog.put_asset(asset, expected_version(&headers)?, "api").await?;
+    let status = if outcome.assets_created > 0 { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, [(header::ETAG, format!("\"{}\"", stored.version))], Json(stored)).into_response())
+}
+
+async fn delete_asset(State(catalog): State<Catalog>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    catalog.delete_asset(&id, "api").await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn post_edge(State(catalog): State<Catalog>, body: Bytes) -> ApiResult<Response> {
+    let input: EdgeInput = parse_json(&body)?;
+    let edge = input.into_edge().map_err(ApiError::invalid)?;
+    let (stored, _) = catalog.put_edge(edge, "api").await?;
+    Ok((StatusCode::CREATED, Json(stored)).into_response())
+}
+
+async fn get_edge(State(catalog): State<Catalog>, Path(id): Path<String>) -> ApiResult<Json<domain::Edge>> {
+    catalog
+        .get_edge(&id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("edge {id:?}")))
+}
+
+async fn delete_edge(State(catalog): State<Catalog>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    catalog.delete_edge(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Parses an NDJSON import, keeping each edge's line for error messages.
+pub fn parse_import(text: &str) -> Result<(ImportBatch, Vec<String>), ValidationError> {
+    let mut batch = ImportBatch::default();
+    let mut labels = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let at = format!("line {}", i + 1);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let de = &mut serde_json::Deserializer::from_str(line);
+        let record: Record = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." { at.clone() } else { format!("{at}.{path}") };
+            ValidationError::new(field, e.into_inner().to_string())
+        })?;
+        match record {
+            Record::Asset(a) => batch.assets.push(a.into_asset(None).map_err(|e| e.within(&at))?),
+            Record::Edge(e) => {
+                batch.edges.push(e.into_edge().map_err(|e| e.within(&at))?);
+                labels.push(at);
+            }
+        }
+    }
+    Ok((batch, labels))
+}
+
+async fn import(State(catalog): State<Catalog>, body: Bytes) -> ApiResult<Json<catalog::WriteOutcome>> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| ApiError::invalid(ValidationError::new("body", format!("is not UTF-8: {e}"))))?;
+    let (batch, labels) = parse_import(text).map_err(ApiError::invalid)?;
+    Ok(Json(catalog.import(batch, labels, "api").await?))
+}
+
+/// Writes every asset, then every edge, one JSON record per line.
+pub async fn write_export(catalog: &Catalog, w: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    const PAGE: usize = 5_000;
+    let mut start = 0;
+    loop {
+        let page = catalog.export_assets(start, PAGE).await?;
+        for a in &page {
+            serde_json::to_writer(&mut *w, &domain::record::ExportRecord::Asset(a))?;
+            w.write_all(b"\n")?;
+        }
+        if page.len() < PAGE {
+            break;
+        }
+        start += PAGE;
+    }
+    start = 0;
+    loop {
+        let page = catalog.export_edges(start, PAGE).await?;
+        for e in &page {
+            serde_json::to_writer(&mut *w, &domain::record::ExportRecord::Edge(e))?;
+            w.write_all(b"\n")?;
+        }
+        if page.len() < PAGE {
+            break;
+        }
+        start += PAGE;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+async fn export(State(catalog): State<Catalog>) -> ApiResult<Response> {
+    let mut out = Vec::new();
+    write_export(&catalog, &mut out).await.map_err(|e| {
+        tracing::error!(error = %e, "export failed");
+        ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, field: None, message: "internal error; see the server log".into() }
+    })?;
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out).into_response())
+}
