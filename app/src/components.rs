@@ -23,7 +23,7 @@ pub fn asset_href(id: &str) -> String {
 pub fn AssetLink(id: String, kind: AssetKind, name: String) -> impl IntoView {
     view! {
         <span class="asset-link">
-            <KindBadge kind/>
+            <KindBadge kind=kind/>
             " "
             <a href=asset_href(&id) title=id.clone()>{name}</a>
         </span>

@@ -21,7 +21,7 @@ DEFINE FIELD IF NOT EXISTS schema ON asset TYPE array<object> FLEXIBLE DEFAULT [
 DEFINE FIELD IF NOT EXISTS properties ON asset TYPE object FLEXIBLE DEFAULT {};
 DEFINE FIELD IF NOT EXISTS version ON asset TYPE int;
 DEFINE FIELD IF NOT EXISTS search_text ON asset TYPE string;
-DEFINE FIELD IF NOT EXISTS created_at ON asset TYPE datetime DEFAULT time::now();
+DEFINE FIELD IF NOT EXISTS created_at ON asset TYPE datetime VALUE $before ?? time::now();
 DEFINE FIELD IF NOT EXISTS updated_at ON asset TYPE datetime VALUE time::now();
 DEFINE INDEX IF NOT EXISTS asset_key ON asset FIELDS key UNIQUE;
 DEFINE INDEX IF NOT EXISTS asset_kind ON asset FIELDS kind;

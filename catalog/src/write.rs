@@ -35,9 +35,6 @@ FOR $a IN $assets {
         THROW 'mlgraph-conflict: ' + $a.key + ' was changed by someone else; reload it and try again';
     };
     UPSERT $rid CONTENT $a.doc;
-    IF $a.created != NONE {
-        UPDATE $rid SET created_at = <datetime>$a.created;
-    };
     CREATE asset_version SET asset = $a.key, version = $a.doc.version, by = $by, changes = $a.changes, snapshot = $a.doc;
 };
 FOR $e IN $edges {
@@ -235,16 +232,12 @@ impl Catalog {
                 outcome.assets_created += 1;
             }
             asset.version = expected_version + 1;
-            let created = old.and_then(|o| o.created_at.clone());
-            let mut op = json!({
+            let op = json!({
                 "key": id,
                 "expected": expected_version,
                 "doc": stored_doc(&asset)?,
                 "changes": changes,
             });
-            if let Some(c) = created {
-                op["created"] = json!(c);
-            }
             asset_ops.push(op);
         }
         let edge_ops: Vec<Value> = edges

@@ -160,7 +160,7 @@ async fn edges_link_neighbours_and_reject_bad_ends() {
 
     c.delete_edge(&e.id).await.unwrap();
     assert!(matches!(c.delete_edge(&e.id).await.unwrap_err(), CatalogError::NotFound(_)));
-    c.delete_asset(&d.id).await.unwrap();
+    c.delete_asset(&d.id, "t").await.unwrap();
     assert_eq!(c.count_edges().await.unwrap(), 0, "deleting an asset removes its edges");
     assert!(matches!(c.get_asset(&d.id).await.unwrap_err(), CatalogError::NotFound(_)));
 }
@@ -185,18 +185,33 @@ async fn imports_are_all_or_nothing() {
     assert_eq!(edges[0].columns[0].from, "x");
 }
 
-#[tokio::test]
+/// Opens an on-disk catalog, waiting while a catalog dropped a moment ago
+/// in this process still holds the directory's lock.
+async fn open_disk(url: &str) -> Catalog {
+    for _ in 0..100 {
+        match Catalog::connect(url).await {
+            Ok(c) => return c,
+            Err(CatalogError::Connect { message, .. }) if message.contains("locked") => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("the database at {url} stayed locked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_surrealkv_catalog_keeps_its_data_across_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("surrealkv://{}", dir.path().join("db").display());
     let estate = domain::demo::demo();
     {
-        let c = Catalog::connect(&url).await.unwrap();
+        let c = open_disk(&url).await;
         assert!(c.is_empty().await.unwrap());
         let batch = domain::record::ImportBatch { assets: estate.assets.clone(), edges: estate.edges.clone() };
         c.import(batch, vec![], "seed").await.unwrap();
     }
-    let c = Catalog::connect(&url).await.unwrap();
+    let c = open_disk(&url).await;
     assert_eq!(c.count_assets().await.unwrap() as usize, estate.assets.len());
     assert_eq!(c.count_edges().await.unwrap() as usize, estate.edges.len());
     let hit = c.search(&SearchQuery { q: "playback".into(), limit: 5, ..Default::default() }).await.unwrap();

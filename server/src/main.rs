@@ -5,6 +5,8 @@ mod api;
 mod config;
 mod router;
 mod seed;
+#[cfg(test)]
+mod router_tests;
 
 use std::path::PathBuf;
 

@@ -23,7 +23,7 @@ pub fn AssetPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(d) => view! { <Detail d col_offset=col_offset.get_untracked()/> }.into_any(),
+                    Ok(d) => view! { <Detail d=d col_offset=col_offset.get_untracked()/> }.into_any(),
                     Err(e) => view! {
                         <Title text="Not found"/>
                         <section class="error-box" role="alert">
@@ -148,7 +148,7 @@ fn SchemaTable(asset: Asset, offset: usize) -> impl IntoView {
                             </tbody>
                         </table>
                     </div>
-                    {(total > COLUMNS_PER_PAGE).then(|| view! { <Pager total=total as u64 offset limit=COLUMNS_PER_PAGE href/> })}
+                    {(total > COLUMNS_PER_PAGE).then(|| view! { <Pager total={total as u64} offset=offset limit=COLUMNS_PER_PAGE href=href/> })}
                 }.into_any()
             }}
         </section>

@@ -69,7 +69,7 @@ pub fn SearchPage() -> impl IntoView {
                 let raw = raw.get_untracked();
                 let parsed = SearchQuery::from_pairs(domain::query::parse_query_string(&raw));
                 match (results.await, parsed) {
-                    (Ok(r), Ok(q)) => view! { <Results q r/> }.into_any(),
+                    (Ok(r), Ok(q)) => view! { <Results q=q r=r/> }.into_any(),
                     (Err(e), _) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
                     (_, Err(e)) => view! { <ErrorBox message=e.to_string()/> }.into_any(),
                 }
