@@ -17,7 +17,7 @@ pub async fn search_assets(query: String) -> Result<SearchResult, ServerFnError>
 
 /// One asset's page.
 #[server(prefix = "/rpc", endpoint = "asset")]
-pub async fn asset_detail(id: String) -> Result<AssetDetail, ServerFnError> {
+pub async fn load_asset(id: String) -> Result<AssetDetail, ServerFnError> {
     let catalog = expect_context::<catalog::Catalog>();
     catalog.asset_detail(&id).await.map_err(server::public)
 }

@@ -187,7 +187,7 @@ async fn import(State(catalog): State<Catalog>, body: Bytes) -> ApiResult<Json<c
 }
 
 /// Writes every asset, then every edge, one JSON record per line.
-pub async fn write_export(catalog: &Catalog, w: &mut dyn std::io::Write) -> anyhow::Result<()> {
+pub async fn write_export<W: std::io::Write + Send>(catalog: &Catalog, w: &mut W) -> anyhow::Result<()> {
     const PAGE: usize = 5_000;
     let mut start = 0;
     loop {

@@ -111,7 +111,7 @@ impl Settings {
 }
 
 /// A file or standard output.
-pub fn writer(out: &str) -> anyhow::Result<Box<dyn Write>> {
+pub fn writer(out: &str) -> anyhow::Result<Box<dyn Write + Send>> {
     Ok(if out == "-" {
         Box::new(std::io::BufWriter::new(std::io::stdout()))
     } else {

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{asset_detail, error_text};
+use crate::api::{error_text, load_asset};
 use crate::components::{asset_href, AssetLink, KindBadge, Pager};
 
 /// Columns per page of the schema table.
@@ -18,7 +18,7 @@ pub fn AssetPage() -> impl IntoView {
     let query = use_query_map();
     let id = Memo::new(move |_| query.with(|m| m.get("id").unwrap_or_default()));
     let col_offset = Memo::new(move |_| query.with(|m| m.get("cols").and_then(|c| c.parse::<usize>().ok()).unwrap_or(0)));
-    let detail = Resource::new(move || id.get(), asset_detail);
+    let detail = Resource::new(move || id.get(), load_asset);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
