@@ -48,6 +48,12 @@ fn searchable(text: &str) -> bool {
     text.split(|c: char| !c.is_alphanumeric()).any(|w| w.chars().count() >= 2)
 }
 
+/// The words of a query. Punctuation separates words, as it does in the
+/// indexed text, where names are also stored split into words.
+fn words(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
 impl Catalog {
     pub async fn search(&self, q: &SearchQuery) -> Result<SearchResult> {
         if q.limit > MAX_LIMIT {
@@ -58,8 +64,9 @@ impl Catalog {
         }
         let text = q.q.trim().to_string();
         let has_text = searchable(&text);
-        let order = if has_text { "ORDER BY score DESC, name ASC" } else { "ORDER BY name ASC, key ASC" };
-        let score = if has_text { ", search::score(1) AS score" } else { "" };
+        let order = if has_text { "ORDER BY exact DESC, score DESC, name ASC" } else { "ORDER BY name ASC, key ASC" };
+        // An exact name match goes first, then BM25's order.
+        let score = if has_text { ", search::score(1) AS score, string::lowercase(name) = $exact AS exact" } else { "" };
         let sql = format!(
             "SELECT count() AS n FROM asset{all} GROUP ALL;
              SELECT *{score} FROM asset{all} {order} LIMIT $limit START $offset;
@@ -75,7 +82,8 @@ impl Catalog {
         let mut res = self
             .db
             .query(sql)
-            .bind(("q", text))
+            .bind(("exact", text.to_lowercase()))
+            .bind(("q", words(&text)))
             .bind(("kinds", kinds))
             .bind(("owners", q.owners.clone()))
             .bind(("tags", q.tags.clone()))
@@ -90,6 +98,7 @@ impl Catalog {
             .map(|mut r| {
                 if let Some(o) = r.as_object_mut() {
                     o.remove("score");
+                    o.remove("exact");
                 }
                 row_to_asset(r)
             })

@@ -214,6 +214,8 @@ async fn a_surrealkv_catalog_keeps_its_data_across_reopen() {
     let c = open_disk(&url).await;
     assert_eq!(c.count_assets().await.unwrap() as usize, estate.assets.len());
     assert_eq!(c.count_edges().await.unwrap() as usize, estate.edges.len());
-    let hit = c.search(&SearchQuery { q: "playback".into(), limit: 5, ..Default::default() }).await.unwrap();
-    assert!(hit.items.iter().any(|a| a.name == "playback_events"), "{:?}", hit.items);
+    let hit = c.search(&SearchQuery { q: "playback_events".into(), limit: 5, ..Default::default() }).await.unwrap();
+    assert_eq!(hit.items[0].name, "playback_events", "an exact name match ranks first");
+    let hit = c.search(&SearchQuery { q: "title_metadata".into(), limit: 5, ..Default::default() }).await.unwrap();
+    assert_eq!(hit.items[0].name, "title_metadata");
 }

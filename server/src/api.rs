@@ -73,6 +73,9 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();
+        if matches!(inner.classify(), serde_json::error::Category::Syntax | serde_json::error::Category::Eof) {
+            return ApiError::invalid(ValidationError::new("body", format!("is not valid JSON: {message}")));
+        }
         // serde reports unknown and missing fields at the parent's path;
         // the field's own name is in the message.
         let named = message.split('`').nth(1).filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"));
