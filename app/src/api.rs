@@ -10,7 +10,8 @@ use leptos::prelude::*;
 #[server(prefix = "/rpc", endpoint = "search")]
 pub async fn search_assets(query: String) -> Result<SearchResult, ServerFnError> {
     use domain::query::{parse_query_string, SearchQuery};
-    let q = SearchQuery::from_pairs(parse_query_string(&query)).map_err(|e| ServerFnError::new(e.to_string()))?;
+    let q = SearchQuery::from_pairs(parse_query_string(&query))
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
     let catalog = expect_context::<catalog::Catalog>();
     catalog.search(&q).await.map_err(server::public)
 }

@@ -33,7 +33,12 @@ pub fn AssetLink(id: String, kind: AssetKind, name: String) -> impl IntoView {
 /// "Showing a–b of n" with previous and next links. `href` makes the link
 /// for an offset.
 #[component]
-pub fn Pager(total: u64, offset: usize, limit: usize, href: Callback<usize, String>) -> impl IntoView {
+pub fn Pager(
+    total: u64,
+    offset: usize,
+    limit: usize,
+    href: Callback<usize, String>,
+) -> impl IntoView {
     let total = total as usize;
     let first = if total == 0 { 0 } else { offset + 1 };
     let last = (offset + limit).min(total);

@@ -15,7 +15,9 @@ const EDGE_FIELDS: &str = "key AS id, kind, columns, record::id(in) AS from, rec
 
 fn rows_to<T: serde::de::DeserializeOwned>(rows: Vec<Value>, what: &str) -> Result<Vec<T>> {
     rows.into_iter()
-        .map(|r| serde_json::from_value(r).map_err(|e| CatalogError::Corrupt(format!("{what} row: {e}"))))
+        .map(|r| {
+            serde_json::from_value(r).map_err(|e| CatalogError::Corrupt(format!("{what} row: {e}")))
+        })
         .collect()
 }
 
@@ -55,7 +57,13 @@ impl Catalog {
         let downstream: Vec<Neighbor> = rows_to(res.take(2)?, "downstream")?;
         let versions: Vec<AssetVersion> = rows_to(res.take(3)?, "version")?;
         let reuse = self.reuse(id, asset.kind, &upstream, &downstream).await?;
-        Ok(AssetDetail { asset, versions, upstream, downstream, reuse })
+        Ok(AssetDetail {
+            asset,
+            versions,
+            upstream,
+            downstream,
+            reuse,
+        })
     }
 
     /// Features and models that read the same upstream assets as this one,
@@ -73,7 +81,13 @@ impl Catalog {
             return Ok(downstream
                 .iter()
                 .filter(|n| built(n.kind))
-                .map(|n| ReuseCandidate { id: n.id.clone(), kind: n.kind, name: n.name.clone(), shared: 1, via: vec![id.to_string()] })
+                .map(|n| ReuseCandidate {
+                    id: n.id.clone(),
+                    kind: n.kind,
+                    name: n.name.clone(),
+                    shared: 1,
+                    via: vec![id.to_string()],
+                })
                 .take(20)
                 .collect());
         }
@@ -95,18 +109,24 @@ impl Catalog {
         let rows: Vec<Value> = res.take(0)?;
         let mut found: BTreeMap<String, ReuseCandidate> = BTreeMap::new();
         for r in rows {
-            let (Some(other), Some(via)) = (r["id"].as_str(), r["via"].as_str()) else { continue };
-            let Ok(k) = r["kind"].as_str().unwrap_or_default().parse::<AssetKind>() else { continue };
+            let (Some(other), Some(via)) = (r["id"].as_str(), r["via"].as_str()) else {
+                continue;
+            };
+            let Ok(k) = r["kind"].as_str().unwrap_or_default().parse::<AssetKind>() else {
+                continue;
+            };
             if other == id || k != kind {
                 continue;
             }
-            let c = found.entry(other.to_string()).or_insert_with(|| ReuseCandidate {
-                id: other.to_string(),
-                kind: k,
-                name: r["name"].as_str().unwrap_or_default().to_string(),
-                shared: 0,
-                via: vec![],
-            });
+            let c = found
+                .entry(other.to_string())
+                .or_insert_with(|| ReuseCandidate {
+                    id: other.to_string(),
+                    kind: k,
+                    name: r["name"].as_str().unwrap_or_default().to_string(),
+                    shared: 0,
+                    via: vec![],
+                });
             if !c.via.iter().any(|v| v == via) {
                 c.shared += 1;
                 c.via.push(via.to_string());
@@ -134,7 +154,9 @@ impl Catalog {
     pub async fn export_edges(&self, start: usize, limit: usize) -> Result<Vec<Edge>> {
         let mut res = self
             .db
-            .query(format!("SELECT {EDGE_FIELDS} FROM edge ORDER BY id LIMIT $limit START $start"))
+            .query(format!(
+                "SELECT {EDGE_FIELDS} FROM edge ORDER BY id LIMIT $limit START $start"
+            ))
             .bind(("limit", limit))
             .bind(("start", start))
             .await?;

@@ -30,7 +30,9 @@ pub(crate) const INVALID_MARK: &str = "mlgraph-invalid:";
 /// Picks the real cause out of a failed multi-statement query: SurrealDB
 /// reports every other statement of a cancelled transaction as "not
 /// executed", which says nothing.
-pub(crate) fn first_real_error(mut res: surrealdb::IndexedResults) -> Result<surrealdb::IndexedResults> {
+pub(crate) fn first_real_error(
+    mut res: surrealdb::IndexedResults,
+) -> Result<surrealdb::IndexedResults> {
     let mut errors: Vec<(usize, surrealdb::Error)> = res.take_errors().into_iter().collect();
     if errors.is_empty() {
         return Ok(res);
@@ -40,13 +42,17 @@ pub(crate) fn first_real_error(mut res: surrealdb::IndexedResults) -> Result<sur
         .iter()
         .position(|(_, e)| {
             let m = e.to_string();
-            !(m.contains("not executed") || m.contains("cancelled transaction") || m.contains("Cannot COMMIT"))
+            !(m.contains("not executed")
+                || m.contains("cancelled transaction")
+                || m.contains("Cannot COMMIT"))
         })
         .unwrap_or(0);
     let (_, e) = errors.swap_remove(pick);
     let message = e.to_string();
     if let Some(pos) = message.find(CONFLICT_MARK) {
-        return Err(CatalogError::Conflict(message[pos + CONFLICT_MARK.len()..].trim().to_string()));
+        return Err(CatalogError::Conflict(
+            message[pos + CONFLICT_MARK.len()..].trim().to_string(),
+        ));
     }
     if let Some(pos) = message.find(INVALID_MARK) {
         let rest = message[pos + INVALID_MARK.len()..].trim();

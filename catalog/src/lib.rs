@@ -52,21 +52,32 @@ impl Catalog {
     }
 
     pub async fn count_assets(&self) -> Result<u64> {
-        let mut res = self.db.query("SELECT count() AS n FROM asset GROUP ALL").await?;
+        let mut res = self
+            .db
+            .query("SELECT count() AS n FROM asset GROUP ALL")
+            .await?;
         let n: Option<serde_json::Value> = res.take(0)?;
-        Ok(n.and_then(|v| v.get("n").and_then(|n| n.as_u64())).unwrap_or(0))
+        Ok(n.and_then(|v| v.get("n").and_then(|n| n.as_u64()))
+            .unwrap_or(0))
     }
 
     pub async fn count_edges(&self) -> Result<u64> {
-        let mut res = self.db.query("SELECT count() AS n FROM edge GROUP ALL").await?;
+        let mut res = self
+            .db
+            .query("SELECT count() AS n FROM edge GROUP ALL")
+            .await?;
         let n: Option<serde_json::Value> = res.take(0)?;
-        Ok(n.and_then(|v| v.get("n").and_then(|n| n.as_u64())).unwrap_or(0))
+        Ok(n.and_then(|v| v.get("n").and_then(|n| n.as_u64()))
+            .unwrap_or(0))
     }
 
     /// A number that grows with every committed change to assets or edges,
     /// so that derived views can tell whether they are stale.
     pub async fn graph_version(&self) -> Result<u64> {
-        let mut res = self.db.query("SELECT VALUE version FROM ONLY meta:graph").await?;
+        let mut res = self
+            .db
+            .query("SELECT VALUE version FROM ONLY meta:graph")
+            .await?;
         let v: Option<serde_json::Value> = res.take(0)?;
         Ok(v.and_then(|v| v.as_u64()).unwrap_or(0))
     }

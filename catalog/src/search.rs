@@ -45,28 +45,42 @@ fn condition(q: &SearchQuery, has_text: bool, except: Option<Facet>) -> String {
 /// Whether the text has a word the index can match: the analyzer indexes
 /// prefixes of two characters or more.
 fn searchable(text: &str) -> bool {
-    text.split(|c: char| !c.is_alphanumeric()).any(|w| w.chars().count() >= 2)
+    text.split(|c: char| !c.is_alphanumeric())
+        .any(|w| w.chars().count() >= 2)
 }
 
 /// The words of a query. Punctuation separates words, as it does in the
 /// indexed text, where names are also stored split into words.
 fn words(text: &str) -> String {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl Catalog {
     pub async fn search(&self, q: &SearchQuery) -> Result<SearchResult> {
         if q.limit > MAX_LIMIT {
-            return Err(ValidationError::new("limit", format!("must be at most {MAX_LIMIT}")).into());
+            return Err(
+                ValidationError::new("limit", format!("must be at most {MAX_LIMIT}")).into(),
+            );
         }
         if q.q.len() > 1000 {
             return Err(ValidationError::new("q", "must be at most 1000 bytes").into());
         }
         let text = q.q.trim().to_string();
         let has_text = searchable(&text);
-        let order = if has_text { "ORDER BY exact DESC, score DESC, name ASC" } else { "ORDER BY name ASC, key ASC" };
+        let order = if has_text {
+            "ORDER BY exact DESC, score DESC, name ASC"
+        } else {
+            "ORDER BY name ASC, key ASC"
+        };
         // An exact name match goes first, then BM25's order.
-        let score = if has_text { ", search::score(1) AS score, string::lowercase(name) = $exact AS exact" } else { "" };
+        let score = if has_text {
+            ", search::score(1) AS score, string::lowercase(name) = $exact AS exact"
+        } else {
+            ""
+        };
         let sql = format!(
             "SELECT count() AS n FROM asset{all} GROUP ALL;
              SELECT *{score} FROM asset{all} {order} LIMIT $limit START $offset;
@@ -120,6 +134,10 @@ impl Catalog {
         count(res.take(2)?, "kind", &mut facets.kind);
         count(res.take(3)?, "owners", &mut facets.owner);
         count(res.take(4)?, "tags", &mut facets.tag);
-        Ok(SearchResult { total, items, facets })
+        Ok(SearchResult {
+            total,
+            items,
+            facets,
+        })
     }
 }

@@ -138,10 +138,20 @@ impl Catalog {
     /// Creates or replaces an asset. With `expected_version`, the write
     /// succeeds only if the stored version is still that one (0 for "must
     /// not exist yet").
-    pub async fn put_asset(&self, asset: Asset, expected_version: Option<u64>, by: &str) -> Result<(Asset, WriteOutcome)> {
+    pub async fn put_asset(
+        &self,
+        asset: Asset,
+        expected_version: Option<u64>,
+        by: &str,
+    ) -> Result<(Asset, WriteOutcome)> {
         let id = asset.id.clone();
-        let batch = ImportBatch { assets: vec![asset], edges: vec![] };
-        let expected = expected_version.map(|v| HashMap::from([(id.clone(), v)])).unwrap_or_default();
+        let batch = ImportBatch {
+            assets: vec![asset],
+            edges: vec![],
+        };
+        let expected = expected_version
+            .map(|v| HashMap::from([(id.clone(), v)]))
+            .unwrap_or_default();
         let outcome = self.apply(batch.assets, vec![], &expected, by).await?;
         Ok((self.get_asset(&id).await?, outcome))
     }
@@ -149,7 +159,15 @@ impl Catalog {
     pub async fn put_edge(&self, edge: Edge, by: &str) -> Result<(Edge, WriteOutcome)> {
         let id = edge.id.clone();
         let outcome = self
-            .apply(vec![], vec![LabelledEdge { label: String::new(), edge }], &HashMap::new(), by)
+            .apply(
+                vec![],
+                vec![LabelledEdge {
+                    label: String::new(),
+                    edge,
+                }],
+                &HashMap::new(),
+                by,
+            )
             .await?;
         let edge = self
             .get_edge(&id)
@@ -160,12 +178,20 @@ impl Catalog {
 
     /// Imports a whole batch atomically: every asset and edge is written,
     /// or none is.
-    pub async fn import(&self, batch: ImportBatch, labels: Vec<String>, by: &str) -> Result<WriteOutcome> {
+    pub async fn import(
+        &self,
+        batch: ImportBatch,
+        labels: Vec<String>,
+        by: &str,
+    ) -> Result<WriteOutcome> {
         let edges = batch
             .edges
             .into_iter()
             .enumerate()
-            .map(|(i, edge)| LabelledEdge { label: labels.get(i).cloned().unwrap_or_default(), edge })
+            .map(|(i, edge)| LabelledEdge {
+                label: labels.get(i).cloned().unwrap_or_default(),
+                edge,
+            })
             .collect();
         self.apply(batch.assets, edges, &HashMap::new(), by).await
     }
@@ -196,14 +222,27 @@ impl Catalog {
 
         for LabelledEdge { label, edge } in &edges {
             let end = |id: &String, field: &str| {
-                assets_by_id.get(id).or_else(|| stored.get(id)).ok_or_else(|| {
-                    let e = ValidationError::new(field, format!("no asset has the id {id:?}"));
-                    if label.is_empty() { e } else { e.within(label) }
-                })
+                assets_by_id
+                    .get(id)
+                    .or_else(|| stored.get(id))
+                    .ok_or_else(|| {
+                        let e = ValidationError::new(field, format!("no asset has the id {id:?}"));
+                        if label.is_empty() {
+                            e
+                        } else {
+                            e.within(label)
+                        }
+                    })
             };
             let from = end(&edge.from, "from")?;
             let to = end(&edge.to, "to")?;
-            edge.check_ends(from, to).map_err(|e| if label.is_empty() { e } else { e.within(label) })?;
+            edge.check_ends(from, to).map_err(|e| {
+                if label.is_empty() {
+                    e
+                } else {
+                    e.within(label)
+                }
+            })?;
         }
 
         let mut outcome = WriteOutcome::default();
@@ -285,7 +324,11 @@ impl Catalog {
         if self.get_edge(id).await?.is_none() {
             return Err(CatalogError::NotFound(format!("edge {id:?}")));
         }
-        let res = self.db.query(DELETE_EDGE).bind(("key", id.to_string())).await?;
+        let res = self
+            .db
+            .query(DELETE_EDGE)
+            .bind(("key", id.to_string()))
+            .await?;
         first_real_error(res)?;
         Ok(())
     }

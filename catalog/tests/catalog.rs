@@ -39,9 +39,17 @@ fn feature(name: &str, owner: &str) -> domain::Asset {
 }
 
 fn edge(from: &str, to: &str, kind: &str) -> domain::Edge {
-    EdgeInput { id: None, from: from.into(), to: to.into(), kind: kind.into(), columns: vec![], first_seen: None, last_seen: None }
-        .into_edge()
-        .unwrap()
+    EdgeInput {
+        id: None,
+        from: from.into(),
+        to: to.into(),
+        kind: kind.into(),
+        columns: vec![],
+        first_seen: None,
+        last_seen: None,
+    }
+    .into_edge()
+    .unwrap()
 }
 
 #[tokio::test]
@@ -54,7 +62,10 @@ async fn assets_are_versioned_on_every_change() {
     assert!(stored.created_at.is_some());
 
     let (again, out) = c.put_asset(a.clone(), None, "test").await.unwrap();
-    assert_eq!(out.assets_unchanged, 1, "an identical put is not a new version");
+    assert_eq!(
+        out.assets_unchanged, 1,
+        "an identical put is not a new version"
+    );
     assert_eq!(again.version, 1);
 
     let mut changed = a.clone();
@@ -62,7 +73,10 @@ async fn assets_are_versioned_on_every_change() {
     changed.schema.push(Field::new("country", "string", true));
     let (v2, _) = c.put_asset(changed, Some(1), "ann").await.unwrap();
     assert_eq!(v2.version, 2);
-    assert_eq!(v2.created_at, stored.created_at, "creation time survives updates");
+    assert_eq!(
+        v2.created_at, stored.created_at,
+        "creation time survives updates"
+    );
 
     let detail = c.asset_detail(&a.id).await.unwrap();
     assert_eq!(detail.versions.len(), 2);
@@ -82,31 +96,78 @@ async fn stale_versions_conflict_and_write_nothing() {
     b.description = "new".into();
     let err = c.put_asset(b, Some(7), "t").await.unwrap_err();
     assert!(matches!(err, CatalogError::Conflict(_)), "{err}");
-    assert_eq!(c.get_asset(&a.id).await.unwrap().description, "The t table.");
+    assert_eq!(
+        c.get_asset(&a.id).await.unwrap().description,
+        "The t table."
+    );
 }
 
 #[tokio::test]
 async fn search_ranks_text_and_counts_facets() {
     let c = mem().await;
-    c.put_asset(dataset("playback_events", &["member_id", "watch_seconds"]), None, "t").await.unwrap();
-    c.put_asset(dataset("title_metadata", &["title_id", "genre"]), None, "t").await.unwrap();
-    c.put_asset(feature("member_watch_time_7d", "ranking-team"), None, "t").await.unwrap();
-    c.put_asset(feature("title_popularity_28d", "content-team"), None, "t").await.unwrap();
+    c.put_asset(
+        dataset("playback_events", &["member_id", "watch_seconds"]),
+        None,
+        "t",
+    )
+    .await
+    .unwrap();
+    c.put_asset(dataset("title_metadata", &["title_id", "genre"]), None, "t")
+        .await
+        .unwrap();
+    c.put_asset(feature("member_watch_time_7d", "ranking-team"), None, "t")
+        .await
+        .unwrap();
+    c.put_asset(feature("title_popularity_28d", "content-team"), None, "t")
+        .await
+        .unwrap();
 
-    let all = c.search(&SearchQuery { limit: 10, ..Default::default() }).await.unwrap();
+    let all = c
+        .search(&SearchQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(all.total, 4);
     assert_eq!(all.facets.kind["dataset"], 2);
     assert_eq!(all.facets.kind["feature"], 2);
     assert_eq!(all.facets.tag["online"], 2);
 
     // A column name, a prefix of a word in a name, and a tag are all found.
-    let by_column = c.search(&SearchQuery { q: "genre".into(), limit: 10, ..Default::default() }).await.unwrap();
-    assert_eq!(by_column.items.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), vec!["title_metadata"]);
-    let by_prefix = c.search(&SearchQuery { q: "watc".into(), limit: 10, ..Default::default() }).await.unwrap();
+    let by_column = c
+        .search(&SearchQuery {
+            q: "genre".into(),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        by_column
+            .items
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["title_metadata"]
+    );
+    let by_prefix = c
+        .search(&SearchQuery {
+            q: "watc".into(),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(by_prefix.total, 2, "{:?}", by_prefix.items);
 
     let narrowed = c
-        .search(&SearchQuery { q: "watch".into(), kinds: vec![AssetKind::Feature], limit: 10, ..Default::default() })
+        .search(&SearchQuery {
+            q: "watch".into(),
+            kinds: vec![AssetKind::Feature],
+            limit: 10,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(narrowed.total, 1);
@@ -114,15 +175,43 @@ async fn search_ranks_text_and_counts_facets() {
     // The kind facet ignores the kind filter, so the other kinds stay visible.
     assert_eq!(narrowed.facets.kind.get("dataset"), Some(&1));
 
-    let by_owner = c.search(&SearchQuery { owners: vec!["content-team".into()], limit: 10, ..Default::default() }).await.unwrap();
+    let by_owner = c
+        .search(&SearchQuery {
+            owners: vec!["content-team".into()],
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(by_owner.total, 1);
-    let paged = c.search(&SearchQuery { limit: 1, offset: 1, ..Default::default() }).await.unwrap();
+    let paged = c
+        .search(&SearchQuery {
+            limit: 1,
+            offset: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!((paged.total, paged.items.len()), (4, 1));
-    assert_eq!(paged.items[0].name, "playback_events", "pages are ordered by name");
+    assert_eq!(
+        paged.items[0].name, "playback_events",
+        "pages are ordered by name"
+    );
 
-    let hostile = c.search(&SearchQuery { q: "'; DELETE asset; --".into(), limit: 10, ..Default::default() }).await.unwrap();
+    let hostile = c
+        .search(&SearchQuery {
+            q: "'; DELETE asset; --".into(),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(hostile.total, 0);
-    assert_eq!(c.count_assets().await.unwrap(), 4, "search text is bound, never executed");
+    assert_eq!(
+        c.count_assets().await.unwrap(),
+        4,
+        "search text is bound, never executed"
+    );
 }
 
 #[tokio::test]
@@ -135,11 +224,17 @@ async fn edges_link_neighbours_and_reject_bad_ends() {
         c.put_asset(a.clone(), None, "t").await.unwrap();
     }
     let mut e = edge(&d.id, &f1.id, "derives");
-    e.columns = vec![domain::ColumnMapping { from: "seconds".into(), to: "value".into(), transform: Some("sum".into()) }];
+    e.columns = vec![domain::ColumnMapping {
+        from: "seconds".into(),
+        to: "value".into(),
+        transform: Some("sum".into()),
+    }];
     let (stored, _) = c.put_edge(e.clone(), "t").await.unwrap();
     assert_eq!(stored.columns, e.columns);
     assert!(stored.first_seen.is_some());
-    c.put_edge(edge(&d.id, &f2.id, "derives"), "t").await.unwrap();
+    c.put_edge(edge(&d.id, &f2.id, "derives"), "t")
+        .await
+        .unwrap();
     // Posting the same edge again names the same record.
     c.put_edge(e.clone(), "t").await.unwrap();
     assert_eq!(c.count_edges().await.unwrap(), 2);
@@ -148,21 +243,43 @@ async fn edges_link_neighbours_and_reject_bad_ends() {
     assert_eq!(detail.upstream.len(), 1);
     assert_eq!(detail.upstream[0].id, d.id);
     assert_eq!(detail.upstream[0].columns[0].from, "seconds");
-    assert_eq!(detail.reuse.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec![f2.id.as_str()]);
+    assert_eq!(
+        detail
+            .reuse
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect::<Vec<_>>(),
+        vec![f2.id.as_str()]
+    );
     let up = c.asset_detail(&d.id).await.unwrap();
     assert_eq!(up.downstream.len(), 2);
 
     let missing = edge(&d.id, "feature:fs:nope", "derives");
     let err = c.put_edge(missing, "t").await.unwrap_err();
-    assert!(matches!(&err, CatalogError::Invalid(v) if v.field == "to"), "{err}");
+    assert!(
+        matches!(&err, CatalogError::Invalid(v) if v.field == "to"),
+        "{err}"
+    );
     let wrong = edge(&f1.id, &d.id, "trains");
-    assert!(matches!(c.put_edge(wrong, "t").await.unwrap_err(), CatalogError::Invalid(v) if v.field == "kind"));
+    assert!(
+        matches!(c.put_edge(wrong, "t").await.unwrap_err(), CatalogError::Invalid(v) if v.field == "kind")
+    );
 
     c.delete_edge(&e.id).await.unwrap();
-    assert!(matches!(c.delete_edge(&e.id).await.unwrap_err(), CatalogError::NotFound(_)));
+    assert!(matches!(
+        c.delete_edge(&e.id).await.unwrap_err(),
+        CatalogError::NotFound(_)
+    ));
     c.delete_asset(&d.id, "t").await.unwrap();
-    assert_eq!(c.count_edges().await.unwrap(), 0, "deleting an asset removes its edges");
-    assert!(matches!(c.get_asset(&d.id).await.unwrap_err(), CatalogError::NotFound(_)));
+    assert_eq!(
+        c.count_edges().await.unwrap(),
+        0,
+        "deleting an asset removes its edges"
+    );
+    assert!(matches!(
+        c.get_asset(&d.id).await.unwrap_err(),
+        CatalogError::NotFound(_)
+    ));
 }
 
 #[tokio::test]
@@ -171,13 +288,29 @@ async fn imports_are_all_or_nothing() {
     let good = r#"{"type":"asset","kind":"dataset","name":"a","schema":[{"name":"x","type":"int"}]}
 {"type":"asset","kind":"feature","name":"b","schema":[{"name":"y","type":"double"}]}
 {"type":"edge","from":"dataset:default:a","to":"feature:default:b","kind":"derives","columns":[{"from":"x","to":"y"}]}"#;
-    let bad = format!("{good}\n{}", r#"{"type":"edge","from":"dataset:default:a","to":"feature:default:b","kind":"derives","columns":[{"from":"nope","to":"y"}]}"#);
+    let bad = format!(
+        "{good}\n{}",
+        r#"{"type":"edge","from":"dataset:default:a","to":"feature:default:b","kind":"derives","columns":[{"from":"nope","to":"y"}]}"#
+    );
     let batch = parse_ndjson(&bad).unwrap();
-    let err = c.import(batch, vec!["line 3".into(), "line 4".into()], "t").await.unwrap_err();
-    assert!(matches!(&err, CatalogError::Invalid(v) if v.field == "line 4.columns[0].from"), "{err}");
-    assert_eq!(c.count_assets().await.unwrap(), 0, "a failed import writes nothing");
+    let err = c
+        .import(batch, vec!["line 3".into(), "line 4".into()], "t")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CatalogError::Invalid(v) if v.field == "line 4.columns[0].from"),
+        "{err}"
+    );
+    assert_eq!(
+        c.count_assets().await.unwrap(),
+        0,
+        "a failed import writes nothing"
+    );
 
-    let out = c.import(parse_ndjson(good).unwrap(), vec![], "t").await.unwrap();
+    let out = c
+        .import(parse_ndjson(good).unwrap(), vec![], "t")
+        .await
+        .unwrap();
     assert_eq!((out.assets_created, out.edges_written), (2, 1));
     let assets = c.export_assets(0, 100).await.unwrap();
     let edges = c.export_edges(0, 100).await.unwrap();
@@ -208,14 +341,37 @@ async fn a_surrealkv_catalog_keeps_its_data_across_reopen() {
     {
         let c = open_disk(&url).await;
         assert!(c.is_empty().await.unwrap());
-        let batch = domain::record::ImportBatch { assets: estate.assets.clone(), edges: estate.edges.clone() };
+        let batch = domain::record::ImportBatch {
+            assets: estate.assets.clone(),
+            edges: estate.edges.clone(),
+        };
         c.import(batch, vec![], "seed").await.unwrap();
     }
     let c = open_disk(&url).await;
-    assert_eq!(c.count_assets().await.unwrap() as usize, estate.assets.len());
+    assert_eq!(
+        c.count_assets().await.unwrap() as usize,
+        estate.assets.len()
+    );
     assert_eq!(c.count_edges().await.unwrap() as usize, estate.edges.len());
-    let hit = c.search(&SearchQuery { q: "playback_events".into(), limit: 5, ..Default::default() }).await.unwrap();
-    assert_eq!(hit.items[0].name, "playback_events", "an exact name match ranks first");
-    let hit = c.search(&SearchQuery { q: "title_metadata".into(), limit: 5, ..Default::default() }).await.unwrap();
+    let hit = c
+        .search(&SearchQuery {
+            q: "playback_events".into(),
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        hit.items[0].name, "playback_events",
+        "an exact name match ranks first"
+    );
+    let hit = c
+        .search(&SearchQuery {
+            q: "title_metadata".into(),
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(hit.items[0].name, "title_metadata");
 }

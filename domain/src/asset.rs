@@ -47,7 +47,10 @@ impl AssetKind {
 
     /// Whether assets of this kind carry a column schema.
     pub fn has_schema(self) -> bool {
-        matches!(self, AssetKind::Dataset | AssetKind::Feature | AssetKind::Model)
+        matches!(
+            self,
+            AssetKind::Dataset | AssetKind::Feature | AssetKind::Model
+        )
     }
 }
 
@@ -164,12 +167,18 @@ pub fn parse_asset_id(id: &str) -> Result<(AssetKind, String, String)> {
         )
     };
     let (kind, rest) = id.split_once(':').ok_or_else(bad)?;
-    let kind = kind.parse::<AssetKind>().map_err(|e| ValidationError::new("id", e.message))?;
+    let kind = kind
+        .parse::<AssetKind>()
+        .map_err(|e| ValidationError::new("id", e.message))?;
     let (ns, name) = rest.split_once(':').ok_or_else(bad)?;
     if ns.is_empty() || name.is_empty() {
         return Err(bad());
     }
-    Ok((kind, decode_namespace(ns).ok_or_else(bad)?, name.to_string()))
+    Ok((
+        kind,
+        decode_namespace(ns).ok_or_else(bad)?,
+        name.to_string(),
+    ))
 }
 
 fn decode_namespace(ns: &str) -> Option<String> {
@@ -309,15 +318,24 @@ fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<()
             format!("is {} bytes long; the limit is {max}", value.len()),
         ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(ValidationError::new(field, "must not contain control characters"));
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(ValidationError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
 
 fn check_list(field: &str, values: &[String]) -> Result<()> {
     if values.len() > MAX_LIST {
-        return Err(ValidationError::new(field, format!("has more than {MAX_LIST} entries")));
+        return Err(ValidationError::new(
+            field,
+            format!("has more than {MAX_LIST} entries"),
+        ));
     }
     let mut seen = BTreeSet::new();
     for (i, v) in values.iter().enumerate() {
@@ -350,17 +368,28 @@ impl Asset {
         if !self.schema.is_empty() && !self.kind.has_schema() {
             return Err(ValidationError::new(
                 "schema",
-                format!("a {} has no column schema; only datasets, features and models do", self.kind),
+                format!(
+                    "a {} has no column schema; only datasets, features and models do",
+                    self.kind
+                ),
             ));
         }
         if self.schema.len() > 10_000 {
-            return Err(ValidationError::new("schema", "has more than 10000 columns"));
+            return Err(ValidationError::new(
+                "schema",
+                "has more than 10000 columns",
+            ));
         }
         let mut names = BTreeSet::new();
         for (i, f) in self.schema.iter().enumerate() {
             check_text(&format!("schema[{i}].name"), &f.name, MAX_NAME, true)?;
             check_text(&format!("schema[{i}].type"), &f.data_type, MAX_NAME, true)?;
-            check_text(&format!("schema[{i}].description"), &f.description, MAX_DESCRIPTION, false)?;
+            check_text(
+                &format!("schema[{i}].description"),
+                &f.description,
+                MAX_DESCRIPTION,
+                false,
+            )?;
             if !names.insert(f.name.as_str()) {
                 return Err(ValidationError::new(
                     format!("schema[{i}].name"),
@@ -382,7 +411,11 @@ impl Asset {
     /// punctuation, so `watch_time_7d` is found by `watch time`), the
     /// namespace, the description, the column names and the tags.
     pub fn search_text(&self) -> String {
-        let mut parts: Vec<String> = vec![self.name.clone(), split_words(&self.name), self.namespace.clone()];
+        let mut parts: Vec<String> = vec![
+            self.name.clone(),
+            split_words(&self.name),
+            self.namespace.clone(),
+        ];
         parts.push(self.description.clone());
         for f in &self.schema {
             parts.push(f.name.clone());
@@ -444,8 +477,15 @@ mod tests {
 
     #[test]
     fn id_round_trips_through_namespaces_with_colons() {
-        let id = asset_id(AssetKind::Dataset, "postgres://db.example:5432", "public.orders:v2");
-        assert_eq!(id, "dataset:postgres%3A//db.example%3A5432:public.orders:v2");
+        let id = asset_id(
+            AssetKind::Dataset,
+            "postgres://db.example:5432",
+            "public.orders:v2",
+        );
+        assert_eq!(
+            id,
+            "dataset:postgres%3A//db.example%3A5432:public.orders:v2"
+        );
         let (k, ns, n) = parse_asset_id(&id).unwrap();
         assert_eq!(k, AssetKind::Dataset);
         assert_eq!(ns, "postgres://db.example:5432");
@@ -456,7 +496,14 @@ mod tests {
 
     #[test]
     fn malformed_ids_name_the_id_field() {
-        for bad in ["", "dataset", "dataset:ns", "table:ns:x", "dataset::x", "dataset:a%zz:x"] {
+        for bad in [
+            "",
+            "dataset",
+            "dataset:ns",
+            "table:ns:x",
+            "dataset::x",
+            "dataset:a%zz:x",
+        ] {
             let e = parse_asset_id(bad).unwrap_err();
             assert_eq!(e.field, "id", "{bad}");
         }
@@ -466,25 +513,51 @@ mod tests {
     fn input_resolves_identity_from_fields_or_id() {
         let a = input("model", "ranker").into_asset(None).unwrap();
         assert_eq!(a.id, "model:default:ranker");
-        let b = AssetInput::default().into_asset(Some("model:ml:ranker")).unwrap();
-        assert_eq!((b.kind, b.namespace.as_str(), b.name.as_str()), (AssetKind::Model, "ml", "ranker"));
+        let b = AssetInput::default()
+            .into_asset(Some("model:ml:ranker"))
+            .unwrap();
+        assert_eq!(
+            (b.kind, b.namespace.as_str(), b.name.as_str()),
+            (AssetKind::Model, "ml", "ranker")
+        );
     }
 
     #[test]
     fn input_rejects_disagreeing_identity() {
         let mut i = input("model", "ranker");
         i.namespace = Some("ml".into());
-        assert_eq!(i.clone().into_asset(Some("model:ml:other")).unwrap_err().field, "name");
-        assert_eq!(i.clone().into_asset(Some("feature:ml:ranker")).unwrap_err().field, "kind");
+        assert_eq!(
+            i.clone()
+                .into_asset(Some("model:ml:other"))
+                .unwrap_err()
+                .field,
+            "name"
+        );
+        assert_eq!(
+            i.clone()
+                .into_asset(Some("feature:ml:ranker"))
+                .unwrap_err()
+                .field,
+            "kind"
+        );
         i.id = Some("model:ml:ranker".into());
         assert_eq!(i.into_asset(Some("model:ml:x")).unwrap_err().field, "id");
     }
 
     #[test]
     fn validation_names_the_offending_field() {
-        assert_eq!(input("robot", "x").into_asset(None).unwrap_err().field, "kind");
-        assert_eq!(input("model", " ").into_asset(None).unwrap_err().field, "name");
-        assert_eq!(AssetInput::default().into_asset(None).unwrap_err().field, "kind");
+        assert_eq!(
+            input("robot", "x").into_asset(None).unwrap_err().field,
+            "kind"
+        );
+        assert_eq!(
+            input("model", " ").into_asset(None).unwrap_err().field,
+            "name"
+        );
+        assert_eq!(
+            AssetInput::default().into_asset(None).unwrap_err().field,
+            "kind"
+        );
         let mut i = input("dataset", "t");
         i.schema = vec![Field::new("a", "int", true), Field::new("a", "int", true)];
         assert_eq!(i.into_asset(None).unwrap_err().field, "schema[1].name");
@@ -501,11 +574,18 @@ mod tests {
 
     #[test]
     fn search_text_splits_names_and_covers_columns_and_tags() {
-        let mut a = input("feature", "member_watch_time_7d").into_asset(None).unwrap();
+        let mut a = input("feature", "member_watch_time_7d")
+            .into_asset(None)
+            .unwrap();
         a.schema = vec![Field::new("watch_seconds", "double", false)];
         a.tags = vec!["pii".into()];
         let t = a.search_text();
-        for w in ["member watch time 7d", "watch_seconds", "pii", "member_watch_time_7d"] {
+        for w in [
+            "member watch time 7d",
+            "watch_seconds",
+            "pii",
+            "member_watch_time_7d",
+        ] {
             assert!(t.contains(w), "{t} lacks {w}");
         }
     }

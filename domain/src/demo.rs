@@ -69,11 +69,28 @@ impl Rng {
 }
 
 const PEOPLE: &[&str] = &[
-    "ana.silva", "ben.okafor", "chen.wei", "dana.kowalski", "emeka.obi", "fatima.haddad",
-    "gus.lindqvist", "hana.sato", "ivan.petrov", "julia.moreau", "kofi.mensah", "lena.fischer",
-    "marco.rossi", "nadia.rahman", "omar.farouk", "priya.nair", "quinn.taylor", "rosa.diaz",
+    "ana.silva",
+    "ben.okafor",
+    "chen.wei",
+    "dana.kowalski",
+    "emeka.obi",
+    "fatima.haddad",
+    "gus.lindqvist",
+    "hana.sato",
+    "ivan.petrov",
+    "julia.moreau",
+    "kofi.mensah",
+    "lena.fischer",
+    "marco.rossi",
+    "nadia.rahman",
+    "omar.farouk",
+    "priya.nair",
+    "quinn.taylor",
+    "rosa.diaz",
 ];
-const REGIONS: &[&str] = &["us", "eu", "latam", "apac", "uk", "ca", "br", "in", "jp", "kr"];
+const REGIONS: &[&str] = &[
+    "us", "eu", "latam", "apac", "uk", "ca", "br", "in", "jp", "kr",
+];
 
 /// One raw source: name, namespace, team, domain, description, columns.
 struct Source {
@@ -94,51 +111,265 @@ const DEVICE: (&str, &str, bool) = ("device_type", "string", true);
 const COUNTRY: (&str, &str, bool) = ("country", "string", true);
 
 const SOURCES: &[Source] = &[
-    Source { name: "playback_events", namespace: "kafka://events-prod", team: "playback-data", domain: "playback", global: false,
-        description: "Every play, pause, seek and stop from every client, one event per state change.",
-        columns: &[("event_id", "string", false), ID, PROFILE, TITLE, DEVICE, COUNTRY, TS, ("position_ms", "long", false), ("duration_ms", "long", false), ("bitrate_kbps", "int", true), ("playback_quality", "string", true)] },
-    Source { name: "member_profiles", namespace: "postgres://members-db:5432", team: "member-data", domain: "growth", global: true,
-        description: "Member accounts and their profiles: plan, country, language and maturity settings.",
-        columns: &[ID, PROFILE, COUNTRY, ("plan_tier", "string", false), ("signup_date", "date", false), ("language", "string", true), ("maturity_level", "string", true), ("is_kids", "boolean", false), ("email", "string", true)] },
-    Source { name: "title_metadata", namespace: "postgres://content-db:5432", team: "content-data", domain: "content", global: true,
-        description: "The catalogue of titles: genre, release year, runtime, ratings and original language.",
-        columns: &[TITLE, ("title_name", "string", false), ("genre", "string", true), ("release_year", "int", true), ("runtime_min", "int", true), ("maturity_rating", "string", true), ("original_language", "string", true), ("is_original", "boolean", false)] },
-    Source { name: "search_events", namespace: "kafka://events-prod", team: "search-ml", domain: "search", global: false,
+    Source {
+        name: "playback_events",
+        namespace: "kafka://events-prod",
+        team: "playback-data",
+        domain: "playback",
+        global: false,
+        description:
+            "Every play, pause, seek and stop from every client, one event per state change.",
+        columns: &[
+            ("event_id", "string", false),
+            ID,
+            PROFILE,
+            TITLE,
+            DEVICE,
+            COUNTRY,
+            TS,
+            ("position_ms", "long", false),
+            ("duration_ms", "long", false),
+            ("bitrate_kbps", "int", true),
+            ("playback_quality", "string", true),
+        ],
+    },
+    Source {
+        name: "member_profiles",
+        namespace: "postgres://members-db:5432",
+        team: "member-data",
+        domain: "growth",
+        global: true,
+        description:
+            "Member accounts and their profiles: plan, country, language and maturity settings.",
+        columns: &[
+            ID,
+            PROFILE,
+            COUNTRY,
+            ("plan_tier", "string", false),
+            ("signup_date", "date", false),
+            ("language", "string", true),
+            ("maturity_level", "string", true),
+            ("is_kids", "boolean", false),
+            ("email", "string", true),
+        ],
+    },
+    Source {
+        name: "title_metadata",
+        namespace: "postgres://content-db:5432",
+        team: "content-data",
+        domain: "content",
+        global: true,
+        description:
+            "The catalogue of titles: genre, release year, runtime, ratings and original language.",
+        columns: &[
+            TITLE,
+            ("title_name", "string", false),
+            ("genre", "string", true),
+            ("release_year", "int", true),
+            ("runtime_min", "int", true),
+            ("maturity_rating", "string", true),
+            ("original_language", "string", true),
+            ("is_original", "boolean", false),
+        ],
+    },
+    Source {
+        name: "search_events",
+        namespace: "kafka://events-prod",
+        team: "search-ml",
+        domain: "search",
+        global: false,
         description: "Search queries typed by members and the results they clicked.",
-        columns: &[("event_id", "string", false), ID, PROFILE, ("query_text", "string", true), ("result_count", "int", false), ("clicked_title_id", "string", true), DEVICE, TS] },
-    Source { name: "impression_events", namespace: "kafka://events-prod", team: "playback-data", domain: "personalization", global: false,
-        description: "Which titles were shown to whom, in which row and position, with which artwork.",
-        columns: &[("event_id", "string", false), ID, PROFILE, TITLE, ("row_id", "string", false), ("position", "int", false), ("artwork_id", "string", true), DEVICE, TS] },
-    Source { name: "artwork_catalog", namespace: "s3://artwork-assets", team: "artwork-ml", domain: "artwork", global: false,
-        description: "Every artwork image per title with its size, dominant colour and text detection.",
-        columns: &[("artwork_id", "string", false), TITLE, ("image_uri", "string", false), ("width", "int", false), ("height", "int", false), ("dominant_color", "string", true), ("has_text", "boolean", true)] },
-    Source { name: "device_telemetry", namespace: "kafka://events-prod", team: "playback-data", domain: "playback", global: false,
-        description: "Client health signals: start-up time, rebuffers, network type and app version.",
-        columns: &[("device_id", "string", false), ID, DEVICE, ("os_version", "string", true), ("app_version", "string", true), ("network_type", "string", true), ("startup_ms", "int", true), ("rebuffer_count", "int", true), TS] },
-    Source { name: "billing_events", namespace: "kafka://events-prod", team: "payments-risk", domain: "payments", global: false,
+        columns: &[
+            ("event_id", "string", false),
+            ID,
+            PROFILE,
+            ("query_text", "string", true),
+            ("result_count", "int", false),
+            ("clicked_title_id", "string", true),
+            DEVICE,
+            TS,
+        ],
+    },
+    Source {
+        name: "impression_events",
+        namespace: "kafka://events-prod",
+        team: "playback-data",
+        domain: "personalization",
+        global: false,
+        description:
+            "Which titles were shown to whom, in which row and position, with which artwork.",
+        columns: &[
+            ("event_id", "string", false),
+            ID,
+            PROFILE,
+            TITLE,
+            ("row_id", "string", false),
+            ("position", "int", false),
+            ("artwork_id", "string", true),
+            DEVICE,
+            TS,
+        ],
+    },
+    Source {
+        name: "artwork_catalog",
+        namespace: "s3://artwork-assets",
+        team: "artwork-ml",
+        domain: "artwork",
+        global: false,
+        description:
+            "Every artwork image per title with its size, dominant colour and text detection.",
+        columns: &[
+            ("artwork_id", "string", false),
+            TITLE,
+            ("image_uri", "string", false),
+            ("width", "int", false),
+            ("height", "int", false),
+            ("dominant_color", "string", true),
+            ("has_text", "boolean", true),
+        ],
+    },
+    Source {
+        name: "device_telemetry",
+        namespace: "kafka://events-prod",
+        team: "playback-data",
+        domain: "playback",
+        global: false,
+        description:
+            "Client health signals: start-up time, rebuffers, network type and app version.",
+        columns: &[
+            ("device_id", "string", false),
+            ID,
+            DEVICE,
+            ("os_version", "string", true),
+            ("app_version", "string", true),
+            ("network_type", "string", true),
+            ("startup_ms", "int", true),
+            ("rebuffer_count", "int", true),
+            TS,
+        ],
+    },
+    Source {
+        name: "billing_events",
+        namespace: "kafka://events-prod",
+        team: "payments-risk",
+        domain: "payments",
+        global: false,
         description: "Charges, refunds, plan changes and cancellations.",
-        columns: &[ID, ("event_type", "string", false), ("amount", "decimal(10,2)", true), ("currency", "string", true), ("plan_tier", "string", true), ("payment_method", "string", true), TS] },
-    Source { name: "thumbs_ratings", namespace: "kafka://events-prod", team: "personalization-algorithms", domain: "personalization", global: false,
+        columns: &[
+            ID,
+            ("event_type", "string", false),
+            ("amount", "decimal(10,2)", true),
+            ("currency", "string", true),
+            ("plan_tier", "string", true),
+            ("payment_method", "string", true),
+            TS,
+        ],
+    },
+    Source {
+        name: "thumbs_ratings",
+        namespace: "kafka://events-prod",
+        team: "personalization-algorithms",
+        domain: "personalization",
+        global: false,
         description: "Explicit thumbs-up and thumbs-down ratings.",
-        columns: &[ID, PROFILE, TITLE, ("rating", "int", false), TS] },
-    Source { name: "title_availability", namespace: "postgres://content-db:5432", team: "content-data", domain: "content", global: false,
+        columns: &[ID, PROFILE, TITLE, ("rating", "int", false), TS],
+    },
+    Source {
+        name: "title_availability",
+        namespace: "postgres://content-db:5432",
+        team: "content-data",
+        domain: "content",
+        global: false,
         description: "Licensing windows: where and when each title may be shown.",
-        columns: &[TITLE, COUNTRY, ("available_from", "date", false), ("available_until", "date", true), ("license_type", "string", false)] },
-    Source { name: "ab_allocations", namespace: "postgres://experiments-db:5432", team: "experimentation", domain: "growth", global: false,
+        columns: &[
+            TITLE,
+            COUNTRY,
+            ("available_from", "date", false),
+            ("available_until", "date", true),
+            ("license_type", "string", false),
+        ],
+    },
+    Source {
+        name: "ab_allocations",
+        namespace: "postgres://experiments-db:5432",
+        team: "experimentation",
+        domain: "growth",
+        global: false,
         description: "Which A/B test cell each member was allocated to.",
-        columns: &[ID, ("test_id", "string", false), ("cell", "int", false), ("allocated_ts", "timestamp", false)] },
-    Source { name: "customer_contacts", namespace: "postgres://support-db:5432", team: "member-data", domain: "growth", global: false,
+        columns: &[
+            ID,
+            ("test_id", "string", false),
+            ("cell", "int", false),
+            ("allocated_ts", "timestamp", false),
+        ],
+    },
+    Source {
+        name: "customer_contacts",
+        namespace: "postgres://support-db:5432",
+        team: "member-data",
+        domain: "growth",
+        global: false,
         description: "Customer service contacts with channel, reason and resolution.",
-        columns: &[("contact_id", "string", false), ID, ("channel", "string", false), ("reason", "string", true), ("resolved", "boolean", true), TS] },
-    Source { name: "trailer_plays", namespace: "kafka://events-prod", team: "playback-data", domain: "personalization", global: false,
+        columns: &[
+            ("contact_id", "string", false),
+            ID,
+            ("channel", "string", false),
+            ("reason", "string", true),
+            ("resolved", "boolean", true),
+            TS,
+        ],
+    },
+    Source {
+        name: "trailer_plays",
+        namespace: "kafka://events-prod",
+        team: "playback-data",
+        domain: "personalization",
+        global: false,
         description: "Trailer and preview autoplays, with how long they were watched.",
-        columns: &[("event_id", "string", false), ID, PROFILE, TITLE, ("watched_ms", "long", false), ("muted", "boolean", true), TS] },
-    Source { name: "notification_sends", namespace: "kafka://events-prod", team: "growth-ml", domain: "growth", global: false,
+        columns: &[
+            ("event_id", "string", false),
+            ID,
+            PROFILE,
+            TITLE,
+            ("watched_ms", "long", false),
+            ("muted", "boolean", true),
+            TS,
+        ],
+    },
+    Source {
+        name: "notification_sends",
+        namespace: "kafka://events-prod",
+        team: "growth-ml",
+        domain: "growth",
+        global: false,
         description: "Push, e-mail and in-app notifications sent, opened and clicked.",
-        columns: &[("notification_id", "string", false), ID, ("channel", "string", false), TITLE, ("opened", "boolean", true), ("clicked", "boolean", true), TS] },
-    Source { name: "download_events", namespace: "kafka://events-prod", team: "playback-data", domain: "playback", global: false,
+        columns: &[
+            ("notification_id", "string", false),
+            ID,
+            ("channel", "string", false),
+            TITLE,
+            ("opened", "boolean", true),
+            ("clicked", "boolean", true),
+            TS,
+        ],
+    },
+    Source {
+        name: "download_events",
+        namespace: "kafka://events-prod",
+        team: "playback-data",
+        domain: "playback",
+        global: false,
         description: "Offline downloads started, completed and deleted on mobile devices.",
-        columns: &[("event_id", "string", false), ID, PROFILE, TITLE, DEVICE, ("status", "string", false), TS] },
+        columns: &[
+            ("event_id", "string", false),
+            ID,
+            PROFILE,
+            TITLE,
+            DEVICE,
+            ("status", "string", false),
+            TS,
+        ],
+    },
 ];
 
 /// A warehouse table built by one ETL job: name, inputs, team, domain, the
@@ -153,60 +384,277 @@ struct Table {
 }
 
 const TABLES: &[Table] = &[
-    Table { name: "member_daily_watch", inputs: &["playback_events", "member_profiles"], team: "playback-data", domain: "playback",
-        columns: &[ID, PROFILE, COUNTRY, ("ds", "date", false), ("watch_seconds", "double", false), ("play_count", "long", false), ("completion_rate", "double", true), ("distinct_titles", "long", false), ("abandon_count", "long", false)],
-        description: "Per-member daily viewing: seconds watched, plays, completions and abandons." },
-    Table { name: "title_daily_engagement", inputs: &["playback_events", "title_metadata", "thumbs_ratings"], team: "content-data", domain: "content",
-        columns: &[TITLE, ("ds", "date", false), ("genre", "string", true), ("plays", "long", false), ("watch_seconds", "double", false), ("completion_rate", "double", true), ("thumbs_up_rate", "double", true), ("unique_viewers", "long", false)],
-        description: "Per-title daily engagement joined to title metadata and ratings." },
-    Table { name: "member_sessions", inputs: &["playback_events", "device_telemetry"], team: "playback-data", domain: "playback",
-        columns: &[("session_id", "string", false), ID, DEVICE, ("session_start", "timestamp", false), ("session_seconds", "double", false), ("titles_played", "int", false), ("rebuffer_count", "int", true)],
-        description: "Viewing sessions stitched from playback and telemetry events." },
-    Table { name: "impressions_enriched", inputs: &["impression_events", "title_metadata", "member_profiles"], team: "personalization-algorithms", domain: "personalization",
-        columns: &[ID, PROFILE, TITLE, ("row_id", "string", false), ("position", "int", false), ("artwork_id", "string", true), ("genre", "string", true), COUNTRY, TS],
-        description: "Impressions joined with title and member attributes, the base of every ranking label." },
-    Table { name: "play_attribution", inputs: &["impressions_enriched", "playback_events"], team: "personalization-algorithms", domain: "personalization",
-        columns: &[ID, TITLE, ("row_id", "string", false), ("position", "int", false), ("artwork_id", "string", true), ("played", "boolean", false), ("watch_seconds", "double", true), TS],
-        description: "Which impression led to which play, within a 24 hour attribution window." },
-    Table { name: "member_search_daily", inputs: &["search_events", "member_profiles"], team: "search-ml", domain: "search",
-        columns: &[ID, ("ds", "date", false), ("search_count", "long", false), ("zero_result_rate", "double", true), ("click_through_rate", "double", true), ("distinct_queries", "long", false)],
-        description: "Per-member daily search activity and success." },
-    Table { name: "query_title_clicks", inputs: &["search_events", "title_metadata"], team: "search-ml", domain: "search",
-        columns: &[("query_norm", "string", false), TITLE, ("ds", "date", false), ("impressions", "long", false), ("clicks", "long", false), ("click_through_rate", "double", true)],
-        description: "Normalised queries and the titles members clicked for them." },
-    Table { name: "artwork_performance", inputs: &["play_attribution", "artwork_catalog"], team: "artwork-ml", domain: "artwork",
-        columns: &[("artwork_id", "string", false), TITLE, ("ds", "date", false), ("impressions", "long", false), ("take_rate", "double", true), ("dominant_color", "string", true)],
-        description: "Take rate of every artwork variant per title and day." },
-    Table { name: "device_daily_quality", inputs: &["device_telemetry", "member_sessions"], team: "playback-data", domain: "playback",
-        columns: &[("device_id", "string", false), DEVICE, ("ds", "date", false), ("startup_ms_p95", "double", true), ("rebuffer_rate", "double", true), ("avg_bitrate_kbps", "double", true)],
-        description: "Per-device daily streaming quality." },
-    Table { name: "member_billing_status", inputs: &["billing_events", "member_profiles"], team: "payments-risk", domain: "payments",
-        columns: &[ID, ("ds", "date", false), ("plan_tier", "string", false), ("tenure_days", "int", false), ("failed_payments_30d", "int", false), ("is_cancelled", "boolean", false)],
-        description: "Daily billing status per member: plan, tenure and payment failures." },
-    Table { name: "member_ratings_daily", inputs: &["thumbs_ratings"], team: "personalization-algorithms", domain: "personalization",
-        columns: &[ID, ("ds", "date", false), ("thumbs_up_count", "long", false), ("thumbs_down_count", "long", false)],
-        description: "Daily explicit feedback per member." },
-    Table { name: "title_availability_current", inputs: &["title_availability", "title_metadata"], team: "content-data", domain: "content",
-        columns: &[TITLE, COUNTRY, ("is_available", "boolean", false), ("days_left", "int", true), ("genre", "string", true)],
-        description: "Today's availability of every title in every country." },
-    Table { name: "trailer_engagement", inputs: &["trailer_plays", "title_metadata"], team: "personalization-algorithms", domain: "personalization",
-        columns: &[TITLE, ("ds", "date", false), ("autoplays", "long", false), ("avg_watched_ms", "double", true), ("unmute_rate", "double", true)],
-        description: "Daily trailer autoplay engagement per title." },
-    Table { name: "notification_outcomes", inputs: &["notification_sends", "playback_events"], team: "growth-ml", domain: "growth",
-        columns: &[("notification_id", "string", false), ID, ("channel", "string", false), ("opened", "boolean", true), ("played_within_24h", "boolean", false), TS],
-        description: "Whether a notification led to a play within a day." },
-    Table { name: "member_contact_history", inputs: &["customer_contacts", "member_billing_status"], team: "member-data", domain: "growth",
-        columns: &[ID, ("contacts_90d", "int", false), ("last_reason", "string", true), ("unresolved_count", "int", false)],
-        description: "Customer service history per member over 90 days." },
-    Table { name: "download_daily", inputs: &["download_events", "member_profiles"], team: "playback-data", domain: "playback",
-        columns: &[ID, ("ds", "date", false), ("downloads", "long", false), ("completed_rate", "double", true)],
-        description: "Daily offline downloads per member." },
-    Table { name: "experiment_exposures", inputs: &["ab_allocations", "member_sessions"], team: "experimentation", domain: "growth",
-        columns: &[ID, ("test_id", "string", false), ("cell", "int", false), ("first_exposed_ts", "timestamp", false), ("session_seconds", "double", true)],
-        description: "A/B test allocations joined with the sessions that exposed members to them." },
-    Table { name: "title_similarity_pairs", inputs: &["title_daily_engagement", "title_metadata"], team: "personalization-algorithms", domain: "personalization",
-        columns: &[TITLE, ("similar_title_id", "string", false), ("co_watch_score", "double", false), ("genre_overlap", "double", true)],
-        description: "Pairs of titles that are watched by the same members." },
+    Table {
+        name: "member_daily_watch",
+        inputs: &["playback_events", "member_profiles"],
+        team: "playback-data",
+        domain: "playback",
+        columns: &[
+            ID,
+            PROFILE,
+            COUNTRY,
+            ("ds", "date", false),
+            ("watch_seconds", "double", false),
+            ("play_count", "long", false),
+            ("completion_rate", "double", true),
+            ("distinct_titles", "long", false),
+            ("abandon_count", "long", false),
+        ],
+        description: "Per-member daily viewing: seconds watched, plays, completions and abandons.",
+    },
+    Table {
+        name: "title_daily_engagement",
+        inputs: &["playback_events", "title_metadata", "thumbs_ratings"],
+        team: "content-data",
+        domain: "content",
+        columns: &[
+            TITLE,
+            ("ds", "date", false),
+            ("genre", "string", true),
+            ("plays", "long", false),
+            ("watch_seconds", "double", false),
+            ("completion_rate", "double", true),
+            ("thumbs_up_rate", "double", true),
+            ("unique_viewers", "long", false),
+        ],
+        description: "Per-title daily engagement joined to title metadata and ratings.",
+    },
+    Table {
+        name: "member_sessions",
+        inputs: &["playback_events", "device_telemetry"],
+        team: "playback-data",
+        domain: "playback",
+        columns: &[
+            ("session_id", "string", false),
+            ID,
+            DEVICE,
+            ("session_start", "timestamp", false),
+            ("session_seconds", "double", false),
+            ("titles_played", "int", false),
+            ("rebuffer_count", "int", true),
+        ],
+        description: "Viewing sessions stitched from playback and telemetry events.",
+    },
+    Table {
+        name: "impressions_enriched",
+        inputs: &["impression_events", "title_metadata", "member_profiles"],
+        team: "personalization-algorithms",
+        domain: "personalization",
+        columns: &[
+            ID,
+            PROFILE,
+            TITLE,
+            ("row_id", "string", false),
+            ("position", "int", false),
+            ("artwork_id", "string", true),
+            ("genre", "string", true),
+            COUNTRY,
+            TS,
+        ],
+        description:
+            "Impressions joined with title and member attributes, the base of every ranking label.",
+    },
+    Table {
+        name: "play_attribution",
+        inputs: &["impressions_enriched", "playback_events"],
+        team: "personalization-algorithms",
+        domain: "personalization",
+        columns: &[
+            ID,
+            TITLE,
+            ("row_id", "string", false),
+            ("position", "int", false),
+            ("artwork_id", "string", true),
+            ("played", "boolean", false),
+            ("watch_seconds", "double", true),
+            TS,
+        ],
+        description: "Which impression led to which play, within a 24 hour attribution window.",
+    },
+    Table {
+        name: "member_search_daily",
+        inputs: &["search_events", "member_profiles"],
+        team: "search-ml",
+        domain: "search",
+        columns: &[
+            ID,
+            ("ds", "date", false),
+            ("search_count", "long", false),
+            ("zero_result_rate", "double", true),
+            ("click_through_rate", "double", true),
+            ("distinct_queries", "long", false),
+        ],
+        description: "Per-member daily search activity and success.",
+    },
+    Table {
+        name: "query_title_clicks",
+        inputs: &["search_events", "title_metadata"],
+        team: "search-ml",
+        domain: "search",
+        columns: &[
+            ("query_norm", "string", false),
+            TITLE,
+            ("ds", "date", false),
+            ("impressions", "long", false),
+            ("clicks", "long", false),
+            ("click_through_rate", "double", true),
+        ],
+        description: "Normalised queries and the titles members clicked for them.",
+    },
+    Table {
+        name: "artwork_performance",
+        inputs: &["play_attribution", "artwork_catalog"],
+        team: "artwork-ml",
+        domain: "artwork",
+        columns: &[
+            ("artwork_id", "string", false),
+            TITLE,
+            ("ds", "date", false),
+            ("impressions", "long", false),
+            ("take_rate", "double", true),
+            ("dominant_color", "string", true),
+        ],
+        description: "Take rate of every artwork variant per title and day.",
+    },
+    Table {
+        name: "device_daily_quality",
+        inputs: &["device_telemetry", "member_sessions"],
+        team: "playback-data",
+        domain: "playback",
+        columns: &[
+            ("device_id", "string", false),
+            DEVICE,
+            ("ds", "date", false),
+            ("startup_ms_p95", "double", true),
+            ("rebuffer_rate", "double", true),
+            ("avg_bitrate_kbps", "double", true),
+        ],
+        description: "Per-device daily streaming quality.",
+    },
+    Table {
+        name: "member_billing_status",
+        inputs: &["billing_events", "member_profiles"],
+        team: "payments-risk",
+        domain: "payments",
+        columns: &[
+            ID,
+            ("ds", "date", false),
+            ("plan_tier", "string", false),
+            ("tenure_days", "int", false),
+            ("failed_payments_30d", "int", false),
+            ("is_cancelled", "boolean", false),
+        ],
+        description: "Daily billing status per member: plan, tenure and payment failures.",
+    },
+    Table {
+        name: "member_ratings_daily",
+        inputs: &["thumbs_ratings"],
+        team: "personalization-algorithms",
+        domain: "personalization",
+        columns: &[
+            ID,
+            ("ds", "date", false),
+            ("thumbs_up_count", "long", false),
+            ("thumbs_down_count", "long", false),
+        ],
+        description: "Daily explicit feedback per member.",
+    },
+    Table {
+        name: "title_availability_current",
+        inputs: &["title_availability", "title_metadata"],
+        team: "content-data",
+        domain: "content",
+        columns: &[
+            TITLE,
+            COUNTRY,
+            ("is_available", "boolean", false),
+            ("days_left", "int", true),
+            ("genre", "string", true),
+        ],
+        description: "Today's availability of every title in every country.",
+    },
+    Table {
+        name: "trailer_engagement",
+        inputs: &["trailer_plays", "title_metadata"],
+        team: "personalization-algorithms",
+        domain: "personalization",
+        columns: &[
+            TITLE,
+            ("ds", "date", false),
+            ("autoplays", "long", false),
+            ("avg_watched_ms", "double", true),
+            ("unmute_rate", "double", true),
+        ],
+        description: "Daily trailer autoplay engagement per title.",
+    },
+    Table {
+        name: "notification_outcomes",
+        inputs: &["notification_sends", "playback_events"],
+        team: "growth-ml",
+        domain: "growth",
+        columns: &[
+            ("notification_id", "string", false),
+            ID,
+            ("channel", "string", false),
+            ("opened", "boolean", true),
+            ("played_within_24h", "boolean", false),
+            TS,
+        ],
+        description: "Whether a notification led to a play within a day.",
+    },
+    Table {
+        name: "member_contact_history",
+        inputs: &["customer_contacts", "member_billing_status"],
+        team: "member-data",
+        domain: "growth",
+        columns: &[
+            ID,
+            ("contacts_90d", "int", false),
+            ("last_reason", "string", true),
+            ("unresolved_count", "int", false),
+        ],
+        description: "Customer service history per member over 90 days.",
+    },
+    Table {
+        name: "download_daily",
+        inputs: &["download_events", "member_profiles"],
+        team: "playback-data",
+        domain: "playback",
+        columns: &[
+            ID,
+            ("ds", "date", false),
+            ("downloads", "long", false),
+            ("completed_rate", "double", true),
+        ],
+        description: "Daily offline downloads per member.",
+    },
+    Table {
+        name: "experiment_exposures",
+        inputs: &["ab_allocations", "member_sessions"],
+        team: "experimentation",
+        domain: "growth",
+        columns: &[
+            ID,
+            ("test_id", "string", false),
+            ("cell", "int", false),
+            ("first_exposed_ts", "timestamp", false),
+            ("session_seconds", "double", true),
+        ],
+        description: "A/B test allocations joined with the sessions that exposed members to them.",
+    },
+    Table {
+        name: "title_similarity_pairs",
+        inputs: &["title_daily_engagement", "title_metadata"],
+        team: "personalization-algorithms",
+        domain: "personalization",
+        columns: &[
+            TITLE,
+            ("similar_title_id", "string", false),
+            ("co_watch_score", "double", false),
+            ("genre_overlap", "double", true),
+        ],
+        description: "Pairs of titles that are watched by the same members.",
+    },
 ];
 
 /// A feature family: an entity, the table it comes from, the metric
@@ -222,17 +670,117 @@ struct FeatureFamily {
 }
 
 const FEATURES: &[FeatureFamily] = &[
-    FeatureFamily { entity: "member", key: "member_id", table: "member_daily_watch", metrics: &["watch_seconds", "play_count", "completion_rate", "distinct_titles", "abandon_count"], windows: &["1d", "7d", "28d", "90d"], team: "personalization-algorithms", domain: "personalization" },
-    FeatureFamily { entity: "title", key: "title_id", table: "title_daily_engagement", metrics: &["plays", "watch_seconds", "completion_rate", "thumbs_up_rate", "unique_viewers"], windows: &["1d", "7d", "28d"], team: "content-ml", domain: "content" },
-    FeatureFamily { entity: "member", key: "member_id", table: "member_search_daily", metrics: &["search_count", "zero_result_rate", "click_through_rate"], windows: &["7d", "28d"], team: "search-ml", domain: "search" },
-    FeatureFamily { entity: "artwork", key: "artwork_id", table: "artwork_performance", metrics: &["take_rate", "impressions"], windows: &["7d", "28d"], team: "artwork-ml", domain: "artwork" },
-    FeatureFamily { entity: "device", key: "device_id", table: "device_daily_quality", metrics: &["startup_ms_p95", "rebuffer_rate", "avg_bitrate_kbps"], windows: &["1d", "7d"], team: "playback-data", domain: "playback" },
-    FeatureFamily { entity: "member", key: "member_id", table: "member_billing_status", metrics: &["tenure_days", "failed_payments_30d"], windows: &["1d"], team: "payments-risk", domain: "payments" },
-    FeatureFamily { entity: "member", key: "member_id", table: "member_ratings_daily", metrics: &["thumbs_up_count", "thumbs_down_count"], windows: &["28d", "90d"], team: "personalization-algorithms", domain: "personalization" },
-    FeatureFamily { entity: "title", key: "title_id", table: "trailer_engagement", metrics: &["autoplays", "avg_watched_ms", "unmute_rate"], windows: &["7d"], team: "personalization-algorithms", domain: "personalization" },
-    FeatureFamily { entity: "member", key: "member_id", table: "notification_outcomes", metrics: &["opened", "played_within_24h"], windows: &["28d"], team: "growth-ml", domain: "growth" },
-    FeatureFamily { entity: "member", key: "member_id", table: "download_daily", metrics: &["downloads", "completed_rate"], windows: &["28d"], team: "playback-data", domain: "playback" },
-    FeatureFamily { entity: "member", key: "member_id", table: "member_contact_history", metrics: &["contacts_90d", "unresolved_count"], windows: &["90d"], team: "member-data", domain: "growth" },
+    FeatureFamily {
+        entity: "member",
+        key: "member_id",
+        table: "member_daily_watch",
+        metrics: &[
+            "watch_seconds",
+            "play_count",
+            "completion_rate",
+            "distinct_titles",
+            "abandon_count",
+        ],
+        windows: &["1d", "7d", "28d", "90d"],
+        team: "personalization-algorithms",
+        domain: "personalization",
+    },
+    FeatureFamily {
+        entity: "title",
+        key: "title_id",
+        table: "title_daily_engagement",
+        metrics: &[
+            "plays",
+            "watch_seconds",
+            "completion_rate",
+            "thumbs_up_rate",
+            "unique_viewers",
+        ],
+        windows: &["1d", "7d", "28d"],
+        team: "content-ml",
+        domain: "content",
+    },
+    FeatureFamily {
+        entity: "member",
+        key: "member_id",
+        table: "member_search_daily",
+        metrics: &["search_count", "zero_result_rate", "click_through_rate"],
+        windows: &["7d", "28d"],
+        team: "search-ml",
+        domain: "search",
+    },
+    FeatureFamily {
+        entity: "artwork",
+        key: "artwork_id",
+        table: "artwork_performance",
+        metrics: &["take_rate", "impressions"],
+        windows: &["7d", "28d"],
+        team: "artwork-ml",
+        domain: "artwork",
+    },
+    FeatureFamily {
+        entity: "device",
+        key: "device_id",
+        table: "device_daily_quality",
+        metrics: &["startup_ms_p95", "rebuffer_rate", "avg_bitrate_kbps"],
+        windows: &["1d", "7d"],
+        team: "playback-data",
+        domain: "playback",
+    },
+    FeatureFamily {
+        entity: "member",
+        key: "member_id",
+        table: "member_billing_status",
+        metrics: &["tenure_days", "failed_payments_30d"],
+        windows: &["1d"],
+        team: "payments-risk",
+        domain: "payments",
+    },
+    FeatureFamily {
+        entity: "member",
+        key: "member_id",
+        table: "member_ratings_daily",
+        metrics: &["thumbs_up_count", "thumbs_down_count"],
+        windows: &["28d", "90d"],
+        team: "personalization-algorithms",
+        domain: "personalization",
+    },
+    FeatureFamily {
+        entity: "title",
+        key: "title_id",
+        table: "trailer_engagement",
+        metrics: &["autoplays", "avg_watched_ms", "unmute_rate"],
+        windows: &["7d"],
+        team: "personalization-algorithms",
+        domain: "personalization",
+    },
+    FeatureFamily {
+        entity: "member",
+        key: "member_id",
+        table: "notification_outcomes",
+        metrics: &["opened", "played_within_24h"],
+        windows: &["28d"],
+        team: "growth-ml",
+        domain: "growth",
+    },
+    FeatureFamily {
+        entity: "member",
+        key: "member_id",
+        table: "download_daily",
+        metrics: &["downloads", "completed_rate"],
+        windows: &["28d"],
+        team: "playback-data",
+        domain: "playback",
+    },
+    FeatureFamily {
+        entity: "member",
+        key: "member_id",
+        table: "member_contact_history",
+        metrics: &["contacts_90d", "unresolved_count"],
+        windows: &["90d"],
+        team: "member-data",
+        domain: "growth",
+    },
 ];
 
 /// A model: name, the feature tables it draws on, the table its labels come
@@ -275,19 +823,84 @@ const MODELS: &[ModelSpec] = &[
 
 /// Product surfaces and the services they call.
 const APPLICATIONS: &[(&str, &[&str], &str, &str)] = &[
-    ("home_page", &["ranking-svc", "page-generation-svc", "artwork-svc"], "Every device", "The home page: rows of personalised titles."),
-    ("continue_watching_row", &["ranking-svc"], "Every device", "The row of titles the member started."),
-    ("search_page", &["search-svc", "artwork-svc"], "Every device", "Search with autocomplete and ranked results."),
-    ("title_details_page", &["similarity-svc", "artwork-svc", "llm-assistant-svc"], "Every device", "A title's page, with more-like-this and the assistant."),
-    ("billboard", &["page-generation-svc", "artwork-svc"], "TV and web", "The large trailer at the top of the home page."),
-    ("push_notifications", &["messaging-svc"], "Mobile", "Push notifications about new seasons and picks."),
-    ("playback_client", &["streaming-quality-svc"], "Every device", "The video player's bitrate selection."),
-    ("downloads_tab", &["ranking-svc"], "Mobile", "Smart downloads and download suggestions."),
-    ("retention_campaigns", &["growth-svc", "messaging-svc"], "E-mail", "Win-back and save offers for members at risk."),
-    ("checkout_flow", &["payments-risk-svc"], "Web", "Sign-up and payment."),
-    ("content_planning_tool", &["content-insights-svc"], "Internal", "Studio and licensing forecasts."),
-    ("help_center", &["support-svc", "llm-assistant-svc"], "Web and mobile", "Self-service help and contact routing."),
-    ("kids_home_page", &["ranking-svc", "artwork-svc"], "Every device", "The kids profile's home page."),
+    (
+        "home_page",
+        &["ranking-svc", "page-generation-svc", "artwork-svc"],
+        "Every device",
+        "The home page: rows of personalised titles.",
+    ),
+    (
+        "continue_watching_row",
+        &["ranking-svc"],
+        "Every device",
+        "The row of titles the member started.",
+    ),
+    (
+        "search_page",
+        &["search-svc", "artwork-svc"],
+        "Every device",
+        "Search with autocomplete and ranked results.",
+    ),
+    (
+        "title_details_page",
+        &["similarity-svc", "artwork-svc", "llm-assistant-svc"],
+        "Every device",
+        "A title's page, with more-like-this and the assistant.",
+    ),
+    (
+        "billboard",
+        &["page-generation-svc", "artwork-svc"],
+        "TV and web",
+        "The large trailer at the top of the home page.",
+    ),
+    (
+        "push_notifications",
+        &["messaging-svc"],
+        "Mobile",
+        "Push notifications about new seasons and picks.",
+    ),
+    (
+        "playback_client",
+        &["streaming-quality-svc"],
+        "Every device",
+        "The video player's bitrate selection.",
+    ),
+    (
+        "downloads_tab",
+        &["ranking-svc"],
+        "Mobile",
+        "Smart downloads and download suggestions.",
+    ),
+    (
+        "retention_campaigns",
+        &["growth-svc", "messaging-svc"],
+        "E-mail",
+        "Win-back and save offers for members at risk.",
+    ),
+    (
+        "checkout_flow",
+        &["payments-risk-svc"],
+        "Web",
+        "Sign-up and payment.",
+    ),
+    (
+        "content_planning_tool",
+        &["content-insights-svc"],
+        "Internal",
+        "Studio and licensing forecasts.",
+    ),
+    (
+        "help_center",
+        &["support-svc", "llm-assistant-svc"],
+        "Web and mobile",
+        "Self-service help and contact routing.",
+    ),
+    (
+        "kids_home_page",
+        &["ranking-svc", "artwork-svc"],
+        "Every device",
+        "The kids profile's home page.",
+    ),
 ];
 
 /// Builds the estate shard by shard until it holds `n` assets, then drops
@@ -297,7 +910,12 @@ pub fn generate(seed: u64, n: usize) -> Estate {
     let mut estate = Estate::default();
     let mut shard = 0usize;
     while estate.assets.len() < n {
-        let mut b = Builder { rng: &mut rng, estate: Estate::default(), suffix: suffix(shard), shard };
+        let mut b = Builder {
+            rng: &mut rng,
+            estate: Estate::default(),
+            suffix: suffix(shard),
+            shard,
+        };
         b.shard();
         let Estate { assets, edges } = b.estate;
         estate.assets.extend(assets);
@@ -306,7 +924,8 @@ pub fn generate(seed: u64, n: usize) -> Estate {
     }
     if estate.assets.len() > n {
         estate.assets.truncate(n);
-        let kept: std::collections::HashSet<&str> = estate.assets.iter().map(|a| a.id.as_str()).collect();
+        let kept: std::collections::HashSet<&str> =
+            estate.assets.iter().map(|a| a.id.as_str()).collect();
         let edges = std::mem::take(&mut estate.edges);
         estate.edges = edges
             .into_iter()
@@ -337,7 +956,9 @@ struct Builder<'r> {
 }
 
 fn fields(cols: &[(&str, &str, bool)]) -> Vec<Field> {
-    cols.iter().map(|(n, t, null)| Field::new(n, t, *null)).collect()
+    cols.iter()
+        .map(|(n, t, null)| Field::new(n, t, *null))
+        .collect()
 }
 
 impl Builder<'_> {
@@ -395,8 +1016,15 @@ impl Builder<'_> {
     }
 
     fn source_id(&self, name: &str) -> String {
-        let s = SOURCES.iter().find(|s| s.name == name).expect("known source");
-        let n = if s.global { name.to_string() } else { format!("{name}{}", self.suffix) };
+        let s = SOURCES
+            .iter()
+            .find(|s| s.name == name)
+            .expect("known source");
+        let n = if s.global {
+            name.to_string()
+        } else {
+            format!("{name}{}", self.suffix)
+        };
         asset_id(AssetKind::Dataset, s.namespace, &n)
     }
 
@@ -404,37 +1032,86 @@ impl Builder<'_> {
         if SOURCES.iter().any(|s| s.name == name) {
             return self.source_id(name);
         }
-        asset_id(AssetKind::Dataset, "iceberg://warehouse", &format!("{name}{}", self.suffix))
+        asset_id(
+            AssetKind::Dataset,
+            "iceberg://warehouse",
+            &format!("{name}{}", self.suffix),
+        )
     }
 
     fn columns_of(name: &str) -> Vec<&'static str> {
         if let Some(s) = SOURCES.iter().find(|s| s.name == name) {
             return s.columns.iter().map(|c| c.0).collect();
         }
-        TABLES.iter().find(|t| t.name == name).map(|t| t.columns.iter().map(|c| c.0).collect()).unwrap_or_default()
+        TABLES
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.columns.iter().map(|c| c.0).collect())
+            .unwrap_or_default()
     }
 
     fn shard(&mut self) {
         let sfx = self.suffix.clone();
-        let region = if self.shard == 0 { "global".to_string() } else { sfx.trim_start_matches('_').to_string() };
+        let region = if self.shard == 0 {
+            "global".to_string()
+        } else {
+            sfx.trim_start_matches('_').to_string()
+        };
 
         // Raw sources. Global hubs exist once, in the first shard.
         for s in SOURCES {
             if s.global && self.shard > 0 {
                 continue;
             }
-            let name = if s.global { s.name.to_string() } else { format!("{}{sfx}", s.name) };
+            let name = if s.global {
+                s.name.to_string()
+            } else {
+                format!("{}{sfx}", s.name)
+            };
             let mut tags = vec!["raw", "tier-1"];
-            if s.columns.iter().any(|c| c.0 == "member_id" || c.0 == "email") {
+            if s.columns
+                .iter()
+                .any(|c| c.0 == "member_id" || c.0 == "email")
+            {
                 tags.push("pii");
             }
-            tags.push(if s.namespace.starts_with("kafka") { "streaming" } else { "batch" });
+            tags.push(if s.namespace.starts_with("kafka") {
+                "streaming"
+            } else {
+                "batch"
+            });
             let props = BTreeMap::from([
-                ("format".to_string(), json!(if s.namespace.starts_with("kafka") { "avro" } else if s.namespace.starts_with("s3") { "parquet" } else { "table" })),
-                ("retention_days".to_string(), json!(if s.namespace.starts_with("kafka") { 7 } else { 3650 })),
+                (
+                    "format".to_string(),
+                    json!(if s.namespace.starts_with("kafka") {
+                        "avro"
+                    } else if s.namespace.starts_with("s3") {
+                        "parquet"
+                    } else {
+                        "table"
+                    }),
+                ),
+                (
+                    "retention_days".to_string(),
+                    json!(if s.namespace.starts_with("kafka") {
+                        7
+                    } else {
+                        3650
+                    }),
+                ),
                 ("region".to_string(), json!(region)),
             ]);
-            self.asset(AssetKind::Dataset, s.namespace, name, s.description.to_string(), s.team, s.domain, tags, fields(s.columns), props);
+            self.asset(
+                AssetKind::Dataset,
+                s.namespace,
+                name,
+                s.description.to_string(),
+                s.team,
+                s.domain,
+                tags,
+                fields(s.columns),
+                props,
+            );
         }
 
         // Warehouse tables, each with the Spark job that builds it. The
@@ -446,14 +1123,31 @@ impl Builder<'_> {
             let props = BTreeMap::from([
                 ("format".to_string(), json!("iceberg")),
                 ("row_count".to_string(), json!(rows)),
-                ("partitioned_by".to_string(), json!(if t.columns.iter().any(|c| c.0 == "ds") { "ds" } else { "none" })),
+                (
+                    "partitioned_by".to_string(),
+                    json!(if t.columns.iter().any(|c| c.0 == "ds") {
+                        "ds"
+                    } else {
+                        "none"
+                    }),
+                ),
                 ("region".to_string(), json!(region)),
             ]);
             let mut tags = vec![tier, "batch"];
             if t.columns.iter().any(|c| c.0 == "member_id") {
                 tags.push("pii");
             }
-            self.asset(AssetKind::Dataset, "iceberg://warehouse", format!("{}{sfx}", t.name), t.description.to_string(), t.team, t.domain, tags, fields(t.columns), props);
+            self.asset(
+                AssetKind::Dataset,
+                "iceberg://warehouse",
+                format!("{}{sfx}", t.name),
+                t.description.to_string(),
+                t.team,
+                t.domain,
+                tags,
+                fields(t.columns),
+                props,
+            );
             let hour = self.rng.below(24);
             let job = self.asset(
                 AssetKind::Workflow,
@@ -475,7 +1169,11 @@ impl Builder<'_> {
                 let mapping: Vec<ColumnMapping> = Self::columns_of(input)
                     .into_iter()
                     .filter(|c| out_cols.contains(c))
-                    .map(|c| ColumnMapping { from: c.to_string(), to: c.to_string(), transform: Some("identity".into()) })
+                    .map(|c| ColumnMapping {
+                        from: c.to_string(),
+                        to: c.to_string(),
+                        transform: Some("identity".into()),
+                    })
                     .collect();
                 self.edge(&from, EdgeKind::Reads, &job, vec![]);
                 self.edge(&from, EdgeKind::Derives, &table, mapping);
@@ -493,24 +1191,37 @@ impl Builder<'_> {
                 AssetKind::Workflow,
                 "flink",
                 format!("{}_features_from_{}{sfx}", fam.entity, fam.table),
-                format!("Streaming feature pipeline that aggregates {} into {} features.", fam.table, fam.entity),
+                format!(
+                    "Streaming feature pipeline that aggregates {} into {} features.",
+                    fam.table, fam.entity
+                ),
                 fam.team,
                 fam.domain,
                 vec!["flink", "streaming", "feature-pipeline"],
                 vec![],
-                BTreeMap::from([("engine".to_string(), json!("flink")), ("parallelism".to_string(), json!(parallelism))]),
+                BTreeMap::from([
+                    ("engine".to_string(), json!("flink")),
+                    ("parallelism".to_string(), json!(parallelism)),
+                ]),
             );
             self.edge(&table, EdgeKind::Reads, &pipeline, vec![]);
             for metric in fam.metrics {
                 for window in fam.windows {
                     let name = format!("{}_{metric}_{window}{sfx}", fam.entity);
-                    let agg = if metric.ends_with("rate") || metric.ends_with("_p95") { "avg" } else { "sum" };
+                    let agg = if metric.ends_with("rate") || metric.ends_with("_p95") {
+                        "avg"
+                    } else {
+                        "sum"
+                    };
                     let schema = vec![
                         Field::new(fam.key, "string", false),
                         Field::new("value", "double", true),
                         Field::new("as_of", "timestamp", false),
                     ];
-                    let mut tags = vec!["feature-store", if *window == "1d" { "online" } else { "offline" }];
+                    let mut tags = vec![
+                        "feature-store",
+                        if *window == "1d" { "online" } else { "offline" },
+                    ];
                     if self.rng.chance(15) {
                         tags.push("experimental");
                     }
@@ -518,22 +1229,42 @@ impl Builder<'_> {
                         AssetKind::Feature,
                         "feature-store",
                         name,
-                        format!("{} of {metric} per {} over the last {window}.", if agg == "avg" { "Average" } else { "Total" }, fam.entity),
+                        format!(
+                            "{} of {metric} per {} over the last {window}.",
+                            if agg == "avg" { "Average" } else { "Total" },
+                            fam.entity
+                        ),
                         fam.team,
                         fam.domain,
                         tags,
                         schema,
-                        BTreeMap::from([("entity".to_string(), json!(fam.entity)), ("window".to_string(), json!(window)), ("aggregation".to_string(), json!(agg))]),
+                        BTreeMap::from([
+                            ("entity".to_string(), json!(fam.entity)),
+                            ("window".to_string(), json!(window)),
+                            ("aggregation".to_string(), json!(agg)),
+                        ]),
                     );
                     self.edge(&pipeline, EdgeKind::Writes, &f, vec![]);
-                    let key_from = if Self::columns_of(fam.table).contains(&fam.key) { fam.key } else { "member_id" };
+                    let key_from = if Self::columns_of(fam.table).contains(&fam.key) {
+                        fam.key
+                    } else {
+                        "member_id"
+                    };
                     self.edge(
                         &table,
                         EdgeKind::Derives,
                         &f,
                         vec![
-                            ColumnMapping { from: key_from.to_string(), to: fam.key.to_string(), transform: Some("group by".into()) },
-                            ColumnMapping { from: metric.to_string(), to: "value".to_string(), transform: Some(format!("{agg} over {window}")) },
+                            ColumnMapping {
+                                from: key_from.to_string(),
+                                to: fam.key.to_string(),
+                                transform: Some("group by".into()),
+                            },
+                            ColumnMapping {
+                                from: metric.to_string(),
+                                to: "value".to_string(),
+                                transform: Some(format!("{agg} over {window}")),
+                            },
                         ],
                     );
                     by_table.entry(fam.table).or_default().push(f);
@@ -557,19 +1288,36 @@ impl Builder<'_> {
                 AssetKind::Dataset,
                 "iceberg://training",
                 format!("{}_training_labels{sfx}", m.name),
-                format!("Labelled examples for {}, built from {}.", m.name, m.labels_from),
+                format!(
+                    "Labelled examples for {}, built from {}.",
+                    m.name, m.labels_from
+                ),
                 m.team,
                 m.domain,
                 vec!["training-data", "silver"],
-                vec![Field::new("example_id", "string", false), Field::new("label", "double", false), Field::new("weight", "double", true), Field::new("ds", "date", false)],
+                vec![
+                    Field::new("example_id", "string", false),
+                    Field::new("label", "double", false),
+                    Field::new("weight", "double", true),
+                    Field::new("ds", "date", false),
+                ],
                 BTreeMap::from([("format".to_string(), json!("parquet"))]),
             );
             self.edge(&label_table, EdgeKind::Derives, &labels, vec![]);
             let input_names: Vec<String> = chosen
                 .iter()
-                .map(|id| id.rsplit(':').next().unwrap_or(id).trim_end_matches(sfx.as_str()).to_string())
+                .map(|id| {
+                    id.rsplit(':')
+                        .next()
+                        .unwrap_or(id)
+                        .trim_end_matches(sfx.as_str())
+                        .to_string()
+                })
                 .collect();
-            let mut schema: Vec<Field> = input_names.iter().map(|n| Field::new(n, "double", true)).collect();
+            let mut schema: Vec<Field> = input_names
+                .iter()
+                .map(|n| Field::new(n, "double", true))
+                .collect();
             schema.push(Field::new("score", "double", false));
             let metric_value = (self.rng.float(0.55, 0.93) * 1000.0).round() / 1000.0;
             let registry_version = 1 + self.rng.below(40);
@@ -580,7 +1328,14 @@ impl Builder<'_> {
                 m.description.to_string(),
                 m.team,
                 m.domain,
-                vec!["production", if m.framework == "pytorch" || m.framework == "tensorflow" { "deep-learning" } else { "gbdt" }],
+                vec![
+                    "production",
+                    if m.framework == "pytorch" || m.framework == "tensorflow" {
+                        "deep-learning"
+                    } else {
+                        "gbdt"
+                    },
+                ],
                 schema,
                 BTreeMap::from([
                     ("framework".to_string(), json!(m.framework)),
@@ -597,13 +1352,38 @@ impl Builder<'_> {
                 m.domain,
                 vec!["training", "weekly"],
                 vec![],
-                BTreeMap::from([("engine".to_string(), json!("metaflow")), ("schedule".to_string(), json!("weekly")), ("gpu".to_string(), json!(m.framework == "pytorch" || m.framework == "vllm"))]),
+                BTreeMap::from([
+                    ("engine".to_string(), json!("metaflow")),
+                    ("schedule".to_string(), json!("weekly")),
+                    (
+                        "gpu".to_string(),
+                        json!(m.framework == "pytorch" || m.framework == "vllm"),
+                    ),
+                ]),
             );
             for (feature, input) in chosen.iter().zip(&input_names) {
-                self.edge(feature, EdgeKind::Trains, &model, vec![ColumnMapping { from: "value".into(), to: input.clone(), transform: None }]);
+                self.edge(
+                    feature,
+                    EdgeKind::Trains,
+                    &model,
+                    vec![ColumnMapping {
+                        from: "value".into(),
+                        to: input.clone(),
+                        transform: None,
+                    }],
+                );
                 self.edge(feature, EdgeKind::Reads, &trainer, vec![]);
             }
-            self.edge(&labels, EdgeKind::Trains, &model, vec![ColumnMapping { from: "label".into(), to: "score".into(), transform: Some("target".into()) }]);
+            self.edge(
+                &labels,
+                EdgeKind::Trains,
+                &model,
+                vec![ColumnMapping {
+                    from: "label".into(),
+                    to: "score".into(),
+                    transform: Some("target".into()),
+                }],
+            );
             self.edge(&labels, EdgeKind::Reads, &trainer, vec![]);
             self.edge(&trainer, EdgeKind::Writes, &model, vec![]);
 
@@ -626,12 +1406,21 @@ impl Builder<'_> {
                 AssetKind::Evaluation,
                 "experiments",
                 format!("{}_ab_test{sfx}", m.name),
-                format!("Online A/B test of {} against the production model.", m.name),
+                format!(
+                    "Online A/B test of {} against the production model.",
+                    m.name
+                ),
                 "experimentation",
                 m.domain,
-                vec!["ab-test", if lift > 0.0 { "winner" } else { "inconclusive" }],
+                vec![
+                    "ab-test",
+                    if lift > 0.0 { "winner" } else { "inconclusive" },
+                ],
                 vec![],
-                BTreeMap::from([("metrics".to_string(), json!({ "streaming_hours_lift_pct": lift, "p_value": p_value }))]),
+                BTreeMap::from([(
+                    "metrics".to_string(),
+                    json!({ "streaming_hours_lift_pct": lift, "p_value": p_value }),
+                )]),
             );
             self.edge(&model, EdgeKind::Evaluates, &ab, vec![]);
             let exposures = self.table_id("experiment_exposures");
@@ -652,7 +1441,13 @@ impl Builder<'_> {
                         vec!["production", "tier-1", "realtime"],
                         vec![],
                         BTreeMap::from([
-                            ("endpoint".to_string(), json!(format!("https://{}{sfx}.serving.internal/v1/predict", m.service))),
+                            (
+                                "endpoint".to_string(),
+                                json!(format!(
+                                    "https://{}{sfx}.serving.internal/v1/predict",
+                                    m.service
+                                )),
+                            ),
                             ("replicas".to_string(), json!(replicas)),
                             ("p99_ms".to_string(), json!(p99)),
                         ]),
@@ -688,7 +1483,14 @@ impl Builder<'_> {
                 "ml-platform",
                 "platform",
                 vec!["logs", "bronze", "pii"],
-                vec![Field::new("request_id", "string", false), Field::new("member_id", "string", true), Field::new("model_version", "string", false), Field::new("prediction", "double", true), Field::new("latency_ms", "double", false), Field::new("event_ts", "timestamp", false)],
+                vec![
+                    Field::new("request_id", "string", false),
+                    Field::new("member_id", "string", true),
+                    Field::new("model_version", "string", false),
+                    Field::new("prediction", "double", true),
+                    Field::new("latency_ms", "double", false),
+                    Field::new("event_ts", "timestamp", false),
+                ],
                 BTreeMap::from([("format".to_string(), json!("iceberg"))]),
             );
             self.edge(&logger, EdgeKind::Writes, &log, vec![]);
@@ -701,7 +1503,10 @@ impl Builder<'_> {
                 "platform",
                 vec!["monitoring", "hourly"],
                 vec![],
-                BTreeMap::from([("engine".to_string(), json!("airflow")), ("schedule".to_string(), json!("0 * * * *"))]),
+                BTreeMap::from([
+                    ("engine".to_string(), json!("airflow")),
+                    ("schedule".to_string(), json!("0 * * * *")),
+                ]),
             );
             self.edge(&log, EdgeKind::Reads, &monitor, vec![]);
         }
@@ -759,7 +1564,8 @@ mod tests {
         for x in &e.edges {
             assert!(ids.insert(x.id.as_str()), "edge ids are unique");
             let (f, t) = (by_id[x.from.as_str()], by_id[x.to.as_str()]);
-            x.check_ends(f, t).unwrap_or_else(|err| panic!("{} -> {}: {err}", x.from, x.to));
+            x.check_ends(f, t)
+                .unwrap_or_else(|err| panic!("{} -> {}: {err}", x.from, x.to));
         }
     }
 
@@ -776,7 +1582,11 @@ mod tests {
     #[test]
     fn shared_hubs_have_many_consumers() {
         let e = generate(DEMO_SEED, 5000);
-        let hub = asset_id(AssetKind::Dataset, "postgres://content-db:5432", "title_metadata");
+        let hub = asset_id(
+            AssetKind::Dataset,
+            "postgres://content-db:5432",
+            "title_metadata",
+        );
         let consumers = e.edges.iter().filter(|x| x.from == hub).count();
         assert!(consumers > 50, "{consumers}");
     }

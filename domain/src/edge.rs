@@ -133,7 +133,13 @@ pub fn edge_id(from: &str, kind: EdgeKind, to: &str) -> String {
     // offsets: stable across platforms and releases, unlike std's hasher.
     let mut h1: u64 = 0xcbf2_9ce4_8422_2325;
     let mut h2: u64 = 0x8422_2325_cbf2_9ce4;
-    for b in from.bytes().chain([0]).chain(kind.as_str().bytes()).chain([0]).chain(to.bytes()) {
+    for b in from
+        .bytes()
+        .chain([0])
+        .chain(kind.as_str().bytes())
+        .chain([0])
+        .chain(to.bytes())
+    {
         h1 = (h1 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         h2 = (h2 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3 ^ 0x10);
     }
@@ -151,10 +157,15 @@ impl EdgeInput {
         if self.to.trim().is_empty() {
             return Err(ValidationError::new("to", "must not be empty"));
         }
-        crate::asset::parse_asset_id(&self.from).map_err(|e| ValidationError::new("from", e.message))?;
-        crate::asset::parse_asset_id(&self.to).map_err(|e| ValidationError::new("to", e.message))?;
+        crate::asset::parse_asset_id(&self.from)
+            .map_err(|e| ValidationError::new("from", e.message))?;
+        crate::asset::parse_asset_id(&self.to)
+            .map_err(|e| ValidationError::new("to", e.message))?;
         if self.from == self.to {
-            return Err(ValidationError::new("to", "an edge must join two different assets"));
+            return Err(ValidationError::new(
+                "to",
+                "an edge must join two different assets",
+            ));
         }
         let kind: EdgeKind = self.kind.parse()?;
         let id = edge_id(&self.from, kind, &self.to);
@@ -168,10 +179,16 @@ impl EdgeInput {
         }
         for (i, m) in self.columns.iter().enumerate() {
             if m.from.trim().is_empty() {
-                return Err(ValidationError::new(format!("columns[{i}].from"), "must not be empty"));
+                return Err(ValidationError::new(
+                    format!("columns[{i}].from"),
+                    "must not be empty",
+                ));
             }
             if m.to.trim().is_empty() {
-                return Err(ValidationError::new(format!("columns[{i}].to"), "must not be empty"));
+                return Err(ValidationError::new(
+                    format!("columns[{i}].to"),
+                    "must not be empty",
+                ));
             }
         }
         Ok(Edge {
@@ -192,7 +209,12 @@ impl Edge {
     pub fn check_ends(&self, from: &Asset, to: &Asset) -> Result<()> {
         if !self.kind.allows(from.kind, to.kind) {
             let (up, down) = self.kind.endpoints();
-            let names = |ks: &[AssetKind]| ks.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" or ");
+            let names = |ks: &[AssetKind]| {
+                ks.iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            };
             return Err(ValidationError::new(
                 "kind",
                 format!(
@@ -246,7 +268,10 @@ mod tests {
             name: Some(name.into()),
             ..Default::default()
         };
-        i.schema = cols.iter().map(|c| crate::Field::new(c, "string", true)).collect();
+        i.schema = cols
+            .iter()
+            .map(|c| crate::Field::new(c, "string", true))
+            .collect();
         i.into_asset(None).unwrap()
     }
 
@@ -273,10 +298,34 @@ mod tests {
 
     #[test]
     fn input_errors_name_fields() {
-        assert_eq!(input("", "feature:x:b", "derives").into_edge().unwrap_err().field, "from");
-        assert_eq!(input("dataset:x:a", "nope", "derives").into_edge().unwrap_err().field, "to");
-        assert_eq!(input("dataset:x:a", "feature:x:b", "feeds").into_edge().unwrap_err().field, "kind");
-        assert_eq!(input("dataset:x:a", "dataset:x:a", "derives").into_edge().unwrap_err().field, "to");
+        assert_eq!(
+            input("", "feature:x:b", "derives")
+                .into_edge()
+                .unwrap_err()
+                .field,
+            "from"
+        );
+        assert_eq!(
+            input("dataset:x:a", "nope", "derives")
+                .into_edge()
+                .unwrap_err()
+                .field,
+            "to"
+        );
+        assert_eq!(
+            input("dataset:x:a", "feature:x:b", "feeds")
+                .into_edge()
+                .unwrap_err()
+                .field,
+            "kind"
+        );
+        assert_eq!(
+            input("dataset:x:a", "dataset:x:a", "derives")
+                .into_edge()
+                .unwrap_err()
+                .field,
+            "to"
+        );
         let mut i = input("dataset:x:a", "feature:x:b", "derives");
         i.id = Some("abc".into());
         assert_eq!(i.into_edge().unwrap_err().field, "id");
@@ -292,11 +341,32 @@ mod tests {
         let bad = input(&d.id, &m.id, "deploys").into_edge().unwrap();
         let err = bad.check_ends(&d, &m).unwrap_err();
         assert_eq!(err.field, "kind");
-        assert!(err.message.contains("from a model to a service"), "{}", err.message);
+        assert!(
+            err.message.contains("from a model to a service"),
+            "{}",
+            err.message
+        );
         let mut mapped = input(&d.id, &f.id, "derives");
-        mapped.columns = vec![ColumnMapping { from: "seconds".into(), to: "value".into(), transform: Some("sum".into()) }];
-        mapped.clone().into_edge().unwrap().check_ends(&d, &f).unwrap();
+        mapped.columns = vec![ColumnMapping {
+            from: "seconds".into(),
+            to: "value".into(),
+            transform: Some("sum".into()),
+        }];
+        mapped
+            .clone()
+            .into_edge()
+            .unwrap()
+            .check_ends(&d, &f)
+            .unwrap();
         mapped.columns[0].from = "minutes".into();
-        assert_eq!(mapped.into_edge().unwrap().check_ends(&d, &f).unwrap_err().field, "columns[0].from");
+        assert_eq!(
+            mapped
+                .into_edge()
+                .unwrap()
+                .check_ends(&d, &f)
+                .unwrap_err()
+                .field,
+            "columns[0].from"
+        );
     }
 }

@@ -88,9 +88,20 @@ impl SearchQuery {
     /// Reads a search from URL query pairs, as both the REST API and the
     /// search page receive it. `kind`, `owner` and `tag` may repeat, and
     /// each may also hold a comma-separated list.
-    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Self, ValidationError> {
-        let mut q = SearchQuery { limit: DEFAULT_LIMIT, ..Default::default() };
-        let split = |v: &str| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect::<Vec<_>>();
+    pub fn from_pairs(
+        pairs: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ValidationError> {
+        let mut q = SearchQuery {
+            limit: DEFAULT_LIMIT,
+            ..Default::default()
+        };
+        let split = |v: &str| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
         for (k, v) in pairs {
             match k.as_str() {
                 "q" => q.q = v,
@@ -105,13 +116,20 @@ impl SearchQuery {
                 "owner" => q.owners.extend(split(&v)),
                 "tag" => q.tags.extend(split(&v)),
                 "limit" => {
-                    q.limit = v.parse().map_err(|_| ValidationError::new("limit", format!("{v:?} is not a whole number")))?;
+                    q.limit = v.parse().map_err(|_| {
+                        ValidationError::new("limit", format!("{v:?} is not a whole number"))
+                    })?;
                     if q.limit == 0 || q.limit > MAX_LIMIT {
-                        return Err(ValidationError::new("limit", format!("must be between 1 and {MAX_LIMIT}")));
+                        return Err(ValidationError::new(
+                            "limit",
+                            format!("must be between 1 and {MAX_LIMIT}"),
+                        ));
                     }
                 }
                 "offset" => {
-                    q.offset = v.parse().map_err(|_| ValidationError::new("offset", format!("{v:?} is not a whole number")))?;
+                    q.offset = v.parse().map_err(|_| {
+                        ValidationError::new("offset", format!("{v:?} is not a whole number"))
+                    })?;
                 }
                 _ => {}
             }
@@ -168,7 +186,9 @@ pub fn decode_component(s: &str, plus: bool) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -225,15 +245,28 @@ mod tests {
         };
         let s = q.to_query_string();
         assert_eq!(SearchQuery::from_pairs(parse_query_string(&s)).unwrap(), q);
-        let comma = SearchQuery::from_pairs(parse_query_string("kind=model,feature&q=a+b")).unwrap();
+        let comma =
+            SearchQuery::from_pairs(parse_query_string("kind=model,feature&q=a+b")).unwrap();
         assert_eq!(comma.kinds, vec![AssetKind::Model, AssetKind::Feature]);
         assert_eq!(comma.q, "a b");
     }
 
     #[test]
     fn bad_parameters_name_the_parameter() {
-        for (raw, field) in [("kind=robot", "kind"), ("limit=x", "limit"), ("limit=0", "limit"), ("limit=5000", "limit"), ("offset=-1", "offset")] {
-            assert_eq!(SearchQuery::from_pairs(parse_query_string(raw)).unwrap_err().field, field, "{raw}");
+        for (raw, field) in [
+            ("kind=robot", "kind"),
+            ("limit=x", "limit"),
+            ("limit=0", "limit"),
+            ("limit=5000", "limit"),
+            ("offset=-1", "offset"),
+        ] {
+            assert_eq!(
+                SearchQuery::from_pairs(parse_query_string(raw))
+                    .unwrap_err()
+                    .field,
+                field,
+                "{raw}"
+            );
         }
     }
 

@@ -69,7 +69,8 @@ mod tests {
 
         let err = parse_ndjson("{\"type\":\"asset\",\"kind\":\"dataset\"}").unwrap_err();
         assert_eq!(err.field, "line 1.name");
-        let err = parse_ndjson("{\"type\":\"asset\",\"kind\":\"dataset\",\"name\":\"a\"}\n{oops").unwrap_err();
+        let err = parse_ndjson("{\"type\":\"asset\",\"kind\":\"dataset\",\"name\":\"a\"}\n{oops")
+            .unwrap_err();
         assert_eq!(err.field, "line 2");
         let err = parse_ndjson("{\"type\":\"thing\"}").unwrap_err();
         assert_eq!(err.field, "line 1");
@@ -77,7 +78,10 @@ mod tests {
 
     #[test]
     fn export_lines_import_again() {
-        let b = parse_ndjson(r#"{"type":"asset","kind":"model","name":"m","properties":{"framework":"xgboost"}}"#).unwrap();
+        let b = parse_ndjson(
+            r#"{"type":"asset","kind":"model","name":"m","properties":{"framework":"xgboost"}}"#,
+        )
+        .unwrap();
         let line = serde_json::to_string(&ExportRecord::Asset(&b.assets[0])).unwrap();
         assert!(line.starts_with("{\"type\":\"asset\""), "{line}");
         let again = parse_ndjson(&line).unwrap();

@@ -32,10 +32,18 @@ pub struct ApiError {
 
 impl ApiError {
     fn invalid(e: ValidationError) -> Self {
-        ApiError { status: StatusCode::BAD_REQUEST, field: Some(e.field), message: e.message }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            field: Some(e.field),
+            message: e.message,
+        }
     }
     fn not_found(what: String) -> Self {
-        ApiError { status: StatusCode::NOT_FOUND, field: None, message: format!("{what} not found") }
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            field: None,
+            message: format!("{what} not found"),
+        }
     }
 }
 
@@ -44,10 +52,18 @@ impl From<CatalogError> for ApiError {
         match e {
             CatalogError::Invalid(v) => ApiError::invalid(v),
             CatalogError::NotFound(what) => ApiError::not_found(what),
-            CatalogError::Conflict(m) => ApiError { status: StatusCode::CONFLICT, field: Some("version".into()), message: m },
+            CatalogError::Conflict(m) => ApiError {
+                status: StatusCode::CONFLICT,
+                field: Some("version".into()),
+                message: m,
+            },
             other => {
                 tracing::error!(error = %other, "catalog failure");
-                ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, field: None, message: "internal error; see the server log".into() }
+                ApiError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    field: None,
+                    message: "internal error; see the server log".into(),
+                }
             }
         }
     }
@@ -73,12 +89,20 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();
-        if matches!(inner.classify(), serde_json::error::Category::Syntax | serde_json::error::Category::Eof) {
-            return ApiError::invalid(ValidationError::new("body", format!("is not valid JSON: {message}")));
+        if matches!(
+            inner.classify(),
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof
+        ) {
+            return ApiError::invalid(ValidationError::new(
+                "body",
+                format!("is not valid JSON: {message}"),
+            ));
         }
         // serde reports unknown and missing fields at the parent's path;
         // the field's own name is in the message.
-        let named = message.split('`').nth(1).filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"));
+        let named = message.split('`').nth(1).filter(|_| {
+            message.starts_with("unknown field") || message.starts_with("missing field")
+        });
         let field = match (path.as_str(), named) {
             (".", Some(n)) => n.to_string(),
             (p, Some(n)) => format!("{p}.{n}"),
@@ -92,30 +116,54 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/assets", get(search))
-        .route("/assets/{id}", get(get_asset).put(put_asset).delete(delete_asset))
+        .route(
+            "/assets/{id}",
+            get(get_asset).put(put_asset).delete(delete_asset),
+        )
         .route("/edges", post(post_edge))
         .route("/edges/{id}", delete(delete_edge).get(get_edge))
-        .route("/import", post(import).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES)))
+        .route(
+            "/import",
+            post(import).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+        )
         .route("/export", get(export))
-        .fallback(|| async { ApiError { status: StatusCode::NOT_FOUND, field: None, message: "no such API route".into() } })
+        .fallback(|| async {
+            ApiError {
+                status: StatusCode::NOT_FOUND,
+                field: None,
+                message: "no such API route".into(),
+            }
+        })
 }
 
-async fn search(State(catalog): State<Catalog>, RawQuery(raw): RawQuery) -> ApiResult<Json<domain::query::SearchResult>> {
-    let q = SearchQuery::from_pairs(parse_query_string(raw.as_deref().unwrap_or(""))).map_err(ApiError::invalid)?;
+async fn search(
+    State(catalog): State<Catalog>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<domain::query::SearchResult>> {
+    let q = SearchQuery::from_pairs(parse_query_string(raw.as_deref().unwrap_or("")))
+        .map_err(ApiError::invalid)?;
     Ok(Json(catalog.search(&q).await?))
 }
 
-async fn get_asset(State(catalog): State<Catalog>, Path(id): Path<String>) -> ApiResult<Json<domain::Asset>> {
+async fn get_asset(
+    State(catalog): State<Catalog>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<domain::Asset>> {
     Ok(Json(catalog.get_asset(&id).await?))
 }
 
 /// The version a client says it last saw, from `If-Match`.
 fn expected_version(headers: &HeaderMap) -> ApiResult<Option<u64>> {
-    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    let Some(v) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
     let text = v.to_str().unwrap_or_default().trim().trim_matches('"');
-    text.parse::<u64>()
-        .map(Some)
-        .map_err(|_| ApiError::invalid(ValidationError::new("If-Match", format!("{text:?} is not a version number"))))
+    text.parse::<u64>().map(Some).map_err(|_| {
+        ApiError::invalid(ValidationError::new(
+            "If-Match",
+            format!("{text:?} is not a version number"),
+        ))
+    })
 }
 
 async fn put_asset(
@@ -126,12 +174,26 @@ async fn put_asset(
 ) -> ApiResult<Response> {
     let input: AssetInput = parse_json(&body)?;
     let asset = input.into_asset(Some(&id)).map_err(ApiError::invalid)?;
-    let (stored, outcome) = catalog.put_asset(asset, expected_version(&headers)?, "api").await?;
-    let status = if outcome.assets_created > 0 { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, [(header::ETAG, format!("\"{}\"", stored.version))], Json(stored)).into_response())
+    let (stored, outcome) = catalog
+        .put_asset(asset, expected_version(&headers)?, "api")
+        .await?;
+    let status = if outcome.assets_created > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        [(header::ETAG, format!("\"{}\"", stored.version))],
+        Json(stored),
+    )
+        .into_response())
 }
 
-async fn delete_asset(State(catalog): State<Catalog>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn delete_asset(
+    State(catalog): State<Catalog>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     catalog.delete_asset(&id, "api").await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -143,7 +205,10 @@ async fn post_edge(State(catalog): State<Catalog>, body: Bytes) -> ApiResult<Res
     Ok((StatusCode::CREATED, Json(stored)).into_response())
 }
 
-async fn get_edge(State(catalog): State<Catalog>, Path(id): Path<String>) -> ApiResult<Json<domain::Edge>> {
+async fn get_edge(
+    State(catalog): State<Catalog>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<domain::Edge>> {
     catalog
         .get_edge(&id)
         .await?
@@ -151,7 +216,10 @@ async fn get_edge(State(catalog): State<Catalog>, Path(id): Path<String>) -> Api
         .ok_or_else(|| ApiError::not_found(format!("edge {id:?}")))
 }
 
-async fn delete_edge(State(catalog): State<Catalog>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn delete_edge(
+    State(catalog): State<Catalog>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     catalog.delete_edge(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -168,11 +236,17 @@ pub fn parse_import(text: &str) -> Result<(ImportBatch, Vec<String>), Validation
         let de = &mut serde_json::Deserializer::from_str(line);
         let record: Record = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
-            let field = if path == "." { at.clone() } else { format!("{at}.{path}") };
+            let field = if path == "." {
+                at.clone()
+            } else {
+                format!("{at}.{path}")
+            };
             ValidationError::new(field, e.into_inner().to_string())
         })?;
         match record {
-            Record::Asset(a) => batch.assets.push(a.into_asset(None).map_err(|e| e.within(&at))?),
+            Record::Asset(a) => batch
+                .assets
+                .push(a.into_asset(None).map_err(|e| e.within(&at))?),
             Record::Edge(e) => {
                 batch.edges.push(e.into_edge().map_err(|e| e.within(&at))?);
                 labels.push(at);
@@ -182,15 +256,22 @@ pub fn parse_import(text: &str) -> Result<(ImportBatch, Vec<String>), Validation
     Ok((batch, labels))
 }
 
-async fn import(State(catalog): State<Catalog>, body: Bytes) -> ApiResult<Json<catalog::WriteOutcome>> {
-    let text = std::str::from_utf8(&body)
-        .map_err(|e| ApiError::invalid(ValidationError::new("body", format!("is not UTF-8: {e}"))))?;
+async fn import(
+    State(catalog): State<Catalog>,
+    body: Bytes,
+) -> ApiResult<Json<catalog::WriteOutcome>> {
+    let text = std::str::from_utf8(&body).map_err(|e| {
+        ApiError::invalid(ValidationError::new("body", format!("is not UTF-8: {e}")))
+    })?;
     let (batch, labels) = parse_import(text).map_err(ApiError::invalid)?;
     Ok(Json(catalog.import(batch, labels, "api").await?))
 }
 
 /// Writes every asset, then every edge, one JSON record per line.
-pub async fn write_export<W: std::io::Write + Send>(catalog: &Catalog, w: &mut W) -> anyhow::Result<()> {
+pub async fn write_export<W: std::io::Write + Send>(
+    catalog: &Catalog,
+    w: &mut W,
+) -> anyhow::Result<()> {
     const PAGE: usize = 5_000;
     let mut start = 0;
     loop {
@@ -224,7 +305,11 @@ async fn export(State(catalog): State<Catalog>) -> ApiResult<Response> {
     let mut out = Vec::new();
     write_export(&catalog, &mut out).await.map_err(|e| {
         tracing::error!(error = %e, "export failed");
-        ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, field: None, message: "internal error; see the server log".into() }
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            field: None,
+            message: "internal error; see the server log".into(),
+        }
     })?;
     Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out).into_response())
 }

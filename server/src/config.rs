@@ -64,7 +64,8 @@ fn file_settings() -> anyhow::Result<MlgraphSection> {
         Some(pos) => &text[pos..],
         None => "",
     };
-    let parsed: FileSettings = toml::from_str(section).with_context(|| format!("reading [mlgraph] in {CONFIG_FILE}"))?;
+    let parsed: FileSettings =
+        toml::from_str(section).with_context(|| format!("reading [mlgraph] in {CONFIG_FILE}"))?;
     Ok(parsed.mlgraph)
 }
 
@@ -72,7 +73,9 @@ fn file_settings() -> anyhow::Result<MlgraphSection> {
 pub fn db_url(args: &DbArgs) -> anyhow::Result<String> {
     Ok(match &args.db {
         Some(url) => url.clone(),
-        None => file_settings()?.db.unwrap_or_else(|| DEFAULT_DB.to_string()),
+        None => file_settings()?
+            .db
+            .unwrap_or_else(|| DEFAULT_DB.to_string()),
     })
 }
 
@@ -81,10 +84,13 @@ pub async fn open(args: &DbArgs) -> anyhow::Result<catalog::Catalog> {
     let url = db_url(args)?;
     if let Some(path) = url.strip_prefix("surrealkv://") {
         if let Some(parent) = Path::new(path).parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
         }
     }
-    catalog::Catalog::connect(&url).await.map_err(|e| anyhow::anyhow!("{e}"))
+    catalog::Catalog::connect(&url)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 impl Settings {
@@ -95,7 +101,11 @@ impl Settings {
         if let Some(root) = &args.site_root {
             std::env::set_var("LEPTOS_SITE_ROOT", root);
         }
-        let conf_file = if Path::new(CONFIG_FILE).exists() { Some(CONFIG_FILE) } else { None };
+        let conf_file = if Path::new(CONFIG_FILE).exists() {
+            Some(CONFIG_FILE)
+        } else {
+            None
+        };
         let leptos = leptos::config::get_configuration(conf_file)
             .map_err(|e| anyhow::anyhow!("reading {CONFIG_FILE}: {e}"))?
             .leptos_options;
@@ -106,7 +116,11 @@ impl Settings {
             Some(other) => anyhow::bail!("MLGRAPH_DEMO must be 0 or 1, not {other:?}"),
             None => file.demo.unwrap_or(true),
         };
-        Ok(Settings { db: db_url(&args.db)?, demo, leptos })
+        Ok(Settings {
+            db: db_url(&args.db)?,
+            demo,
+            leptos,
+        })
     }
 }
 

@@ -4,9 +4,9 @@
 mod api;
 mod config;
 mod router;
-mod seed;
 #[cfg(test)]
 mod router_tests;
+mod seed;
 
 use std::path::PathBuf;
 
@@ -16,7 +16,11 @@ use clap::{Parser, Subcommand};
 use crate::config::Settings;
 
 #[derive(Parser)]
-#[command(name = "mlgraph", version, about = "An ML asset catalog that stores the whole estate as one graph.")]
+#[command(
+    name = "mlgraph",
+    version,
+    about = "An ML asset catalog that stores the whole estate as one graph."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -71,7 +75,10 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve(config::ServeArgs::default())) {
+    match cli
+        .command
+        .unwrap_or(Command::Serve(config::ServeArgs::default()))
+    {
         Command::Serve(args) => {
             let settings = Settings::load(args)?;
             router::serve(settings).await
@@ -96,9 +103,13 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Import { db, file } => {
             let catalog = config::open(&db).await?;
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
             let (batch, labels) = api::parse_import(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let out = catalog.import(batch, labels, "cli").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let out = catalog
+                .import(batch, labels, "cli")
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string(&out)?);
             Ok(())
         }

@@ -18,7 +18,10 @@ pub struct AppState {
 
 /// Builds the whole application around an open catalog.
 pub fn build(catalog: Catalog, leptos_options: LeptosOptions) -> Router {
-    let state = AppState { leptos_options: leptos_options.clone(), catalog: catalog.clone() };
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        catalog: catalog.clone(),
+    };
     let routes = generate_route_list(app::App);
     let context = move || provide_context(catalog.clone());
     Router::new()
@@ -27,22 +30,39 @@ pub fn build(catalog: Catalog, leptos_options: LeptosOptions) -> Router {
             let options = leptos_options.clone();
             move || app::shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, app::shell))
-        .layer(axum::extract::DefaultBodyLimit::max(crate::api::MAX_JSON_BYTES))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, app::shell))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::api::MAX_JSON_BYTES,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let catalog = crate::config::open(&crate::config::DbArgs { db: Some(settings.db.clone()) }).await?;
-    if settings.demo && catalog.is_empty().await.map_err(|e| anyhow::anyhow!("{e}"))? {
-        let (a, e) = crate::seed::load(&catalog, domain::demo::DEMO_SEED, domain::demo::DEMO_ASSETS).await?;
+    let catalog = crate::config::open(&crate::config::DbArgs {
+        db: Some(settings.db.clone()),
+    })
+    .await?;
+    if settings.demo
+        && catalog
+            .is_empty()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        let (a, e) =
+            crate::seed::load(&catalog, domain::demo::DEMO_SEED, domain::demo::DEMO_ASSETS).await?;
         tracing::info!("loaded the demo catalog: {a} assets, {e} edges");
     }
     let addr = settings.leptos.site_addr;
     let app = build(catalog, settings.leptos);
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!("mlgraph listening on http://{addr} (database {})", settings.db);
+    tracing::info!(
+        "mlgraph listening on http://{addr} (database {})",
+        settings.db
+    );
     axum::serve(listener, app.into_make_service())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

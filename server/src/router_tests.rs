@@ -11,24 +11,41 @@ use crate::router::build;
 
 async fn app_with_demo() -> axum::Router {
     let catalog = catalog::Catalog::connect("mem://").await.unwrap();
-    crate::seed::load(&catalog, domain::demo::DEMO_SEED, domain::demo::DEMO_ASSETS).await.unwrap();
+    crate::seed::load(&catalog, domain::demo::DEMO_SEED, domain::demo::DEMO_ASSETS)
+        .await
+        .unwrap();
     build(catalog, options())
 }
 
 async fn empty_app() -> axum::Router {
-    build(catalog::Catalog::connect("mem://").await.unwrap(), options())
+    build(
+        catalog::Catalog::connect("mem://").await.unwrap(),
+        options(),
+    )
 }
 
 fn options() -> leptos::config::LeptosOptions {
-    leptos::config::LeptosOptions::builder().output_name("mlgraph").site_root("target/site").build()
+    leptos::config::LeptosOptions::builder()
+        .output_name("mlgraph")
+        .site_root("target/site")
+        .build()
 }
 
-async fn call(app: &axum::Router, method: &str, uri: &str, body: Option<String>) -> (StatusCode, String) {
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: Option<String>,
+) -> (StatusCode, String) {
     let mut req = Request::builder().method(method).uri(uri);
     if body.is_some() {
         req = req.header("content-type", "application/json");
     }
-    let res = app.clone().oneshot(req.body(body.map(Body::from).unwrap_or_default()).unwrap()).await.unwrap();
+    let res = app
+        .clone()
+        .oneshot(req.body(body.map(Body::from).unwrap_or_default()).unwrap())
+        .await
+        .unwrap();
     let status = res.status();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
     (status, String::from_utf8_lossy(&bytes).into_owned())
@@ -45,15 +62,31 @@ fn enc(id: &str) -> String {
 #[tokio::test]
 async fn search_api_returns_items_total_and_facets() {
     let app = app_with_demo().await;
-    let (s, body) = call(&app, "GET", "/api/v1/assets?q=watch&kind=feature&limit=5", None).await;
+    let (s, body) = call(
+        &app,
+        "GET",
+        "/api/v1/assets?q=watch&kind=feature&limit=5",
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let v = json(&body);
     assert!(v["total"].as_u64().unwrap() > 5);
     assert_eq!(v["items"].as_array().unwrap().len(), 5);
-    assert!(v["items"].as_array().unwrap().iter().all(|a| a["kind"] == "feature"));
-    assert!(v["facets"]["kind"]["dataset"].as_u64().unwrap() > 0, "the kind facet ignores the kind filter");
+    assert!(v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["kind"] == "feature"));
+    assert!(
+        v["facets"]["kind"]["dataset"].as_u64().unwrap() > 0,
+        "the kind facet ignores the kind filter"
+    );
     assert!(v["facets"]["owner"].as_object().unwrap().len() > 1);
-    assert!(v["facets"]["tag"].as_object().unwrap().contains_key("feature-store"));
+    assert!(v["facets"]["tag"]
+        .as_object()
+        .unwrap()
+        .contains_key("feature-store"));
 
     let (s, body) = call(&app, "GET", "/api/v1/assets?kind=robot", None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -67,13 +100,23 @@ async fn search_api_returns_items_total_and_facets() {
 async fn assets_can_be_created_read_replaced_and_deleted() {
     let app = empty_app().await;
     let id = "dataset:postgres://db:5432:public.orders";
-    let path = format!("/api/v1/assets/{}", enc(&domain::asset::asset_id(domain::AssetKind::Dataset, "postgres://db:5432", "public.orders")));
+    let path = format!(
+        "/api/v1/assets/{}",
+        enc(&domain::asset::asset_id(
+            domain::AssetKind::Dataset,
+            "postgres://db:5432",
+            "public.orders"
+        ))
+    );
     let body = json!({"kind": "dataset", "namespace": "postgres://db:5432", "name": "public.orders", "owners": ["sales"], "schema": [{"name": "order_id", "type": "bigint", "nullable": false}]});
     let (s, text) = call(&app, "PUT", &path, Some(body.to_string())).await;
     assert_eq!(s, StatusCode::CREATED, "{text}");
     let created = json(&text);
     assert_eq!(created["version"], 1);
-    assert_ne!(created["id"], id, "the namespace's colons are encoded in the id");
+    assert_ne!(
+        created["id"], id,
+        "the namespace's colons are encoded in the id"
+    );
 
     let (s, text) = call(&app, "GET", &path, None).await;
     assert_eq!(s, StatusCode::OK);
@@ -84,7 +127,13 @@ async fn assets_can_be_created_read_replaced_and_deleted() {
     assert_eq!(s, StatusCode::OK, "{text}");
     assert_eq!(json(&text)["version"], 2);
 
-    let (s, text) = call(&app, "PUT", &path, Some(json!({"name": "other"}).to_string())).await;
+    let (s, text) = call(
+        &app,
+        "PUT",
+        &path,
+        Some(json!({"name": "other"}).to_string()),
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(json(&text)["field"], "name");
 
@@ -101,14 +150,20 @@ async fn bad_bodies_name_the_field_and_write_nothing() {
     for (body, field) in [
         (json!({"kind": 5}).to_string(), "kind"),
         (json!({"colour": "red"}).to_string(), "colour"),
-        (json!({"schema": [{"name": "a"}]}).to_string(), "schema[0].type"),
+        (
+            json!({"schema": [{"name": "a"}]}).to_string(),
+            "schema[0].type",
+        ),
         (json!({"owners": ["a", "a"]}).to_string(), "owners[1]"),
         ("{not json".to_string(), "body"),
     ] {
         let (s, text) = call(&app, "PUT", &path, Some(body.clone())).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{body} -> {text}");
         let v = json(&text);
-        assert!(v["field"].as_str().unwrap().contains(field), "{body}: {text}");
+        assert!(
+            v["field"].as_str().unwrap().contains(field),
+            "{body}: {text}"
+        );
     }
     let (_, text) = call(&app, "GET", "/api/v1/assets", None).await;
     assert_eq!(json(&text)["total"], 0);
@@ -140,7 +195,17 @@ async fn edges_import_and_export_round_trip() {
     let (s, text) = call(&other, "POST", "/api/v1/import", Some(exported.clone())).await;
     assert_eq!(s, StatusCode::OK, "{text}");
     let (_, again) = call(&other, "GET", "/api/v1/export", None).await;
-    let strip = |t: &str| t.lines().map(|l| { let mut v = json(l); for k in ["created_at", "updated_at", "first_seen", "last_seen"] { v.as_object_mut().unwrap().remove(k); } v }).collect::<Vec<_>>();
+    let strip = |t: &str| {
+        t.lines()
+            .map(|l| {
+                let mut v = json(l);
+                for k in ["created_at", "updated_at", "first_seen", "last_seen"] {
+                    v.as_object_mut().unwrap().remove(k);
+                }
+                v
+            })
+            .collect::<Vec<_>>()
+    };
     assert_eq!(strip(&again), strip(&exported));
 
     let edge_id = lines[2]["id"].as_str().unwrap().to_string();
@@ -159,13 +224,19 @@ async fn pages_are_server_rendered_with_data() {
     let app = app_with_demo().await;
     let (s, html) = call(&app, "GET", "/?q=ranker&kind=model", None).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(html.contains("home_ranker"), "the search page lists results in its first HTML");
+    assert!(
+        html.contains("home_ranker"),
+        "the search page lists results in its first HTML"
+    );
     assert!(html.contains("data-facet=\"kind\""));
     let id = domain::asset::asset_id(domain::AssetKind::Model, "model-registry", "home_ranker");
     let (s, html) = call(&app, "GET", &format!("/asset?id={}", enc(&id)), None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("Version history") && html.contains("Upstream"));
-    assert!(html.contains("home_ranker_offline_eval"), "downstream neighbours are listed");
+    assert!(
+        html.contains("home_ranker_offline_eval"),
+        "downstream neighbours are listed"
+    );
     let (s, _) = call(&app, "GET", "/no/such/page", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
@@ -174,7 +245,13 @@ async fn pages_are_server_rendered_with_data() {
 async fn user_text_is_escaped_in_pages() {
     let app = empty_app().await;
     let body = json!({"kind": "dataset", "name": "<script>alert(1)</script>", "description": "\"'><img src=x onerror=alert(2)>"});
-    let (s, text) = call(&app, "POST", "/api/v1/import", Some(format!("{{\"type\":\"asset\",{}", &body.to_string()[1..]))).await;
+    let (s, text) = call(
+        &app,
+        "POST",
+        "/api/v1/import",
+        Some(format!("{{\"type\":\"asset\",{}", &body.to_string()[1..])),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{text}");
     let (_, html) = call(&app, "GET", "/", None).await;
     assert!(!html.contains("<script>alert(1)"), "names are escaped");

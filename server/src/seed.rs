@@ -10,21 +10,40 @@ use domain::record::{ExportRecord, ImportBatch};
 const CHUNK: usize = 5_000;
 
 /// Loads an estate in chunks: assets first, so every edge's ends exist.
-pub async fn load(catalog: &catalog::Catalog, seed: u64, assets: usize) -> anyhow::Result<(usize, usize)> {
+pub async fn load(
+    catalog: &catalog::Catalog,
+    seed: u64,
+    assets: usize,
+) -> anyhow::Result<(usize, usize)> {
     let Estate { assets, edges } = domain::demo::generate(seed, assets);
     let counts = (assets.len(), edges.len());
     if assets.len() + edges.len() <= 2 * CHUNK {
         let batch = ImportBatch { assets, edges };
-        catalog.import(batch, vec![], "seed-demo").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        catalog
+            .import(batch, vec![], "seed-demo")
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         return Ok(counts);
     }
     for chunk in assets.chunks(CHUNK) {
-        let batch = ImportBatch { assets: chunk.to_vec(), edges: vec![] };
-        catalog.import(batch, vec![], "seed-demo").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let batch = ImportBatch {
+            assets: chunk.to_vec(),
+            edges: vec![],
+        };
+        catalog
+            .import(batch, vec![], "seed-demo")
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     for chunk in edges.chunks(CHUNK) {
-        let batch = ImportBatch { assets: vec![], edges: chunk.to_vec() };
-        catalog.import(batch, vec![], "seed-demo").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let batch = ImportBatch {
+            assets: vec![],
+            edges: chunk.to_vec(),
+        };
+        catalog
+            .import(batch, vec![], "seed-demo")
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     Ok(counts)
 }

@@ -17,7 +17,13 @@ const COLUMNS_PER_PAGE: usize = 100;
 pub fn AssetPage() -> impl IntoView {
     let query = use_query_map();
     let id = Memo::new(move |_| query.with(|m| m.get("id").unwrap_or_default()));
-    let col_offset = Memo::new(move |_| query.with(|m| m.get("cols").and_then(|c| c.parse::<usize>().ok()).unwrap_or(0)));
+    let col_offset = Memo::new(move |_| {
+        query.with(|m| {
+            m.get("cols")
+                .and_then(|c| c.parse::<usize>().ok())
+                .unwrap_or(0)
+        })
+    });
     let detail = Resource::new(move || id.get(), load_asset);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -40,7 +46,13 @@ pub fn AssetPage() -> impl IntoView {
 
 #[component]
 fn Detail(d: AssetDetail, col_offset: usize) -> impl IntoView {
-    let AssetDetail { asset, versions, upstream, downstream, reuse } = d;
+    let AssetDetail {
+        asset,
+        versions,
+        upstream,
+        downstream,
+        reuse,
+    } = d;
     let a = asset.clone();
     let search_link = |facet: &str, v: &str| format!("/?{facet}={}", encode_component(v));
     view! {
@@ -123,7 +135,12 @@ fn Detail(d: AssetDetail, col_offset: usize) -> impl IntoView {
 fn SchemaTable(asset: Asset, offset: usize) -> impl IntoView {
     let total = asset.schema.len();
     let id = asset.id.clone();
-    let page: Vec<Field> = asset.schema.into_iter().skip(offset).take(COLUMNS_PER_PAGE).collect();
+    let page: Vec<Field> = asset
+        .schema
+        .into_iter()
+        .skip(offset)
+        .take(COLUMNS_PER_PAGE)
+        .collect();
     let href = Callback::new(move |o: usize| format!("{}&cols={o}", asset_href(&id)));
     view! {
         <section class="panel" data-testid="schema">
@@ -156,7 +173,12 @@ fn SchemaTable(asset: Asset, offset: usize) -> impl IntoView {
 }
 
 #[component]
-fn NeighborList(title: &'static str, empty: &'static str, items: Vec<Neighbor>, testid: &'static str) -> impl IntoView {
+fn NeighborList(
+    title: &'static str,
+    empty: &'static str,
+    items: Vec<Neighbor>,
+    testid: &'static str,
+) -> impl IntoView {
     view! {
         <div class="neighbors" data-testid=testid>
             <h3>{format!("{title} · {}", items.len())}</h3>

@@ -1,7 +1,7 @@
 //! The catalog page: full-text search, facets with counts, a paged table.
 
 use domain::query::{SearchQuery, SearchResult, DEFAULT_LIMIT};
-use domain::{AssetKind, Asset};
+use domain::{Asset, AssetKind};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -27,7 +27,11 @@ fn query_string(map: &leptos_router::params::ParamsMap) -> String {
 
 fn href(q: &SearchQuery) -> String {
     let s = q.to_query_string();
-    if s.is_empty() { "/".to_string() } else { format!("/?{s}") }
+    if s.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/?{s}")
+    }
 }
 
 /// The same search with one facet value switched on or off, from page one.
@@ -91,7 +95,11 @@ fn ErrorBox(message: String) -> impl IntoView {
 
 #[component]
 fn Results(q: SearchQuery, r: SearchResult) -> impl IntoView {
-    let title = if q.q.is_empty() { "Catalog".to_string() } else { format!("“{}”", q.q) };
+    let title = if q.q.is_empty() {
+        "Catalog".to_string()
+    } else {
+        format!("“{}”", q.q)
+    };
     let chips: Vec<(String, String, String)> = q
         .kinds
         .iter()
@@ -177,7 +185,10 @@ fn FacetGroup(
     }
     entries.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let hidden = entries.len().saturating_sub(limit);
-    let (shown, rest): (Vec<_>, Vec<_>) = entries.into_iter().enumerate().partition(|(i, (v, _))| *i < limit || selected.contains(v));
+    let (shown, rest): (Vec<_>, Vec<_>) = entries
+        .into_iter()
+        .enumerate()
+        .partition(|(i, (v, _))| *i < limit || selected.contains(v));
     let row = move |(v, n): (String, u64)| {
         let on = selected.contains(&v);
         let h = toggled(&q, name, &v);
