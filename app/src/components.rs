@@ -1,6 +1,6 @@
 //! Small pieces shared by pages: kind badges, links to assets, pagers.
 
-use domain::query::asset_path;
+use domain::query::encode_component;
 use domain::AssetKind;
 use leptos::prelude::*;
 
@@ -13,9 +13,10 @@ pub fn KindBadge(kind: AssetKind) -> impl IntoView {
 /// The URL of an asset's page.
 pub fn asset_href(id: &str) -> String {
     // Ids go in the query string: path parameters are decoded differently
-    // by the server and the browser router, and ids contain `/` and `%`.
-    let path = asset_path(id);
-    format!("/asset?id={}", path.trim_start_matches("/assets/"))
+    // by the server and the browser router, and ids contain `/`. Leptos's
+    // router decodes query values twice (once while splitting the query,
+    // once per value), so the id is encoded twice to arrive intact.
+    format!("/asset?id={}", encode_component(&encode_component(id)))
 }
 
 /// A link to an asset, with its kind badge.

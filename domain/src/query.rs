@@ -224,11 +224,6 @@ pub fn parse_query_string(raw: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The path of an asset's page.
-pub fn asset_path(id: &str) -> String {
-    format!("/assets/{}", encode_component(id))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
