@@ -17,7 +17,8 @@ use crate::asset::{asset_id, Asset, AssetKind, Field};
 use crate::edge::{edge_id, ColumnMapping, Edge, EdgeKind};
 
 /// The size of the demo catalog that a new server loads.
-pub const DEMO_ASSETS: usize = 330;
+/// Exactly one shard: the global estate, with no regional copies.
+pub const DEMO_ASSETS: usize = 309;
 pub const DEMO_SEED: u64 = 42;
 
 /// A generated estate.
@@ -1426,6 +1427,20 @@ impl Builder<'_> {
             let exposures = self.table_id("experiment_exposures");
             self.edge(&exposures, EdgeKind::Evaluates, &ab, vec![]);
 
+            let audit = self.asset(
+                AssetKind::Evaluation,
+                "experiments",
+                format!("{}_fairness_audit{sfx}", m.name),
+                format!("Fairness and robustness audit of {} across countries, devices and profile types.", m.name),
+                "responsible-ml",
+                m.domain,
+                vec!["audit", "quarterly"],
+                vec![],
+                BTreeMap::from([("metrics".to_string(), json!({ "max_group_gap": (metric_value * 0.05 * 1000.0).round() / 1000.0 }))]),
+            );
+            self.edge(&model, EdgeKind::Evaluates, &audit, vec![]);
+            self.edge(&labels, EdgeKind::Evaluates, &audit, vec![]);
+
             let svc = match services.get(m.service) {
                 Some(s) => s.clone(),
                 None => {
@@ -1567,6 +1582,19 @@ mod tests {
             x.check_ends(f, t)
                 .unwrap_or_else(|err| panic!("{} -> {}: {err}", x.from, x.to));
         }
+    }
+
+    #[test]
+    fn the_demo_is_exactly_one_shard() {
+        let e = generate(DEMO_SEED, DEMO_ASSETS + 1);
+        assert!(e.assets[..DEMO_ASSETS]
+            .iter()
+            .all(|a| !a.name.ends_with("_us")));
+        assert!(
+            e.assets[DEMO_ASSETS].name.ends_with("_us"),
+            "{}",
+            e.assets[DEMO_ASSETS].name
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ enum Command {
     SeedDemo {
         #[command(flatten)]
         db: config::DbArgs,
-        /// How many assets to generate (the demo has 330; benchmarks go up to 1,000,000).
+        /// How many assets to generate (the demo has 309; benchmarks go up to 1,000,000).
         #[arg(long, default_value_t = domain::demo::DEMO_ASSETS)]
         assets: usize,
         /// The generator's seed; the same seed and size give the same catalog.
