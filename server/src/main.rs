@@ -70,8 +70,9 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,surrealdb=warn,surrealdb_core=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                "info,surrealdb=warn,surrealdb_core=warn,surrealkv=warn".into()
+            }),
         )
         .init();
     let cli = Cli::parse();
