@@ -52,20 +52,15 @@ impl Catalog {
     }
 
     pub async fn count_assets(&self) -> Result<u64> {
-        let mut res = self
-            .db
-            .query("SELECT count() AS n FROM asset GROUP ALL")
-            .await?;
-        let n: Option<serde_json::Value> = res.take(0)?;
-        Ok(n.and_then(|v| v.get("n").and_then(|n| n.as_u64()))
-            .unwrap_or(0))
+        self.count("SELECT count() AS n FROM asset GROUP ALL").await
     }
 
     pub async fn count_edges(&self) -> Result<u64> {
-        let mut res = self
-            .db
-            .query("SELECT count() AS n FROM edge GROUP ALL")
-            .await?;
+        self.count("SELECT count() AS n FROM edge GROUP ALL").await
+    }
+
+    async fn count(&self, sql: &'static str) -> Result<u64> {
+        let mut res = self.db.query(sql).await?;
         let n: Option<serde_json::Value> = res.take(0)?;
         Ok(n.and_then(|v| v.get("n").and_then(|n| n.as_u64()))
             .unwrap_or(0))

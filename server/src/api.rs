@@ -10,7 +10,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use catalog::{Catalog, CatalogError};
 use domain::query::{parse_query_string, SearchQuery};
-use domain::record::{ImportBatch, Record};
+use domain::record::{ExportRecord, ImportBatch, Record};
 use domain::{AssetInput, EdgeInput, ValidationError};
 use serde_json::json;
 
@@ -272,33 +272,48 @@ pub async fn write_export<W: std::io::Write + Send>(
     catalog: &Catalog,
     w: &mut W,
 ) -> anyhow::Result<()> {
-    const PAGE: usize = 5_000;
-    let mut start = 0;
-    loop {
-        let page = catalog.export_assets(start, PAGE).await?;
-        for a in &page {
-            serde_json::to_writer(&mut *w, &domain::record::ExportRecord::Asset(a))?;
-            w.write_all(b"\n")?;
-        }
-        if page.len() < PAGE {
-            break;
-        }
-        start += PAGE;
-    }
-    start = 0;
-    loop {
-        let page = catalog.export_edges(start, PAGE).await?;
-        for e in &page {
-            serde_json::to_writer(&mut *w, &domain::record::ExportRecord::Edge(e))?;
-            w.write_all(b"\n")?;
-        }
-        if page.len() < PAGE {
-            break;
-        }
-        start += PAGE;
-    }
+    write_pages(
+        w,
+        |start| catalog.export_assets(start, EXPORT_PAGE),
+        |a| ExportRecord::Asset(a),
+    )
+    .await?;
+    write_pages(
+        w,
+        |start| catalog.export_edges(start, EXPORT_PAGE),
+        |e| ExportRecord::Edge(e),
+    )
+    .await?;
     w.flush()?;
     Ok(())
+}
+
+/// Records read per query while exporting.
+const EXPORT_PAGE: usize = 5_000;
+
+/// Reads pages until a short one and writes each item as a line.
+async fn write_pages<W, T, F, Fut>(
+    w: &mut W,
+    mut fetch: F,
+    record: fn(&T) -> ExportRecord<'_>,
+) -> anyhow::Result<()>
+where
+    W: std::io::Write + Send,
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = catalog::Result<Vec<T>>>,
+{
+    let mut start = 0;
+    loop {
+        let page = fetch(start).await?;
+        for item in &page {
+            serde_json::to_writer(&mut *w, &record(item))?;
+            w.write_all(b"\n")?;
+        }
+        if page.len() < EXPORT_PAGE {
+            return Ok(());
+        }
+        start += EXPORT_PAGE;
+    }
 }
 
 async fn export(State(catalog): State<Catalog>) -> ApiResult<Response> {
