@@ -10,6 +10,7 @@ pub mod asset;
 pub mod demo;
 pub mod edge;
 pub mod error;
+pub mod lineage;
 pub mod query;
 pub mod record;
 
