@@ -266,6 +266,201 @@ impl LineageGraph {
         }
         None
     }
+
+    /// The neighbourhood of `start` up to `hops` hops in both directions,
+    /// holding at most `budget` nodes (`start` included), nearest first.
+    /// For each kept node whose neighbours were not all kept, `more` says
+    /// how many were left out, so a viewer can offer to expand it.
+    pub fn neighbourhood(&self, start: NodeId, hops: u32, budget: usize) -> Neighbourhood {
+        let mut depth: HashMap<NodeId, u32> = HashMap::from([(start, 0)]);
+        let mut order = vec![start];
+        let mut queue = VecDeque::from([start]);
+        'walk: while let Some(n) = queue.pop_front() {
+            let d = depth[&n];
+            if d >= hops {
+                continue;
+            }
+            for l in self.out[n as usize].iter().chain(&self.inn[n as usize]) {
+                if depth.contains_key(&l.other) {
+                    continue;
+                }
+                if order.len() >= budget {
+                    break 'walk;
+                }
+                depth.insert(l.other, d + 1);
+                order.push(l.other);
+                queue.push_back(l.other);
+            }
+        }
+        let mut edges = Vec::new();
+        let mut more = Vec::new();
+        for &n in &order {
+            let mut hidden = 0;
+            for l in &self.out[n as usize] {
+                if depth.contains_key(&l.other) {
+                    edges.push((n, l.other, l.kind));
+                } else {
+                    hidden += 1;
+                }
+            }
+            hidden += self.inn[n as usize]
+                .iter()
+                .filter(|l| !depth.contains_key(&l.other))
+                .count();
+            if hidden > 0 {
+                more.push((n, hidden));
+            }
+        }
+        let nodes = order.into_iter().map(|n| (n, depth[&n])).collect();
+        Neighbourhood { nodes, edges, more }
+    }
+
+    /// Every simple downstream path from `from` to `to` with at most
+    /// `max_hops` edges, stopping after `limit` paths.
+    pub fn simple_paths(
+        &self,
+        from: NodeId,
+        to: NodeId,
+        max_hops: usize,
+        limit: usize,
+    ) -> Vec<Vec<NodeId>> {
+        let mut found = Vec::new();
+        let mut path = vec![from];
+        let mut on_path = vec![false; self.nodes.len()];
+        on_path[from as usize] = true;
+        self.extend_paths(to, max_hops, limit, &mut path, &mut on_path, &mut found);
+        found
+    }
+
+    fn extend_paths(
+        &self,
+        to: NodeId,
+        max_hops: usize,
+        limit: usize,
+        path: &mut Vec<NodeId>,
+        on_path: &mut [bool],
+        found: &mut Vec<Vec<NodeId>>,
+    ) {
+        let last = *path.last().expect("a path is never empty");
+        if last == to {
+            found.push(path.clone());
+            return;
+        }
+        if path.len() > max_hops {
+            return;
+        }
+        for l in &self.out[last as usize] {
+            if found.len() >= limit {
+                return;
+            }
+            if on_path[l.other as usize] {
+                continue;
+            }
+            on_path[l.other as usize] = true;
+            path.push(l.other);
+            self.extend_paths(to, max_hops, limit, path, on_path, found);
+            path.pop();
+            on_path[l.other as usize] = false;
+        }
+    }
+
+    /// The workflows to re-run after `start` changes, upstream ones first.
+    /// Workflows on a cycle cannot be ordered; they come last, and
+    /// `cyclic` is set.
+    pub fn refresh_plan(&self, start: NodeId) -> RefreshPlan {
+        let reach: Vec<NodeId> = self
+            .closure(start, Direction::Downstream, &Filter::default())
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        let inside: std::collections::HashSet<NodeId> = reach.iter().copied().collect();
+        // Kahn's algorithm over the descendants, counting only edges among them.
+        let mut indegree: HashMap<NodeId, usize> = reach
+            .iter()
+            .map(|&n| {
+                (
+                    n,
+                    self.inn[n as usize]
+                        .iter()
+                        .filter(|l| inside.contains(&l.other))
+                        .count(),
+                )
+            })
+            .collect();
+        let mut ready: VecDeque<NodeId> =
+            reach.iter().copied().filter(|n| indegree[n] == 0).collect();
+        let mut ordered = Vec::new();
+        while let Some(n) = ready.pop_front() {
+            ordered.push(n);
+            for l in &self.out[n as usize] {
+                if let Some(d) = indegree.get_mut(&l.other) {
+                    *d -= 1;
+                    if *d == 0 {
+                        ready.push_back(l.other);
+                    }
+                }
+            }
+        }
+        let cyclic = ordered.len() < reach.len();
+        if cyclic {
+            let done: std::collections::HashSet<NodeId> = ordered.iter().copied().collect();
+            ordered.extend(reach.iter().copied().filter(|n| !done.contains(n)));
+        }
+        let workflows = ordered
+            .into_iter()
+            .filter(|&n| self.kind(n) == AssetKind::Workflow)
+            .collect();
+        RefreshPlan { workflows, cyclic }
+    }
+
+    /// Assets ranked by how many assets depend on them transitively, then by
+    /// fan-out. Exact: one walk per asset, so its cost grows with the square
+    /// of the graph; fine for tens of thousands of assets.
+    pub fn hubs(&self, limit: usize) -> Vec<Hub> {
+        let mut all: Vec<Hub> = self
+            .index
+            .values()
+            .map(|&n| Hub {
+                node: n,
+                downstream: self
+                    .closure(n, Direction::Downstream, &Filter::default())
+                    .len(),
+                fanout: self.out[n as usize].len(),
+            })
+            .collect();
+        all.sort_by(|a, b| {
+            b.downstream
+                .cmp(&a.downstream)
+                .then(b.fanout.cmp(&a.fanout))
+                .then(a.node.cmp(&b.node))
+        });
+        all.truncate(limit);
+        all
+    }
+}
+
+/// A bounded piece of the graph around one asset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Neighbourhood {
+    /// Kept nodes with their hop distance from the start, nearest first.
+    pub nodes: Vec<(NodeId, u32)>,
+    /// Edges among kept nodes: (from, to, kind).
+    pub edges: Vec<(NodeId, NodeId, EdgeKind)>,
+    /// Kept nodes with neighbours left out, and how many.
+    pub more: Vec<(NodeId, usize)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshPlan {
+    pub workflows: Vec<NodeId>,
+    pub cyclic: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hub {
+    pub node: NodeId,
+    pub downstream: usize,
+    pub fanout: usize,
 }
 
 #[cfg(test)]
@@ -384,6 +579,93 @@ mod tests {
                     }
                 }
                 None => prop_assert!(!has_cycle),
+            }
+        }
+
+        #[test]
+        fn neighbourhoods_respect_hops_and_budget_and_count_what_they_leave_out((n, edges) in edges_strategy(), start in 0usize..30, hops in 0u32..4, budget in 1usize..12) {
+            let start = start % n;
+            let g = graph(n, &edges);
+            let hood = g.neighbourhood(start as NodeId, hops, budget);
+            let both: Vec<(usize, usize)> = edges.iter().flat_map(|&(f, t)| [(f, t), (t, f)]).collect();
+            let undirected = naive_depths(n, &both, start, Direction::Downstream);
+            prop_assert!(hood.nodes.len() <= budget);
+            prop_assert_eq!(hood.nodes[0], (start as NodeId, 0));
+            let kept: HashSet<usize> = hood.nodes.iter().map(|&(v, _)| v as usize).collect();
+            for &(v, d) in &hood.nodes[1..] {
+                prop_assert_eq!(undirected[&(v as usize)], d, "depths are shortest undirected distances");
+                prop_assert!(d <= hops);
+            }
+            if hood.nodes.len() < budget {
+                let want: HashSet<usize> = undirected.iter().filter(|(_, d)| **d <= hops).map(|(v, _)| *v).chain([start]).collect();
+                prop_assert_eq!(&kept, &want, "with budget to spare, every node within reach is kept");
+            }
+            for &(v, hidden) in &hood.more {
+                let v = v as usize;
+                let distinct: HashSet<&(usize, usize)> = edges.iter().collect();
+                let left_out = distinct.into_iter().filter(|&&(f, t)| (f == v && !kept.contains(&t)) || (t == v && !kept.contains(&f))).count();
+                prop_assert_eq!(hidden, left_out);
+            }
+            let kept_edges = edges.iter().filter(|(f, t)| kept.contains(f) && kept.contains(t)).collect::<HashSet<_>>().len();
+            prop_assert_eq!(hood.edges.len(), kept_edges);
+        }
+
+        #[test]
+        fn simple_paths_match_a_brute_force_enumeration((n, edges) in edges_strategy(), a in 0usize..30, b in 0usize..30) {
+            let (n, edges): (usize, Vec<(usize, usize)>) = (n.min(8), edges.into_iter().filter(|&(f, t)| f < 8 && t < 8).collect());
+            let (a, b) = (a % n, b % n);
+            let g = graph(n, &edges);
+            let set: HashSet<(usize, usize)> = edges.iter().copied().collect();
+            // Brute force: every sequence of distinct nodes from a to b whose steps are edges.
+            fn all(n: usize, set: &HashSet<(usize, usize)>, path: &mut Vec<usize>, b: usize, out: &mut HashSet<Vec<usize>>) {
+                let last = *path.last().unwrap();
+                if last == b { out.insert(path.clone()); return; }
+                for next in 0..n {
+                    if !path.contains(&next) && set.contains(&(last, next)) {
+                        path.push(next);
+                        all(n, set, path, b, out);
+                        path.pop();
+                    }
+                }
+            }
+            let mut want = HashSet::new();
+            all(n, &set, &mut vec![a], b, &mut want);
+            let got: HashSet<Vec<usize>> = g.simple_paths(a as NodeId, b as NodeId, 8, usize::MAX).into_iter().map(|p| p.into_iter().map(|v| v as usize).collect()).collect();
+            prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn refresh_plans_order_workflows_along_the_edges((n, edges) in edges_strategy(), start in 0usize..30) {
+            let start = start % n;
+            let g = graph(n, &edges);
+            let plan = g.refresh_plan(start as NodeId);
+            let reach = naive_depths(n, &edges, start, Direction::Downstream);
+            let want: HashSet<usize> = reach.keys().copied().filter(|v| AssetKind::ALL[v % 7] == AssetKind::Workflow).collect();
+            let got: Vec<usize> = plan.workflows.iter().map(|&v| v as usize).collect();
+            prop_assert_eq!(got.iter().copied().collect::<HashSet<_>>(), want);
+            prop_assert_eq!(got.len(), plan.workflows.len());
+            if !plan.cyclic {
+                // A workflow that reaches another comes before it.
+                for (i, &x) in got.iter().enumerate() {
+                    for &y in &got[..i] {
+                        prop_assert!(!naive_depths(n, &edges, x, Direction::Downstream).contains_key(&y), "{x} reaches {y} but comes after it");
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn hubs_rank_by_downstream_count_then_fanout((n, edges) in edges_strategy()) {
+            let g = graph(n, &edges);
+            let hubs = g.hubs(5);
+            prop_assert_eq!(hubs.len(), n.min(5));
+            for h in &hubs {
+                prop_assert_eq!(h.downstream, naive_depths(n, &edges, h.node as usize, Direction::Downstream).len());
+            }
+            let best = (0..n).map(|v| naive_depths(n, &edges, v, Direction::Downstream).len()).max().unwrap();
+            prop_assert_eq!(hubs[0].downstream, best);
+            for w in hubs.windows(2) {
+                prop_assert!((w[0].downstream, w[0].fanout) >= (w[1].downstream, w[1].fanout));
             }
         }
     }
