@@ -12,6 +12,7 @@
 
 mod detail;
 mod error;
+mod graph;
 mod schema;
 mod search;
 mod write;
@@ -30,6 +31,7 @@ const DATABASE: &str = "catalog";
 #[derive(Clone)]
 pub struct Catalog {
     db: Surreal<Any>,
+    graph: std::sync::Arc<std::sync::RwLock<domain::lineage::LineageGraph>>,
 }
 
 impl Catalog {
@@ -41,9 +43,12 @@ impl Catalog {
             message: e.to_string(),
         })?;
         db.use_ns(NAMESPACE).use_db(DATABASE).await?;
-        let catalog = Catalog { db };
-        catalog.migrate().await?;
-        Ok(catalog)
+        crate::schema::migrate(&db).await?;
+        let graph = crate::graph::load(&db).await?;
+        Ok(Catalog {
+            db,
+            graph: std::sync::Arc::new(std::sync::RwLock::new(graph)),
+        })
     }
 
     /// Whether the catalog holds no asset yet.

@@ -1,6 +1,9 @@
 //! The database schema, applied idempotently at every start.
 
-use crate::{Catalog, Result};
+use surrealdb::engine::any::Any;
+use surrealdb::Surreal;
+
+use crate::Result;
 
 /// Every definition uses `IF NOT EXISTS`, so applying the schema to an
 /// existing database changes nothing. A later change to a definition needs
@@ -53,10 +56,8 @@ DEFINE TABLE IF NOT EXISTS meta SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS version ON meta TYPE int DEFAULT 0;
 "#;
 
-impl Catalog {
-    pub(crate) async fn migrate(&self) -> Result<()> {
-        let res = self.db.query(SCHEMA).await?;
-        crate::error::first_real_error(res)?;
-        Ok(())
-    }
+pub(crate) async fn migrate(db: &Surreal<Any>) -> Result<()> {
+    let res = db.query(SCHEMA).await?;
+    crate::error::first_real_error(res)?;
+    Ok(())
 }

@@ -245,6 +245,10 @@ impl Catalog {
             })?;
         }
 
+        let nodes: Vec<(String, domain::AssetKind, String)> = assets_by_id
+            .values()
+            .map(|a| (a.id.clone(), a.kind, a.name.clone()))
+            .collect();
         let mut outcome = WriteOutcome::default();
         let mut asset_ops = Vec::new();
         for (id, mut asset) in assets_by_id {
@@ -299,6 +303,14 @@ impl Catalog {
             .bind(("by", by.to_string()))
             .await?;
         first_real_error(res)?;
+        // Committed: now the in-memory graph may follow.
+        let mut g = self.graph_write();
+        for (id, kind, name) in &nodes {
+            g.upsert_node(id, *kind, name);
+        }
+        for LabelledEdge { edge, .. } in &edges {
+            g.upsert_edge(edge);
+        }
         Ok(outcome)
     }
 
@@ -317,6 +329,7 @@ impl Catalog {
             .bind(("snapshot", snapshot))
             .await?;
         first_real_error(res)?;
+        self.graph_write().remove_node(id);
         Ok(())
     }
 

@@ -375,3 +375,75 @@ async fn a_surrealkv_catalog_keeps_its_data_across_reopen() {
         .unwrap();
     assert_eq!(hit.items[0].name, "title_metadata");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lineage_follows_committed_writes_and_survives_reopen() {
+    use domain::lineage::Direction;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("surrealkv://{}", dir.path().join("db").display());
+    let estate = domain::demo::demo();
+    let ranker = domain::asset::asset_id(AssetKind::Model, "model-registry", "home_ranker");
+    let before = {
+        let c = open_disk(&url).await;
+        let batch = domain::record::ImportBatch {
+            assets: estate.assets.clone(),
+            edges: estate.edges.clone(),
+        };
+        c.import(batch, vec![], "seed").await.unwrap();
+        let up = c
+            .lineage(&ranker, Some(Direction::Upstream), None, vec![], None)
+            .unwrap();
+        assert!(
+            up.nodes
+                .iter()
+                .any(|n| n.name == "playback_events" && n.depth < -1),
+            "the model's lineage reaches raw events"
+        );
+        assert!(up.nodes.iter().all(|n| n.depth <= 0));
+        let datasets = c
+            .lineage(
+                &ranker,
+                Some(Direction::Upstream),
+                None,
+                vec![AssetKind::Dataset],
+                None,
+            )
+            .unwrap();
+        assert!(datasets.nodes[1..]
+            .iter()
+            .all(|n| n.kind == AssetKind::Dataset));
+        let near = c.lineage(&ranker, None, Some(1), vec![], Some(3)).unwrap();
+        assert_eq!(near.nodes.len(), 4);
+        assert!(near.truncated.omitted > 0);
+        c.lineage(&ranker, None, None, vec![], None).unwrap()
+    };
+    let c = open_disk(&url).await;
+    let after = c.lineage(&ranker, None, None, vec![], None).unwrap();
+    let ids = |v: &domain::query::LineageView| {
+        v.nodes
+            .iter()
+            .map(|n| (n.id.clone(), n.depth))
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(
+        ids(&after),
+        ids(&before),
+        "a restart rebuilds the same graph"
+    );
+
+    // Deleting an asset takes it out of the lineage at once.
+    let eval = domain::asset::asset_id(
+        AssetKind::Evaluation,
+        "experiments",
+        "home_ranker_offline_eval",
+    );
+    c.delete_asset(&eval, "t").await.unwrap();
+    let down = c
+        .lineage(&ranker, Some(Direction::Downstream), None, vec![], None)
+        .unwrap();
+    assert!(!down.nodes.iter().any(|n| n.id == eval));
+    assert!(matches!(
+        c.lineage("model:x:nope", None, None, vec![], None),
+        Err(CatalogError::NotFound(_))
+    ));
+}

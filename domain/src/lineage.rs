@@ -164,6 +164,11 @@ impl LineageGraph {
         }
     }
 
+    /// The nodes `n` points to, with the edge kinds.
+    pub fn downstream_of(&self, n: NodeId) -> impl Iterator<Item = (NodeId, EdgeKind)> + '_ {
+        self.out[n as usize].iter().map(|l| (l.other, l.kind))
+    }
+
     fn links(&self, n: NodeId, dir: Direction) -> &[Link] {
         match dir {
             Direction::Downstream => &self.out[n as usize],

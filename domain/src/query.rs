@@ -275,3 +275,36 @@ mod tests {
         assert_eq!(decode_component("%zz%4", false), "%zz%4");
     }
 }
+
+/// One node of a lineage answer. `depth` is negative upstream and positive
+/// downstream of the asset asked about, which has depth 0.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineageNode {
+    pub id: String,
+    pub kind: AssetKind,
+    pub name: String,
+    pub depth: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineageEdge {
+    pub from: String,
+    pub to: String,
+    pub kind: EdgeKind,
+}
+
+/// How much of an answer a limit cut off.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Truncated {
+    /// Reachable nodes in all, before the limit.
+    pub total: usize,
+    /// Nodes left out by the limit.
+    pub omitted: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineageView {
+    pub nodes: Vec<LineageNode>,
+    pub edges: Vec<LineageEdge>,
+    pub truncated: Truncated,
+}

@@ -127,6 +127,7 @@ pub fn routes() -> Router<AppState> {
             post(import).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
         )
         .route("/export", get(export))
+        .route("/lineage/{id}", get(lineage))
         .fallback(|| async {
             ApiError {
                 status: StatusCode::NOT_FOUND,
@@ -143,6 +144,56 @@ async fn search(
     let q = SearchQuery::from_pairs(parse_query_string(raw.as_deref().unwrap_or("")))
         .map_err(ApiError::invalid)?;
     Ok(Json(catalog.search(&q).await?))
+}
+
+/// `GET /api/v1/lineage/{id}?direction=upstream|downstream|both&depth=&kinds=&limit=`.
+async fn lineage(
+    State(catalog): State<Catalog>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<domain::query::LineageView>> {
+    use domain::lineage::Direction;
+    let bad = |field: &str, msg: String| ApiError::invalid(ValidationError::new(field, msg));
+    let (mut direction, mut depth, mut kinds, mut limit) = (None, None, Vec::new(), None);
+    for (k, v) in parse_query_string(raw.as_deref().unwrap_or("")) {
+        match k.as_str() {
+            "direction" => {
+                direction = match v.as_str() {
+                    "upstream" => Some(Direction::Upstream),
+                    "downstream" => Some(Direction::Downstream),
+                    "both" | "" => None,
+                    _ => {
+                        return Err(bad(
+                            "direction",
+                            format!("{v:?} is not upstream, downstream or both"),
+                        ))
+                    }
+                }
+            }
+            "depth" => {
+                depth = Some(
+                    v.parse::<u32>()
+                        .map_err(|_| bad("depth", format!("{v:?} is not a whole number")))?,
+                )
+            }
+            "limit" => {
+                limit = Some(
+                    v.parse::<usize>()
+                        .map_err(|_| bad("limit", format!("{v:?} is not a whole number")))?,
+                )
+            }
+            "kinds" | "kind" => {
+                for k in v.split(',').filter(|k| !k.is_empty()) {
+                    kinds.push(
+                        k.parse::<domain::AssetKind>()
+                            .map_err(|e| bad("kinds", e.message))?,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(Json(catalog.lineage(&id, direction, depth, kinds, limit)?))
 }
 
 async fn get_asset(

@@ -18,6 +18,10 @@ pub struct AppState {
 
 /// Builds the whole application around an open catalog.
 pub fn build(catalog: Catalog, leptos_options: LeptosOptions) -> Router {
+    // Leptos spawns rendering tasks on a global executor and silently drops
+    // any task spawned before one is set; set it before anything renders.
+    // A second call (in tests, one per app) is a harmless "already set".
+    let _ = any_spawner::Executor::init_tokio();
     let state = AppState {
         leptos_options: leptos_options.clone(),
         catalog: catalog.clone(),

@@ -278,3 +278,52 @@ async fn the_api_answers_over_real_http() {
     assert!(response.contains("application/json"));
     assert!(response.contains("\"title_metadata\""));
 }
+
+#[tokio::test]
+async fn lineage_api_walks_the_graph() {
+    let app = app_with_demo().await;
+    let id = domain::asset::asset_id(domain::AssetKind::Model, "model-registry", "home_ranker");
+    let (s, text) = call(
+        &app,
+        "GET",
+        &format!(
+            "/api/v1/lineage/{}?direction=upstream&kinds=dataset",
+            enc(&id)
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let v = json(&text);
+    let names: Vec<&str> = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"playback_events"), "{names:?}");
+    assert_eq!(v["nodes"][0]["depth"], 0);
+    let (s, text) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/lineage/{}?depth=1&limit=2", enc(&id)),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let v = json(&text);
+    assert_eq!(v["nodes"].as_array().unwrap().len(), 3);
+    assert!(v["truncated"]["omitted"].as_u64().unwrap() > 0);
+    assert!(!v["edges"].as_array().unwrap().is_empty());
+    let (s, text) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/lineage/{}?direction=sideways", enc(&id)),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(json(&text)["field"], "direction");
+    let (s, _) = call(&app, "GET", "/api/v1/lineage/model%3Ax%3Anope", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,170 @@
+//! The catalog's copy of the graph as a `domain::lineage::LineageGraph`,
+//! for traversals that must answer at once. It is built from SurrealDB when
+//! the catalog opens and changed only after a write has committed, so a
+//! restart rebuilds the same graph.
+
+use std::collections::HashSet;
+
+use domain::lineage::{Direction, Filter, LineageGraph, NodeId};
+use domain::query::{LineageEdge, LineageNode, LineageView, Truncated};
+use domain::{AssetKind, Edge, EdgeKind};
+use serde_json::Value;
+use surrealdb::engine::any::Any;
+use surrealdb::Surreal;
+
+use crate::error::{CatalogError, Result};
+use crate::Catalog;
+
+const PAGE: usize = 10_000;
+
+#[derive(serde::Deserialize)]
+struct NodeRow {
+    key: String,
+    kind: AssetKind,
+    name: String,
+}
+
+#[derive(serde::Deserialize)]
+struct EdgeRow {
+    id: String,
+    from: String,
+    to: String,
+    kind: EdgeKind,
+}
+
+async fn pages<T: serde::de::DeserializeOwned>(
+    db: &Surreal<Any>,
+    sql: &'static str,
+) -> Result<Vec<T>> {
+    let mut all = Vec::new();
+    let mut start = 0;
+    loop {
+        let mut res = db
+            .query(sql)
+            .bind(("start", start))
+            .bind(("limit", PAGE))
+            .await?;
+        let rows: Vec<Value> = res.take(0)?;
+        let n = rows.len();
+        for r in rows {
+            all.push(
+                serde_json::from_value(r)
+                    .map_err(|e| CatalogError::Corrupt(format!("graph row: {e}")))?,
+            );
+        }
+        if n < PAGE {
+            return Ok(all);
+        }
+        start += PAGE;
+    }
+}
+
+/// Reads every asset and edge into a new graph.
+pub(crate) async fn load(db: &Surreal<Any>) -> Result<LineageGraph> {
+    let mut g = LineageGraph::new();
+    let nodes: Vec<NodeRow> = pages(
+        db,
+        "SELECT key, kind, name FROM asset ORDER BY key LIMIT $limit START $start",
+    )
+    .await?;
+    for n in nodes {
+        g.upsert_node(&n.key, n.kind, &n.name);
+    }
+    let edges: Vec<EdgeRow> = pages(
+        db,
+        "SELECT key AS id, record::id(in) AS from, record::id(out) AS to, kind FROM edge ORDER BY id LIMIT $limit START $start",
+    )
+    .await?;
+    for e in edges {
+        let edge = Edge {
+            id: e.id,
+            from: e.from,
+            to: e.to,
+            kind: e.kind,
+            columns: vec![],
+            first_seen: None,
+            last_seen: None,
+        };
+        g.upsert_edge(&edge);
+    }
+    Ok(g)
+}
+
+impl Catalog {
+    /// Lineage around one asset: upstream, downstream or both (`None`), up
+    /// to `depth` hops, reporting only `kinds` (all if empty), at most
+    /// `limit` nodes besides the asset itself, nearest first.
+    pub fn lineage(
+        &self,
+        id: &str,
+        direction: Option<Direction>,
+        depth: Option<u32>,
+        kinds: Vec<AssetKind>,
+        limit: Option<usize>,
+    ) -> Result<LineageView> {
+        let g = self.graph.read().expect("the graph lock is never poisoned");
+        let start = g
+            .id_of(id)
+            .ok_or_else(|| CatalogError::NotFound(format!("asset {id:?}")))?;
+        let filter = Filter {
+            kinds,
+            edge_kinds: vec![],
+            max_depth: depth,
+        };
+        let mut found: Vec<(NodeId, i64)> = Vec::new();
+        if direction != Some(Direction::Downstream) {
+            found.extend(
+                g.closure(start, Direction::Upstream, &filter)
+                    .into_iter()
+                    .map(|(n, d)| (n, -i64::from(d))),
+            );
+        }
+        if direction != Some(Direction::Upstream) {
+            found.extend(
+                g.closure(start, Direction::Downstream, &filter)
+                    .into_iter()
+                    .map(|(n, d)| (n, i64::from(d))),
+            );
+        }
+        found.sort_by_key(|&(_, d)| d.abs());
+        let total = found.len();
+        if let Some(limit) = limit {
+            found.truncate(limit);
+        }
+        found.insert(0, (start, 0));
+        let kept: HashSet<NodeId> = found.iter().map(|&(n, _)| n).collect();
+        let mut edges = Vec::new();
+        for &(n, _) in &found {
+            for (to, kind) in g.downstream_of(n) {
+                if kept.contains(&to) {
+                    edges.push(LineageEdge {
+                        from: g.asset_id(n).to_string(),
+                        to: g.asset_id(to).to_string(),
+                        kind,
+                    });
+                }
+            }
+        }
+        let nodes = found
+            .into_iter()
+            .map(|(n, depth)| LineageNode {
+                id: g.asset_id(n).to_string(),
+                kind: g.kind(n),
+                name: g.name(n).to_string(),
+                depth,
+            })
+            .collect::<Vec<_>>();
+        let omitted = total + 1 - nodes.len();
+        Ok(LineageView {
+            nodes,
+            edges,
+            truncated: Truncated { total, omitted },
+        })
+    }
+
+    pub(crate) fn graph_write(&self) -> std::sync::RwLockWriteGuard<'_, LineageGraph> {
+        self.graph
+            .write()
+            .expect("the graph lock is never poisoned")
+    }
+}
