@@ -378,9 +378,12 @@ impl LineageGraph {
             .into_iter()
             .map(|(n, _)| n)
             .collect();
-        let inside: std::collections::HashSet<NodeId> = reach.iter().copied().collect();
-        // Kahn's algorithm over the descendants, counting only edges among them.
-        let mut indegree: HashMap<NodeId, usize> = reach
+        // Kahn's algorithm over the start and its descendants, counting only
+        // edges among them; the start takes part so that a cycle through it
+        // is noticed.
+        let inside: std::collections::HashSet<NodeId> =
+            reach.iter().copied().chain([start]).collect();
+        let mut indegree: HashMap<NodeId, usize> = inside
             .iter()
             .map(|&n| {
                 (
@@ -392,8 +395,11 @@ impl LineageGraph {
                 )
             })
             .collect();
-        let mut ready: VecDeque<NodeId> =
-            reach.iter().copied().filter(|n| indegree[n] == 0).collect();
+        // Seeded in walk order, not hash order, so the plan is reproducible.
+        let mut ready: VecDeque<NodeId> = std::iter::once(start)
+            .chain(reach.iter().copied())
+            .filter(|n| indegree[n] == 0)
+            .collect();
         let mut ordered = Vec::new();
         while let Some(n) = ready.pop_front() {
             ordered.push(n);
@@ -406,7 +412,8 @@ impl LineageGraph {
                 }
             }
         }
-        let cyclic = ordered.len() < reach.len();
+        let cyclic = ordered.len() < inside.len();
+        ordered.retain(|&n| n != start);
         if cyclic {
             let done: std::collections::HashSet<NodeId> = ordered.iter().copied().collect();
             ordered.extend(reach.iter().copied().filter(|n| !done.contains(n)));
