@@ -6,7 +6,9 @@
 use std::collections::HashSet;
 
 use domain::lineage::{Direction, Filter, LineageGraph, NodeId};
-use domain::query::{LineageEdge, LineageNode, LineageView, Truncated};
+use domain::query::{
+    AssetRef, HubItem, LineageEdge, LineageNode, LineageView, PathsView, RefreshPlanView, Truncated,
+};
 use domain::{AssetKind, Edge, EdgeKind};
 use serde_json::Value;
 use surrealdb::engine::any::Any;
@@ -159,6 +161,72 @@ impl Catalog {
             nodes,
             edges,
             truncated: Truncated { total, omitted },
+        })
+    }
+
+    fn node_of(g: &LineageGraph, id: &str) -> Result<NodeId> {
+        g.id_of(id)
+            .ok_or_else(|| CatalogError::NotFound(format!("asset {id:?}")))
+    }
+
+    fn reference(g: &LineageGraph, n: NodeId) -> AssetRef {
+        AssetRef {
+            id: g.asset_id(n).to_string(),
+            kind: g.kind(n),
+            name: g.name(n).to_string(),
+        }
+    }
+
+    /// A shortest downstream path from one asset to another, and up to
+    /// `limit` simple paths of at most 12 hops.
+    pub fn paths(&self, from: &str, to: &str, limit: usize) -> Result<PathsView> {
+        let g = self.graph.read().expect("the graph lock is never poisoned");
+        let (f, t) = (Self::node_of(&g, from)?, Self::node_of(&g, to)?);
+        let shortest = g.shortest_path(f, t).unwrap_or_default();
+        // The search stops after `limit` paths in walk order, which need not
+        // include a shortest one; make sure it is there.
+        let mut paths = g.simple_paths(f, t, 12, limit);
+        if !shortest.is_empty() && !paths.contains(&shortest) {
+            paths.insert(0, shortest.clone());
+            paths.truncate(limit.max(1));
+        }
+        paths.sort_by_key(Vec::len);
+        let refs = |p: Vec<NodeId>| {
+            p.into_iter()
+                .map(|n| Self::reference(&g, n))
+                .collect::<Vec<_>>()
+        };
+        let shortest = refs(shortest);
+        let paths = paths.into_iter().map(refs).collect();
+        Ok(PathsView { shortest, paths })
+    }
+
+    /// The assets most depended on.
+    pub fn hubs(&self, limit: usize) -> Vec<HubItem> {
+        let g = self.graph.read().expect("the graph lock is never poisoned");
+        g.hubs(limit)
+            .into_iter()
+            .map(|h| HubItem {
+                id: g.asset_id(h.node).to_string(),
+                kind: g.kind(h.node),
+                name: g.name(h.node).to_string(),
+                downstream: h.downstream,
+                fanout: h.fanout,
+            })
+            .collect()
+    }
+
+    /// The workflows to re-run after an asset changes, in order.
+    pub fn refresh_plan(&self, id: &str) -> Result<RefreshPlanView> {
+        let g = self.graph.read().expect("the graph lock is never poisoned");
+        let plan = g.refresh_plan(Self::node_of(&g, id)?);
+        Ok(RefreshPlanView {
+            workflows: plan
+                .workflows
+                .into_iter()
+                .map(|n| Self::reference(&g, n))
+                .collect(),
+            cyclic: plan.cyclic,
         })
     }
 

@@ -308,3 +308,39 @@ pub struct LineageView {
     pub edges: Vec<LineageEdge>,
     pub truncated: Truncated,
 }
+
+/// An asset named in a traversal answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetRef {
+    pub id: String,
+    pub kind: AssetKind,
+    pub name: String,
+}
+
+/// Paths from one asset down to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathsView {
+    /// A shortest path, empty when there is none.
+    pub shortest: Vec<AssetRef>,
+    /// Simple paths, shortest first, up to the limit asked for.
+    pub paths: Vec<Vec<AssetRef>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubItem {
+    pub id: String,
+    pub kind: AssetKind,
+    pub name: String,
+    /// Assets that depend on this one, directly or not.
+    pub downstream: usize,
+    /// Assets that read this one directly.
+    pub fanout: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshPlanView {
+    /// Workflows to re-run, upstream ones first.
+    pub workflows: Vec<AssetRef>,
+    /// Set when a cycle made a full order impossible.
+    pub cyclic: bool,
+}

@@ -128,6 +128,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/export", get(export))
         .route("/lineage/{id}", get(lineage))
+        .route("/paths", get(paths))
+        .route("/hubs", get(hubs))
+        .route("/refresh-plan/{id}", get(refresh_plan))
         .fallback(|| async {
             ApiError {
                 status: StatusCode::NOT_FOUND,
@@ -194,6 +197,57 @@ async fn lineage(
         }
     }
     Ok(Json(catalog.lineage(&id, direction, depth, kinds, limit)?))
+}
+
+/// Reads one whole-number query parameter, naming it when it is not one.
+fn number(pairs: &[(String, String)], key: &str, default: usize, max: usize) -> ApiResult<usize> {
+    match pairs.iter().find(|(k, _)| k == key) {
+        None => Ok(default),
+        Some((_, v)) => match v.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::invalid(ValidationError::new(
+                key,
+                format!("{v:?} is not a whole number from 1 to {max}"),
+            ))),
+        },
+    }
+}
+
+/// `GET /api/v1/paths?from=&to=&limit=`.
+async fn paths(
+    State(catalog): State<Catalog>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<domain::query::PathsView>> {
+    let pairs = parse_query_string(raw.as_deref().unwrap_or(""));
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| ApiError::invalid(ValidationError::new(key, "is required")))
+    };
+    let (from, to) = (get("from")?, get("to")?);
+    let limit = number(&pairs, "limit", 20, 1000)?;
+    Ok(Json(catalog.paths(&from, &to, limit)?))
+}
+
+/// `GET /api/v1/hubs?limit=`.
+async fn hubs(
+    State(catalog): State<Catalog>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<serde_json::Value>> {
+    let pairs = parse_query_string(raw.as_deref().unwrap_or(""));
+    let limit = number(&pairs, "limit", 20, 1000)?;
+    Ok(Json(json!({ "items": catalog.hubs(limit) })))
+}
+
+/// `GET /api/v1/refresh-plan/{id}`.
+async fn refresh_plan(
+    State(catalog): State<Catalog>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<domain::query::RefreshPlanView>> {
+    Ok(Json(catalog.refresh_plan(&id)?))
 }
 
 async fn get_asset(

@@ -327,3 +327,82 @@ async fn lineage_api_walks_the_graph() {
     let (s, _) = call(&app, "GET", "/api/v1/lineage/model%3Ax%3Anope", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn paths_hubs_and_refresh_plans() {
+    let app = app_with_demo().await;
+    let events = domain::asset::asset_id(
+        domain::AssetKind::Dataset,
+        "kafka://events-prod",
+        "playback_events",
+    );
+    let page = domain::asset::asset_id(domain::AssetKind::Application, "product", "home_page");
+    let (s, text) = call(
+        &app,
+        "GET",
+        &format!(
+            "/api/v1/paths?from={}&to={}&limit=5",
+            enc(&events),
+            enc(&page)
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let v = json(&text);
+    let shortest = v["shortest"].as_array().unwrap();
+    assert!(shortest.len() >= 3, "{text}");
+    assert_eq!(shortest[0]["name"], "playback_events");
+    assert_eq!(shortest.last().unwrap()["name"], "home_page");
+    let paths = v["paths"].as_array().unwrap();
+    assert!(!paths.is_empty() && paths.len() <= 5);
+    assert_eq!(
+        paths[0].as_array().unwrap().len(),
+        shortest.len(),
+        "the first path is a shortest one"
+    );
+    let (s, text) = call(&app, "GET", "/api/v1/paths?from=x", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(json(&text)["field"], "to");
+
+    let (s, text) = call(&app, "GET", "/api/v1/hubs?limit=3", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let items = json(&text)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 3);
+    let down: Vec<u64> = items
+        .iter()
+        .map(|i| i["downstream"].as_u64().unwrap())
+        .collect();
+    assert!(down.windows(2).all(|w| w[0] >= w[1]), "{down:?}");
+    assert!(
+        items.iter().all(|i| i["kind"] == "dataset"),
+        "raw sources are the hubs: {items:?}"
+    );
+
+    let (s, text) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/refresh-plan/{}", enc(&events)),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let plan = json(&text);
+    let names: Vec<&str> = plan["workflows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    let pos = |n: &str| {
+        names
+            .iter()
+            .position(|x| *x == n)
+            .unwrap_or_else(|| panic!("{n} not in {names:?}"))
+    };
+    assert!(
+        pos("build_member_daily_watch") < pos("member_features_from_member_daily_watch"),
+        "{names:?}"
+    );
+    assert_eq!(plan["cyclic"], false);
+}
