@@ -69,6 +69,10 @@ test('pages work with JavaScript disabled', async () => {
   await p.waitForSelector('[data-testid=reuse]');
   const reuse = await p.$$eval('[data-testid=reuse] li a', (as) => as.map((a) => a.textContent));
   assert.ok(reuse.length > 0, 'the reuse panel suggests other models built from the same features');
+  const upstream = await p.$$eval('[data-testid=all-upstream] li a', (as) => as.map((a) => a.textContent));
+  assert.ok(upstream.includes('playback_events'), `the full lineage reaches the raw events: ${upstream}`);
+  const downstream = await p.$$eval('[data-testid=all-downstream] li a', (as) => as.map((a) => a.textContent));
+  assert.ok(downstream.includes('home_page'), `the full lineage reaches the product surface: ${downstream}`);
   await ctx.close();
 });
 

@@ -57,12 +57,14 @@ impl Catalog {
         let downstream: Vec<Neighbor> = rows_to(res.take(2)?, "downstream")?;
         let versions: Vec<AssetVersion> = rows_to(res.take(3)?, "version")?;
         let reuse = self.reuse(id, asset.kind, &upstream, &downstream).await?;
+        let closure = self.lineage(id, None, None, vec![], Some(NEIGHBOR_LIMIT))?;
         Ok(AssetDetail {
             asset,
             versions,
             upstream,
             downstream,
             reuse,
+            closure,
         })
     }
 

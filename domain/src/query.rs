@@ -82,6 +82,8 @@ pub struct AssetDetail {
     pub upstream: Vec<Neighbor>,
     pub downstream: Vec<Neighbor>,
     pub reuse: Vec<ReuseCandidate>,
+    /// The whole lineage both ways, nearest first, capped for the page.
+    pub closure: LineageView,
 }
 
 impl SearchQuery {

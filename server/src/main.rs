@@ -1,6 +1,9 @@
 //! The `mlgraph` binary: the command line, configuration, the axum router
 //! (Leptos pages, REST API, static files) and the demo loader.
 
+// Leptos view types nest deeply; the asset page needs more than the default.
+#![recursion_limit = "256"]
+
 mod api;
 mod config;
 mod router;

@@ -52,6 +52,7 @@ fn Detail(d: AssetDetail, col_offset: usize) -> impl IntoView {
         upstream,
         downstream,
         reuse,
+        closure,
     } = d;
     let a = asset.clone();
     let search_link = |facet: &str, v: &str| format!("/?{facet}={}", encode_component(v));
@@ -76,6 +77,7 @@ fn Detail(d: AssetDetail, col_offset: usize) -> impl IntoView {
                         <NeighborList title="Downstream" empty="Nothing reads this yet." items=downstream testid="downstream"/>
                     </div>
                 </section>
+                <FullLineage view=closure/>
                 <section class="panel">
                     <h2>"Version history"</h2>
                     <table class="data compact">
@@ -228,4 +230,56 @@ fn Properties(asset: Asset) -> impl IntoView {
             </section>
         }
     })
+}
+
+/// Every asset upstream and downstream, by distance: the whole answer to
+/// "where did this come from" and "what does this feed", without scripts.
+#[component]
+fn FullLineage(view: domain::query::LineageView) -> impl IntoView {
+    let side = |up: bool| {
+        let mut items: Vec<domain::query::LineageNode> = view
+            .nodes
+            .iter()
+            .filter(|n| if up { n.depth < 0 } else { n.depth > 0 })
+            .cloned()
+            .collect();
+        items.sort_by(|a, b| {
+            a.depth
+                .abs()
+                .cmp(&b.depth.abs())
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        items
+    };
+    let (up, down) = (side(true), side(false));
+    let omitted = view.truncated.omitted;
+    let list = |items: Vec<domain::query::LineageNode>,
+                testid: &'static str,
+                title: &'static str| {
+        view! {
+            <div class="neighbors" data-testid=testid>
+                <h3>{format!("{title} · {}", items.len())}</h3>
+                <ul class="plain">
+                    {items.into_iter().map(|n| view! {
+                        <li>
+                            <span class="edge-kind">{format!("{} hop{}", n.depth.abs(), if n.depth.abs() == 1 { "" } else { "s" })}</span>
+                            <AssetLink id=n.id.clone() kind=n.kind name=n.name.clone()/>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </div>
+        }
+        .into_any()
+    };
+    view! {
+        <section class="panel" data-testid="full-lineage">
+            <h2>"Full lineage"</h2>
+            <div class="lineage-cols">
+                {list(up, "all-upstream", "All upstream")}
+                {list(down, "all-downstream", "All downstream")}
+            </div>
+            {(omitted > 0).then(|| view! { <p class="muted">{format!("{omitted} more not shown.")}</p> })}
+        </section>
+    }
+    .into_any()
 }
