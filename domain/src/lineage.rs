@@ -24,18 +24,144 @@ pub enum Direction {
     Downstream,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Node {
-    id: String,
-    kind: AssetKind,
-    name: String,
-    live: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One edge as seen from one of its ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Link {
     other: NodeId,
     kind: EdgeKind,
+}
+
+/// A slot of the compacted part; `None` marks an edge removed since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot {
+    other: NodeId,
+    kind: Option<EdgeKind>,
+}
+
+/// One direction's adjacency: a compressed sparse row block built in one
+/// pass (`off`, `slots`), plus a short list per node of edges added since.
+/// Removals only blank a slot. Once the changes since the last compaction
+/// pass an eighth of the block, it is rebuilt, so a write costs amortised
+/// O(1) and traversals mostly scan contiguous memory.
+#[derive(Debug, Clone, Default)]
+struct Adjacency {
+    off: Vec<u32>,
+    slots: Vec<Slot>,
+    added: Vec<Vec<Link>>,
+    changes: usize,
+}
+
+impl Adjacency {
+    fn grow(&mut self, nodes: usize) {
+        self.added.resize_with(nodes, Vec::new);
+    }
+
+    fn compacted(&self, n: NodeId) -> &[Slot] {
+        let n = n as usize;
+        if n + 1 < self.off.len() {
+            &self.slots[self.off[n] as usize..self.off[n + 1] as usize]
+        } else {
+            &[]
+        }
+    }
+
+    fn iter(&self, n: NodeId) -> impl Iterator<Item = Link> + '_ {
+        self.compacted(n)
+            .iter()
+            .filter_map(|s| s.kind.map(|kind| Link { other: s.other, kind }))
+            .chain(self.added[n as usize].iter().copied())
+    }
+
+    fn degree(&self, n: NodeId) -> usize {
+        self.compacted(n).iter().filter(|s| s.kind.is_some()).count()
+            + self.added[n as usize].len()
+    }
+
+    fn push(&mut self, n: NodeId, link: Link) {
+        self.added[n as usize].push(link);
+        self.changes += 1;
+    }
+
+    fn remove(&mut self, n: NodeId, link: Link) {
+        let n_us = n as usize;
+        if let Some(pos) = self.added[n_us].iter().position(|l| *l == link) {
+            self.added[n_us].swap_remove(pos);
+            return;
+        }
+        let range = if n_us + 1 < self.off.len() {
+            self.off[n_us] as usize..self.off[n_us + 1] as usize
+        } else {
+            0..0
+        };
+        if let Some(s) = self.slots[range]
+            .iter_mut()
+            .find(|s| s.other == link.other && s.kind == Some(link.kind))
+        {
+            s.kind = None;
+            self.changes += 1;
+        }
+    }
+
+    /// Drops every link of `n`, returning them.
+    fn take(&mut self, n: NodeId) -> Vec<Link> {
+        let links: Vec<Link> = self.iter(n).collect();
+        let n_us = n as usize;
+        if n_us + 1 < self.off.len() {
+            let range = self.off[n_us] as usize..self.off[n_us + 1] as usize;
+            for s in &mut self.slots[range] {
+                s.kind = None;
+            }
+        }
+        self.added[n_us].clear();
+        self.changes += links.len();
+        links
+    }
+
+    fn wants_compaction(&self) -> bool {
+        self.changes > 4096 && self.changes * 8 > self.slots.len()
+    }
+
+    fn compact(&mut self) {
+        let nodes = self.added.len();
+        let mut off = Vec::with_capacity(nodes + 1);
+        let mut slots = Vec::with_capacity(self.slots.len() + self.changes);
+        off.push(0u32);
+        for n in 0..nodes as NodeId {
+            slots.extend(self.iter(n).map(|l| Slot {
+                other: l.other,
+                kind: Some(l.kind),
+            }));
+            off.push(u32::try_from(slots.len()).expect("fewer than 2^32 edges"));
+        }
+        for a in &mut self.added {
+            *a = Vec::new();
+        }
+        self.off = off;
+        self.slots = slots;
+        self.changes = 0;
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.off.capacity() * 4
+            + self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.added.capacity() * std::mem::size_of::<Vec<Link>>()
+            + self
+                .added
+                .iter()
+                .map(|a| a.capacity() * std::mem::size_of::<Link>())
+                .sum::<usize>()
+    }
+}
+
+/// A 128-bit FNV-1a digest of an edge id: the edge table's key, so the
+/// index does not keep millions of id strings.
+fn edge_key(id: &str) -> u128 {
+    let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    for b in id.bytes() {
+        h ^= u128::from(b);
+        h = h.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
+    }
+    h
 }
 
 /// What a traversal may cross and report. Empty lists allow everything.
@@ -50,13 +176,36 @@ pub struct Filter {
     pub max_depth: Option<u32>,
 }
 
-#[derive(Debug, Default, Clone)]
+/// Marks nodes seen during one walk; `depth[n] == UNSEEN` until then.
+const UNSEEN: u32 = u32::MAX;
+
+#[derive(Debug, Default)]
 pub struct LineageGraph {
-    nodes: Vec<Node>,
-    index: HashMap<String, NodeId>,
-    out: Vec<Vec<Link>>,
-    inn: Vec<Vec<Link>>,
-    edges: HashMap<String, (NodeId, NodeId, EdgeKind)>,
+    ids: Vec<Box<str>>,
+    names: Vec<Box<str>>,
+    kinds: Vec<AssetKind>,
+    live: Vec<bool>,
+    index: HashMap<Box<str>, NodeId>,
+    out: Adjacency,
+    inn: Adjacency,
+    edges: HashMap<u128, (NodeId, NodeId, EdgeKind)>,
+    hub_cache: std::sync::Mutex<Option<(usize, Vec<Hub>)>>,
+}
+
+impl Clone for LineageGraph {
+    fn clone(&self) -> Self {
+        Self {
+            ids: self.ids.clone(),
+            names: self.names.clone(),
+            kinds: self.kinds.clone(),
+            live: self.live.clone(),
+            index: self.index.clone(),
+            out: self.out.clone(),
+            inn: self.inn.clone(),
+            edges: self.edges.clone(),
+            hub_cache: Default::default(),
+        }
+    }
 }
 
 impl LineageGraph {
@@ -77,35 +226,79 @@ impl LineageGraph {
     }
 
     pub fn asset_id(&self, n: NodeId) -> &str {
-        &self.nodes[n as usize].id
+        &self.ids[n as usize]
     }
 
     pub fn kind(&self, n: NodeId) -> AssetKind {
-        self.nodes[n as usize].kind
+        self.kinds[n as usize]
     }
 
     pub fn name(&self, n: NodeId) -> &str {
-        &self.nodes[n as usize].name
+        &self.names[n as usize]
+    }
+
+    /// How many edges leave `n`.
+    pub fn fanout(&self, n: NodeId) -> usize {
+        self.out.degree(n)
+    }
+
+    /// How many edges enter `n`.
+    pub fn fanin(&self, n: NodeId) -> usize {
+        self.inn.degree(n)
+    }
+
+    /// Bytes the index holds on the heap (capacities, so an upper bound on
+    /// what it uses; hash tables are counted at their bucket size).
+    pub fn heap_bytes(&self) -> usize {
+        let strings: usize = self.ids.iter().chain(&self.names).map(|s| s.len()).sum();
+        let index_keys: usize = self.index.keys().map(|k| k.len()).sum();
+        let bucket = |entry: usize| entry + 1;
+        strings
+            + index_keys
+            + self.ids.capacity() * 16
+            + self.names.capacity() * 16
+            + self.kinds.capacity()
+            + self.live.capacity()
+            + self.index.capacity() * bucket(16 + 4)
+            + self.edges.capacity() * bucket(16 + 12)
+            + self.out.heap_bytes()
+            + self.inn.heap_bytes()
+    }
+
+    fn changed(&mut self) {
+        *self.hub_cache.get_mut().expect("never poisoned") = None;
+        if self.out.wants_compaction() || self.inn.wants_compaction() {
+            self.compact();
+        }
+    }
+
+    /// Rebuilds both adjacency blocks so that every edge sits in contiguous
+    /// memory. Runs by itself as changes accumulate; a bulk load calls it
+    /// once at the end.
+    pub fn compact(&mut self) {
+        self.out.compact();
+        self.inn.compact();
     }
 
     /// Adds an asset, or updates its kind and name; returns its node.
     pub fn upsert_node(&mut self, asset: &str, kind: AssetKind, name: &str) -> NodeId {
         if let Some(&n) = self.index.get(asset) {
-            let node = &mut self.nodes[n as usize];
-            node.kind = kind;
-            node.name = name.to_string();
+            self.kinds[n as usize] = kind;
+            if &*self.names[n as usize] != name {
+                self.names[n as usize] = name.into();
+            }
+            *self.hub_cache.get_mut().expect("never poisoned") = None;
             return n;
         }
-        let n = self.nodes.len() as NodeId;
-        self.nodes.push(Node {
-            id: asset.to_string(),
-            kind,
-            name: name.to_string(),
-            live: true,
-        });
-        self.out.push(Vec::new());
-        self.inn.push(Vec::new());
-        self.index.insert(asset.to_string(), n);
+        let n = NodeId::try_from(self.ids.len()).expect("fewer than 2^32 assets");
+        self.ids.push(asset.into());
+        self.names.push(name.into());
+        self.kinds.push(kind);
+        self.live.push(true);
+        self.out.grow(self.ids.len());
+        self.inn.grow(self.ids.len());
+        self.index.insert(asset.into(), n);
+        *self.hub_cache.get_mut().expect("never poisoned") = None;
         n
     }
 
@@ -114,14 +307,15 @@ impl LineageGraph {
         let Some(n) = self.index.remove(asset) else {
             return;
         };
-        self.nodes[n as usize].live = false;
+        self.live[n as usize] = false;
         self.edges.retain(|_, (f, t, _)| *f != n && *t != n);
-        for Link { other, .. } in std::mem::take(&mut self.out[n as usize]) {
-            self.inn[other as usize].retain(|l| l.other != n);
+        for l in self.out.take(n) {
+            self.inn.remove(l.other, Link { other: n, kind: l.kind });
         }
-        for Link { other, .. } in std::mem::take(&mut self.inn[n as usize]) {
-            self.out[other as usize].retain(|l| l.other != n);
+        for l in self.inn.take(n) {
+            self.out.remove(l.other, Link { other: n, kind: l.kind });
         }
+        self.changed();
     }
 
     /// Adds an edge between two known assets; false if an end is unknown.
@@ -131,145 +325,196 @@ impl LineageGraph {
         };
         if self
             .edges
-            .insert(edge.id.clone(), (f, t, edge.kind))
+            .insert(edge_key(&edge.id), (f, t, edge.kind))
             .is_none()
         {
-            self.out[f as usize].push(Link {
-                other: t,
-                kind: edge.kind,
-            });
-            self.inn[t as usize].push(Link {
-                other: f,
-                kind: edge.kind,
-            });
+            self.out.push(f, Link { other: t, kind: edge.kind });
+            self.inn.push(t, Link { other: f, kind: edge.kind });
+            self.changed();
         }
         true
     }
 
     pub fn remove_edge(&mut self, edge_id: &str) {
-        let Some((f, t, kind)) = self.edges.remove(edge_id) else {
+        let Some((f, t, kind)) = self.edges.remove(&edge_key(edge_id)) else {
             return;
         };
-        if let Some(pos) = self.out[f as usize]
-            .iter()
-            .position(|l| l.other == t && l.kind == kind)
-        {
-            self.out[f as usize].swap_remove(pos);
-        }
-        if let Some(pos) = self.inn[t as usize]
-            .iter()
-            .position(|l| l.other == f && l.kind == kind)
-        {
-            self.inn[t as usize].swap_remove(pos);
-        }
+        self.out.remove(f, Link { other: t, kind });
+        self.inn.remove(t, Link { other: f, kind });
+        self.changed();
     }
 
     /// The nodes `n` points to, with the edge kinds.
     pub fn downstream_of(&self, n: NodeId) -> impl Iterator<Item = (NodeId, EdgeKind)> + '_ {
-        self.out[n as usize].iter().map(|l| (l.other, l.kind))
+        self.out.iter(n).map(|l| (l.other, l.kind))
     }
 
-    fn links(&self, n: NodeId, dir: Direction) -> &[Link] {
+    /// The nodes pointing to `n`, with the edge kinds.
+    pub fn upstream_of(&self, n: NodeId) -> impl Iterator<Item = (NodeId, EdgeKind)> + '_ {
+        self.inn.iter(n).map(|l| (l.other, l.kind))
+    }
+
+    fn adjacency(&self, dir: Direction) -> &Adjacency {
         match dir {
-            Direction::Downstream => &self.out[n as usize],
-            Direction::Upstream => &self.inn[n as usize],
+            Direction::Downstream => &self.out,
+            Direction::Upstream => &self.inn,
         }
+    }
+
+    fn unseen(&self) -> Vec<u32> {
+        vec![UNSEEN; self.ids.len()]
     }
 
     /// Every node reachable from `start` in `dir`, with its hop distance,
     /// in breadth-first order; `start` itself is not included.
     pub fn closure(&self, start: NodeId, dir: Direction, filter: &Filter) -> Vec<(NodeId, u32)> {
-        let mut depth: HashMap<NodeId, u32> = HashMap::from([(start, 0)]);
-        let mut queue = VecDeque::from([start]);
-        let mut out = Vec::new();
-        while let Some(n) = queue.pop_front() {
-            let d = depth[&n];
+        let adj = self.adjacency(dir);
+        let mut depth = self.unseen();
+        depth[start as usize] = 0;
+        // The queue is the list of visited nodes; `head` walks it.
+        let mut seen = vec![start];
+        let mut head = 0;
+        let any_edge = filter.edge_kinds.is_empty();
+        while head < seen.len() {
+            let n = seen[head];
+            head += 1;
+            let d = depth[n as usize];
             if filter.max_depth.is_some_and(|m| d >= m) {
                 continue;
             }
-            for l in self.links(n, dir) {
-                if !filter.edge_kinds.is_empty() && !filter.edge_kinds.contains(&l.kind) {
+            for l in adj.iter(n) {
+                if depth[l.other as usize] != UNSEEN
+                    || !(any_edge || filter.edge_kinds.contains(&l.kind))
+                {
                     continue;
                 }
-                if depth.contains_key(&l.other) {
-                    continue;
-                }
-                depth.insert(l.other, d + 1);
-                queue.push_back(l.other);
-                if filter.kinds.is_empty() || filter.kinds.contains(&self.kind(l.other)) {
-                    out.push((l.other, d + 1));
+                depth[l.other as usize] = d + 1;
+                seen.push(l.other);
+            }
+        }
+        seen.into_iter()
+            .skip(1)
+            .filter(|&n| filter.kinds.is_empty() || filter.kinds.contains(&self.kind(n)))
+            .map(|n| (n, depth[n as usize]))
+            .collect()
+    }
+
+    /// How many nodes are reachable from `start` in `dir`.
+    pub fn closure_size(&self, start: NodeId, dir: Direction) -> usize {
+        let adj = self.adjacency(dir);
+        let mut seen = vec![false; self.ids.len()];
+        seen[start as usize] = true;
+        let mut stack = vec![start];
+        let mut count = 0;
+        while let Some(n) = stack.pop() {
+            for l in adj.iter(n) {
+                if !seen[l.other as usize] {
+                    seen[l.other as usize] = true;
+                    count += 1;
+                    stack.push(l.other);
                 }
             }
         }
-        out
+        count
     }
 
     /// A shortest downstream path from `from` to `to`, both included.
     pub fn shortest_path(&self, from: NodeId, to: NodeId) -> Option<Vec<NodeId>> {
-        let mut parent: HashMap<NodeId, NodeId> = HashMap::from([(from, from)]);
-        let mut queue = VecDeque::from([from]);
-        while let Some(n) = queue.pop_front() {
+        let mut parent = self.unseen();
+        parent[from as usize] = from;
+        let mut queue = vec![from];
+        let mut head = 0;
+        while head < queue.len() {
+            let n = queue[head];
+            head += 1;
             if n == to {
                 let mut path = vec![to];
                 let mut cur = to;
                 while cur != from {
-                    cur = parent[&cur];
+                    cur = parent[cur as usize];
                     path.push(cur);
                 }
                 path.reverse();
                 return Some(path);
             }
-            for l in &self.out[n as usize] {
-                parent.entry(l.other).or_insert_with(|| {
-                    queue.push_back(l.other);
-                    n
-                });
+            for l in self.out.iter(n) {
+                if parent[l.other as usize] == UNSEEN {
+                    parent[l.other as usize] = n;
+                    queue.push(l.other);
+                }
             }
         }
         None
     }
 
+    fn live_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        (0..self.ids.len() as NodeId).filter(|&n| self.live[n as usize])
+    }
+
     /// Whether the graph has a directed cycle, and if so one cycle's nodes.
     pub fn find_cycle(&self) -> Option<Vec<NodeId>> {
         // Iterative three-colour depth-first search.
-        let n = self.nodes.len();
-        let mut colour = vec![0u8; n];
-        let mut parent = vec![NodeId::MAX; n];
-        for root in 0..n {
-            if colour[root] != 0 || !self.nodes[root].live {
+        let mut colour = vec![0u8; self.ids.len()];
+        let mut parent = vec![NodeId::MAX; self.ids.len()];
+        for root in self.live_nodes() {
+            if colour[root as usize] != 0 {
                 continue;
             }
-            let mut stack: Vec<(NodeId, usize)> = vec![(root as NodeId, 0)];
-            colour[root] = 1;
-            while let Some((v, i)) = stack.pop() {
-                let links = &self.out[v as usize];
-                if i < links.len() {
-                    stack.push((v, i + 1));
-                    let w = links[i].other;
-                    match colour[w as usize] {
-                        0 => {
-                            colour[w as usize] = 1;
-                            parent[w as usize] = v;
-                            stack.push((w, 0));
-                        }
-                        1 => {
-                            let mut cycle = vec![w];
-                            let mut cur = v;
-                            while cur != w {
-                                cycle.push(cur);
-                                cur = parent[cur as usize];
-                            }
-                            cycle.reverse();
-                            return Some(cycle);
-                        }
-                        _ => {}
-                    }
-                } else {
+            colour[root as usize] = 1;
+            let mut stack = vec![(root, self.out.iter(root))];
+            while !stack.is_empty() {
+                let top = stack.len() - 1;
+                let v = stack[top].0;
+                let Some(l) = stack[top].1.next() else {
                     colour[v as usize] = 2;
+                    stack.pop();
+                    continue;
+                };
+                let w = l.other;
+                match colour[w as usize] {
+                    0 => {
+                        colour[w as usize] = 1;
+                        parent[w as usize] = v;
+                        stack.push((w, self.out.iter(w)));
+                    }
+                    1 => {
+                        let mut cycle = vec![w];
+                        let mut cur = v;
+                        while cur != w {
+                            cycle.push(cur);
+                            cur = parent[cur as usize];
+                        }
+                        cycle.reverse();
+                        return Some(cycle);
+                    }
+                    _ => {}
                 }
             }
         }
         None
+    }
+
+    /// For each kept node (`depth[n] != UNSEEN`), the edges among kept
+    /// nodes and how many of its neighbours were left out.
+    fn cut(&self, order: &[NodeId], depth: &[u32]) -> (Vec<(NodeId, NodeId, EdgeKind)>, Vec<(NodeId, usize)>) {
+        let kept = |n: NodeId| depth[n as usize] != UNSEEN;
+        let mut edges = Vec::new();
+        let mut more = Vec::new();
+        for &n in order {
+            let mut hidden = 0;
+            for l in self.out.iter(n) {
+                if kept(l.other) {
+                    edges.push((n, l.other, l.kind));
+                } else {
+                    hidden += 1;
+                }
+            }
+            hidden += self.inn.iter(n).filter(|l| !kept(l.other)).count();
+            if hidden > 0 {
+                more.push((n, hidden));
+            }
+        }
+        (edges, more)
     }
 
     /// The neighbourhood of `start` up to `hops` hops in both directions,
@@ -277,47 +522,85 @@ impl LineageGraph {
     /// For each kept node whose neighbours were not all kept, `more` says
     /// how many were left out, so a viewer can offer to expand it.
     pub fn neighbourhood(&self, start: NodeId, hops: u32, budget: usize) -> Neighbourhood {
-        let mut depth: HashMap<NodeId, u32> = HashMap::from([(start, 0)]);
+        let mut depth = self.unseen();
+        depth[start as usize] = 0;
         let mut order = vec![start];
-        let mut queue = VecDeque::from([start]);
-        'walk: while let Some(n) = queue.pop_front() {
-            let d = depth[&n];
+        let mut head = 0;
+        'walk: while head < order.len() {
+            let n = order[head];
+            head += 1;
+            let d = depth[n as usize];
             if d >= hops {
                 continue;
             }
-            for l in self.out[n as usize].iter().chain(&self.inn[n as usize]) {
-                if depth.contains_key(&l.other) {
+            for l in self.out.iter(n).chain(self.inn.iter(n)) {
+                if depth[l.other as usize] != UNSEEN {
                     continue;
                 }
                 if order.len() >= budget {
                     break 'walk;
                 }
-                depth.insert(l.other, d + 1);
+                depth[l.other as usize] = d + 1;
                 order.push(l.other);
-                queue.push_back(l.other);
             }
         }
-        let mut edges = Vec::new();
-        let mut more = Vec::new();
-        for &n in &order {
-            let mut hidden = 0;
-            for l in &self.out[n as usize] {
-                if depth.contains_key(&l.other) {
-                    edges.push((n, l.other, l.kind));
-                } else {
-                    hidden += 1;
-                }
-            }
-            hidden += self.inn[n as usize]
-                .iter()
-                .filter(|l| !depth.contains_key(&l.other))
-                .count();
-            if hidden > 0 {
-                more.push((n, hidden));
-            }
-        }
-        let nodes = order.into_iter().map(|n| (n, depth[&n])).collect();
+        let (edges, more) = self.cut(&order, &depth);
+        let nodes = order.iter().map(|&n| (n, depth[n as usize])).collect();
         Neighbourhood { nodes, edges, more }
+    }
+
+    /// The lineage of `start` as a picture shows it: `up` hops walked
+    /// upstream and `down` hops walked downstream, one level of each in
+    /// turn, holding at most `budget` nodes (`start` included). Depths are
+    /// negative upstream. `more` counts each kept node's neighbours, in
+    /// either direction, that were left out.
+    pub fn window(&self, start: NodeId, up: u32, down: u32, budget: usize) -> Window {
+        let mut depth = self.unseen();
+        depth[start as usize] = 0;
+        let mut signed: Vec<(NodeId, i64)> = vec![(start, 0)];
+        let mut order = vec![start];
+        let mut fronts = [vec![start], vec![start]];
+        // Each direction walks on its own, so a node met first upstream is
+        // still followed downstream when a cycle makes it both.
+        let mut walked = [vec![false; self.ids.len()], vec![false; self.ids.len()]];
+        walked[0][start as usize] = true;
+        walked[1][start as usize] = true;
+        let mut level = 0u32;
+        'walk: while level < up.max(down) {
+            level += 1;
+            for (side, dir) in [(0, Direction::Upstream), (1, Direction::Downstream)] {
+                let reach = if side == 0 { up } else { down };
+                if level > reach {
+                    continue;
+                }
+                let mut next = Vec::new();
+                for &n in &fronts[side] {
+                    for l in self.adjacency(dir).iter(n) {
+                        if walked[side][l.other as usize] {
+                            continue;
+                        }
+                        if depth[l.other as usize] == UNSEEN {
+                            if order.len() >= budget {
+                                break 'walk;
+                            }
+                            depth[l.other as usize] = level;
+                            order.push(l.other);
+                            let d = i64::from(level);
+                            signed.push((l.other, if side == 0 { -d } else { d }));
+                        }
+                        walked[side][l.other as usize] = true;
+                        next.push(l.other);
+                    }
+                }
+                fronts[side] = next;
+            }
+        }
+        let (edges, more) = self.cut(&order, &depth);
+        Window {
+            nodes: signed,
+            edges,
+            more,
+        }
     }
 
     /// Every simple downstream path from `from` to `to` with at most
@@ -331,7 +614,7 @@ impl LineageGraph {
     ) -> Vec<Vec<NodeId>> {
         let mut found = Vec::new();
         let mut path = vec![from];
-        let mut on_path = vec![false; self.nodes.len()];
+        let mut on_path = vec![false; self.ids.len()];
         on_path[from as usize] = true;
         self.extend_paths(to, max_hops, limit, &mut path, &mut on_path, &mut found);
         found
@@ -354,7 +637,7 @@ impl LineageGraph {
         if path.len() > max_hops {
             return;
         }
-        for l in &self.out[last as usize] {
+        for l in self.out.iter(last) {
             if found.len() >= limit {
                 return;
             }
@@ -381,42 +664,39 @@ impl LineageGraph {
         // Kahn's algorithm over the start and its descendants, counting only
         // edges among them; the start takes part so that a cycle through it
         // is noticed.
-        let inside: std::collections::HashSet<NodeId> =
-            reach.iter().copied().chain([start]).collect();
-        let mut indegree: HashMap<NodeId, usize> = inside
-            .iter()
-            .map(|&n| {
-                (
-                    n,
-                    self.inn[n as usize]
-                        .iter()
-                        .filter(|l| inside.contains(&l.other))
-                        .count(),
-                )
-            })
-            .collect();
-        // Seeded in walk order, not hash order, so the plan is reproducible.
+        let mut inside = vec![false; self.ids.len()];
+        for &n in reach.iter().chain([&start]) {
+            inside[n as usize] = true;
+        }
+        let mut indegree = vec![0usize; self.ids.len()];
+        for &n in reach.iter().chain([&start]) {
+            indegree[n as usize] = self.inn.iter(n).filter(|l| inside[l.other as usize]).count();
+        }
+        // Seeded in walk order, so the plan is reproducible.
         let mut ready: VecDeque<NodeId> = std::iter::once(start)
             .chain(reach.iter().copied())
-            .filter(|n| indegree[n] == 0)
+            .filter(|&n| indegree[n as usize] == 0)
             .collect();
         let mut ordered = Vec::new();
         while let Some(n) = ready.pop_front() {
             ordered.push(n);
-            for l in &self.out[n as usize] {
-                if let Some(d) = indegree.get_mut(&l.other) {
-                    *d -= 1;
-                    if *d == 0 {
+            for l in self.out.iter(n) {
+                if inside[l.other as usize] {
+                    indegree[l.other as usize] -= 1;
+                    if indegree[l.other as usize] == 0 {
                         ready.push_back(l.other);
                     }
                 }
             }
         }
-        let cyclic = ordered.len() < inside.len();
+        let cyclic = ordered.len() < reach.len() + 1;
         ordered.retain(|&n| n != start);
         if cyclic {
-            let done: std::collections::HashSet<NodeId> = ordered.iter().copied().collect();
-            ordered.extend(reach.iter().copied().filter(|n| !done.contains(n)));
+            let mut done = vec![false; self.ids.len()];
+            for &n in &ordered {
+                done[n as usize] = true;
+            }
+            ordered.extend(reach.iter().copied().filter(|&n| !done[n as usize]));
         }
         let workflows = ordered
             .into_iter()
@@ -425,30 +705,178 @@ impl LineageGraph {
         RefreshPlan { workflows, cyclic }
     }
 
-    /// Assets ranked by how many assets depend on them transitively, then by
-    /// fan-out. Exact: one walk per asset, so its cost grows with the square
-    /// of the graph; fine for tens of thousands of assets.
+    /// Strongly connected components by Tarjan's algorithm, iteratively.
+    /// Returns each node's component (`UNSEEN` for removed nodes) and the
+    /// number of components; a component's number is lower than that of
+    /// every component that reaches it, so sinks come first.
+    fn components(&self) -> (Vec<u32>, usize) {
+        let n = self.ids.len();
+        let mut index = vec![UNSEEN; n];
+        let mut low = vec![0u32; n];
+        let mut on_stack = vec![false; n];
+        let mut comp = vec![UNSEEN; n];
+        let mut stack: Vec<NodeId> = Vec::new();
+        let mut next = 0u32;
+        let mut count = 0u32;
+        for root in self.live_nodes() {
+            if index[root as usize] != UNSEEN {
+                continue;
+            }
+            let mut call = vec![(root, self.out.iter(root))];
+            index[root as usize] = next;
+            low[root as usize] = next;
+            next += 1;
+            stack.push(root);
+            on_stack[root as usize] = true;
+            while !call.is_empty() {
+                let top = call.len() - 1;
+                let v = call[top].0 as usize;
+                if let Some(l) = call[top].1.next() {
+                    let w = l.other as usize;
+                    if index[w] == UNSEEN {
+                        index[w] = next;
+                        low[w] = next;
+                        next += 1;
+                        stack.push(l.other);
+                        on_stack[w] = true;
+                        call.push((l.other, self.out.iter(l.other)));
+                    } else if on_stack[w] {
+                        low[v] = low[v].min(index[w]);
+                    }
+                    continue;
+                }
+                call.pop();
+                if let Some(&(p, _)) = call.last() {
+                    low[p as usize] = low[p as usize].min(low[v]);
+                }
+                if low[v] == index[v] {
+                    loop {
+                        let w = stack.pop().expect("v is on the stack") as usize;
+                        on_stack[w] = false;
+                        comp[w] = count;
+                        if w == v {
+                            break;
+                        }
+                    }
+                    count += 1;
+                }
+            }
+        }
+        (comp, count as usize)
+    }
+
+    /// The `limit` assets with the most assets downstream of them
+    /// (transitively), ties broken by fan-out, then by node. Exact, without
+    /// a walk from every asset: an asset with `limit` or more ancestors
+    /// outside its own cycle cannot make the list, since each ancestor
+    /// reaches strictly more; the rest are walked in order of an upper
+    /// bound, stopping once the bound cannot beat the list. The answer is
+    /// kept until the graph changes.
     pub fn hubs(&self, limit: usize) -> Vec<Hub> {
-        let mut all: Vec<Hub> = self
-            .index
-            .values()
-            .map(|&n| Hub {
-                node: n,
-                downstream: self
-                    .closure(n, Direction::Downstream, &Filter::default())
-                    .len(),
-                fanout: self.out[n as usize].len(),
-            })
-            .collect();
-        all.sort_by(|a, b| {
+        if let Some((k, cached)) = &*self.hub_cache.lock().expect("never poisoned") {
+            if *k >= limit || cached.len() < *k {
+                return cached.iter().take(limit).copied().collect();
+            }
+        }
+        let hubs = self.compute_hubs(limit);
+        *self.hub_cache.lock().expect("never poisoned") = Some((limit, hubs.clone()));
+        hubs
+    }
+
+    fn compute_hubs(&self, limit: usize) -> Vec<Hub> {
+        if limit == 0 {
+            return vec![];
+        }
+        let total = self.node_count();
+        let (comp, count) = self.components();
+        let mut size = vec![0usize; count];
+        let mut members: Vec<Vec<NodeId>> = vec![Vec::new(); count];
+        for n in self.live_nodes() {
+            size[comp[n as usize] as usize] += 1;
+            members[comp[n as usize] as usize].push(n);
+        }
+        let mut children: Vec<Vec<u32>> = vec![Vec::new(); count];
+        let mut parents: Vec<Vec<u32>> = vec![Vec::new(); count];
+        for n in self.live_nodes() {
+            let c = comp[n as usize];
+            for l in self.out.iter(n) {
+                let d = comp[l.other as usize];
+                if d != c {
+                    children[c as usize].push(d);
+                    parents[d as usize].push(c);
+                }
+            }
+        }
+        for list in children.iter_mut().chain(parents.iter_mut()) {
+            list.sort_unstable();
+            list.dedup();
+        }
+        // Upper bound on the nodes reachable from a component outside it:
+        // children first, since they have lower numbers.
+        let mut bound = vec![0usize; count];
+        for c in 0..count {
+            let b: usize = children[c].iter().map(|&d| size[d as usize] + bound[d as usize]).sum();
+            bound[c] = b.min(total);
+        }
+        // Components with fewer than `limit` ancestor nodes, sources first.
+        let mut ancestors: Vec<Option<Vec<u32>>> = vec![None; count];
+        let mut mark = vec![UNSEEN; count];
+        'comp: for c in (0..count).rev() {
+            let mut set: Vec<u32> = Vec::new();
+            let mut nodes = 0;
+            for &p in &parents[c] {
+                let Some(up) = &ancestors[p as usize] else {
+                    continue 'comp;
+                };
+                for &a in up.iter().chain([&p]) {
+                    if mark[a as usize] != c as u32 {
+                        mark[a as usize] = c as u32;
+                        set.push(a);
+                        nodes += size[a as usize];
+                        if nodes >= limit {
+                            continue 'comp;
+                        }
+                    }
+                }
+            }
+            ancestors[c] = Some(set);
+        }
+        let mut candidates: Vec<usize> = (0..count).filter(|&c| ancestors[c].is_some()).collect();
+        let upper = |c: usize| size[c] - 1 + bound[c];
+        candidates.sort_by_key(|&c| std::cmp::Reverse(upper(c)));
+        let order = |a: &Hub, b: &Hub| {
             b.downstream
                 .cmp(&a.downstream)
                 .then(b.fanout.cmp(&a.fanout))
                 .then(a.node.cmp(&b.node))
-        });
-        all.truncate(limit);
-        all
+        };
+        let mut best: Vec<Hub> = Vec::new();
+        for c in candidates {
+            if best.len() >= limit && best[limit - 1].downstream > upper(c) {
+                break;
+            }
+            let downstream = self.closure_size(members[c][0], Direction::Downstream);
+            best.extend(members[c].iter().map(|&n| Hub {
+                node: n,
+                downstream,
+                fanout: self.fanout(n),
+            }));
+            best.sort_by(order);
+            best.truncate(limit);
+        }
+        best
     }
+}
+
+/// The lineage window a graph view draws.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    /// Kept nodes with their signed distance: negative upstream.
+    pub nodes: Vec<(NodeId, i64)>,
+    /// Edges among kept nodes: (from, to, kind).
+    pub edges: Vec<(NodeId, NodeId, EdgeKind)>,
+    /// Kept nodes with neighbours left out, and how many.
+    pub more: Vec<(NodeId, usize)>,
 }
 
 /// A bounded piece of the graph around one asset.
@@ -490,7 +918,12 @@ mod tests {
             let kind = AssetKind::ALL[i % AssetKind::ALL.len()];
             g.upsert_node(&format!("a{i}"), kind, &format!("n{i}"));
         }
-        for &(f, t) in edges {
+        // The first half lands in the compacted block, the rest in the
+        // per-node lists, so traversals cross both.
+        for (i, &(f, t)) in edges.iter().enumerate() {
+            if i == edges.len() / 2 {
+                g.compact();
+            }
             let (from, to) = (format!("a{f}"), format!("a{t}"));
             let e = Edge {
                 id: edge_id(&from, EdgeKind::Derives, &to),
@@ -667,17 +1100,87 @@ mod tests {
         }
 
         #[test]
-        fn hubs_rank_by_downstream_count_then_fanout((n, edges) in edges_strategy()) {
+        fn hubs_match_a_walk_from_every_node((n, edges) in edges_strategy(), limit in 0usize..8) {
             let g = graph(n, &edges);
-            let hubs = g.hubs(5);
-            prop_assert_eq!(hubs.len(), n.min(5));
-            for h in &hubs {
-                prop_assert_eq!(h.downstream, naive_depths(n, &edges, h.node as usize, Direction::Downstream).len());
+            let distinct: HashSet<(usize, usize)> = edges.iter().copied().collect();
+            let mut want: Vec<(usize, usize, usize)> = (0..n)
+                .map(|v| (naive_depths(n, &edges, v, Direction::Downstream).len(), distinct.iter().filter(|e| e.0 == v).count(), v))
+                .collect();
+            want.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+            want.truncate(limit);
+            let got: Vec<(usize, usize, usize)> = g.hubs(limit).into_iter().map(|h| (h.downstream, h.fanout, h.node as usize)).collect();
+            prop_assert_eq!(&got, &want);
+            // A smaller list comes from the cached answer and must agree.
+            let fewer: Vec<(usize, usize, usize)> = g.hubs(limit / 2).into_iter().map(|h| (h.downstream, h.fanout, h.node as usize)).collect();
+            prop_assert_eq!(&fewer[..], &want[..(limit / 2).min(want.len())]);
+        }
+
+        #[test]
+        fn windows_walk_each_direction_to_its_own_depth((n, edges) in edges_strategy(), start in 0usize..30, up in 0u32..4, down in 0u32..4, budget in 1usize..40) {
+            let start = start % n;
+            let g = graph(n, &edges);
+            let w = g.window(start as NodeId, up, down, budget);
+            let ups = naive_depths(n, &edges, start, Direction::Upstream);
+            let downs = naive_depths(n, &edges, start, Direction::Downstream);
+            prop_assert!(w.nodes.len() <= budget);
+            prop_assert_eq!(w.nodes[0], (start as NodeId, 0));
+            for &(v, d) in &w.nodes[1..] {
+                let v = v as usize;
+                if d < 0 {
+                    prop_assert_eq!(i64::from(ups[&v]), -d);
+                    prop_assert!(-d <= i64::from(up));
+                } else {
+                    prop_assert_eq!(i64::from(downs[&v]), d);
+                    prop_assert!(d <= i64::from(down));
+                }
             }
-            let best = (0..n).map(|v| naive_depths(n, &edges, v, Direction::Downstream).len()).max().unwrap();
-            prop_assert_eq!(hubs[0].downstream, best);
-            for w in hubs.windows(2) {
-                prop_assert!((w[0].downstream, w[0].fanout) >= (w[1].downstream, w[1].fanout));
+            let kept: HashSet<usize> = w.nodes.iter().map(|&(v, _)| v as usize).collect();
+            prop_assert_eq!(kept.len(), w.nodes.len(), "no node twice");
+            if w.nodes.len() < budget {
+                let want: HashSet<usize> = ups.iter().filter(|(_, d)| **d <= up).map(|(v, _)| *v)
+                    .chain(downs.iter().filter(|(_, d)| **d <= down).map(|(v, _)| *v))
+                    .chain([start])
+                    .collect();
+                prop_assert_eq!(&kept, &want);
+            }
+            let distinct: HashSet<(usize, usize)> = edges.iter().copied().collect();
+            for &(v, hidden) in &w.more {
+                let v = v as usize;
+                let left_out = distinct.iter().filter(|&&(f, t)| (f == v && !kept.contains(&t)) || (t == v && !kept.contains(&f))).count();
+                prop_assert_eq!(hidden, left_out);
+            }
+            prop_assert_eq!(w.edges.len(), distinct.iter().filter(|(f, t)| kept.contains(f) && kept.contains(t)).count());
+        }
+
+        #[test]
+        fn removals_and_compaction_give_the_graph_built_from_what_is_left((n, edges) in edges_strategy(), drop in prop::collection::vec(any::<bool>(), 80), compact in any::<bool>()) {
+            let mut g = graph(n, &edges);
+            let mut left = Vec::new();
+            for (i, &(f, t)) in edges.iter().enumerate() {
+                if drop[i] {
+                    g.remove_edge(&edge_id(&format!("a{f}"), EdgeKind::Derives, &format!("a{t}")));
+                }
+            }
+            for (i, &e) in edges.iter().enumerate() {
+                if !drop[i] && !edges[..i].iter().enumerate().any(|(j, &o)| o == e && drop[j]) && !edges[i + 1..].iter().enumerate().any(|(j, &o)| o == e && drop[i + 1 + j]) {
+                    left.push(e);
+                }
+            }
+            if compact {
+                g.compact();
+            }
+            let fresh = graph(n, &left);
+            prop_assert_eq!(g.edge_count(), fresh.edge_count());
+            for v in 0..n as NodeId {
+                for dir in [Direction::Upstream, Direction::Downstream] {
+                    let mut a = g.closure(v, dir, &Filter::default());
+                    let mut b = fresh.closure(v, dir, &Filter::default());
+                    a.sort_unstable();
+                    b.sort_unstable();
+                    prop_assert_eq!(a, b);
+                }
+                prop_assert_eq!(g.fanout(v), fresh.fanout(v));
+                prop_assert_eq!(g.fanin(v), fresh.fanin(v));
             }
         }
     }
