@@ -17,8 +17,6 @@ use surrealdb::Surreal;
 use crate::error::{CatalogError, Result};
 use crate::Catalog;
 
-const PAGE: usize = 10_000;
-
 #[derive(serde::Deserialize)]
 struct NodeRow {
     key: String,
@@ -34,47 +32,30 @@ struct EdgeRow {
     kind: EdgeKind,
 }
 
-async fn pages<T: serde::de::DeserializeOwned>(
-    db: &Surreal<Any>,
-    sql: &'static str,
-) -> Result<Vec<T>> {
-    let mut all = Vec::new();
-    let mut start = 0;
-    loop {
-        let mut res = db
-            .query(sql)
-            .bind(("start", start))
-            .bind(("limit", PAGE))
-            .await?;
-        let rows: Vec<Value> = res.take(0)?;
-        let n = rows.len();
-        for r in rows {
-            all.push(
-                serde_json::from_value(r)
-                    .map_err(|e| CatalogError::Corrupt(format!("graph row: {e}")))?,
-            );
-        }
-        if n < PAGE {
-            return Ok(all);
-        }
-        start += PAGE;
-    }
+/// One table read in a single scan. Paging with `START` would rescan from
+/// the beginning for every page, and `ORDER BY` would sort the table each
+/// time; a scan returns rows in record-id order, so two loads of the same
+/// store build the same graph.
+async fn scan<T: serde::de::DeserializeOwned>(db: &Surreal<Any>, sql: &'static str) -> Result<Vec<T>> {
+    let mut res = db.query(sql).await?;
+    let rows: Vec<Value> = res.take(0)?;
+    rows.into_iter()
+        .map(|r| {
+            serde_json::from_value(r).map_err(|e| CatalogError::Corrupt(format!("graph row: {e}")))
+        })
+        .collect()
 }
 
 /// Reads every asset and edge into a new graph.
 pub(crate) async fn load(db: &Surreal<Any>) -> Result<LineageGraph> {
     let mut g = LineageGraph::new();
-    let nodes: Vec<NodeRow> = pages(
-        db,
-        "SELECT key, kind, name FROM asset ORDER BY key LIMIT $limit START $start",
-    )
-    .await?;
+    let nodes: Vec<NodeRow> = scan(db, "SELECT key, kind, name FROM asset").await?;
     for n in nodes {
         g.upsert_node(&n.key, n.kind, &n.name);
     }
-    let edges: Vec<EdgeRow> = pages(
+    let edges: Vec<EdgeRow> = scan(
         db,
-        "SELECT key AS id, record::id(in) AS from, record::id(out) AS to, kind FROM edge ORDER BY id LIMIT $limit START $start",
+        "SELECT key AS id, record::id(in) AS from, record::id(out) AS to, kind FROM edge",
     )
     .await?;
     for e in edges {
@@ -89,6 +70,7 @@ pub(crate) async fn load(db: &Surreal<Any>) -> Result<LineageGraph> {
         };
         g.upsert_edge(&edge);
     }
+    g.compact();
     Ok(g)
 }
 

@@ -10,6 +10,7 @@
 //! conflict); database failures are kept whole for logging and never shown
 //! to users by the layers above.
 
+mod baseline;
 mod detail;
 mod error;
 mod graph;

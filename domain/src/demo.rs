@@ -1619,3 +1619,110 @@ mod tests {
         assert!(consumers > 50, "{consumers}");
     }
 }
+
+/// A synthetic graph for benchmarks: `n` assets, each new one reading from
+/// about `per_asset` earlier ones picked by preferential attachment, so a
+/// few assets become hubs and fan-out follows a power law, as in real
+/// estates where a handful of tables feed everything. Every 50th asset is a
+/// model trained on its inputs and every 10th a feature; the rest are
+/// datasets. Edges point from older to newer assets, so the graph is
+/// acyclic and the oldest assets reach most of it.
+pub fn power_law(seed: u64, n: usize, per_asset: usize) -> Estate {
+    let mut rng = Rng::new(seed);
+    let kind_of = |i: usize| match i % 50 {
+        49 => AssetKind::Model,
+        9 | 19 | 29 | 39 => AssetKind::Feature,
+        _ => AssetKind::Dataset,
+    };
+    let mut estate = Estate {
+        assets: Vec::with_capacity(n),
+        edges: Vec::with_capacity(n * per_asset),
+    };
+    // Each non-model asset appears here once, plus once per edge it feeds:
+    // drawing from it picks an asset in proportion to its fan-out.
+    let mut urn: Vec<u32> = Vec::with_capacity(n * (per_asset + 1));
+    let mut parents: Vec<usize> = Vec::with_capacity(per_asset);
+    for i in 0..n {
+        let kind = kind_of(i);
+        let name = format!("t{i:07}");
+        let id = asset_id(kind, "bench", &name);
+        parents.clear();
+        if i > 0 {
+            for _ in 0..per_asset.min(i) * 2 {
+                if parents.len() == per_asset.min(i) {
+                    break;
+                }
+                let p = if urn.is_empty() || rng.chance(20) {
+                    rng.below(i)
+                } else {
+                    *rng.pick(&urn) as usize
+                };
+                if kind_of(p) != AssetKind::Model && !parents.contains(&p) {
+                    parents.push(p);
+                }
+            }
+        }
+        for &p in &parents {
+            let from = &estate.assets[p].id;
+            let edge_kind = if kind == AssetKind::Model {
+                EdgeKind::Trains
+            } else {
+                EdgeKind::Derives
+            };
+            estate.edges.push(Edge {
+                id: crate::edge::edge_id(from, edge_kind, &id),
+                from: from.clone(),
+                to: id.clone(),
+                kind: edge_kind,
+                columns: vec![],
+                first_seen: None,
+                last_seen: None,
+            });
+            urn.push(p as u32);
+        }
+        if kind != AssetKind::Model {
+            urn.push(i as u32);
+        }
+        estate.assets.push(Asset {
+            id,
+            kind,
+            namespace: "bench".into(),
+            name,
+            description: String::new(),
+            owners: vec![format!("team-{}", i % 40)],
+            tags: vec![],
+            domain: None,
+            schema: vec![],
+            properties: BTreeMap::new(),
+            version: 0,
+            created_at: None,
+            updated_at: None,
+        });
+    }
+    estate
+}
+
+#[cfg(test)]
+mod power_law_tests {
+    use super::*;
+
+    #[test]
+    fn power_law_graphs_are_valid_acyclic_and_have_hubs() {
+        let e = power_law(7, 5_000, 5);
+        assert_eq!(e.assets.len(), 5_000);
+        let per_asset = e.edges.len() as f64 / 5_000.0;
+        assert!((4.5..=5.0).contains(&per_asset), "{per_asset} edges per asset");
+        let index: std::collections::HashMap<&str, &Asset> =
+            e.assets.iter().map(|a| (a.id.as_str(), a)).collect();
+        let mut fanout: std::collections::HashMap<&str, usize> = Default::default();
+        for edge in &e.edges {
+            let (from, to) = (index[edge.from.as_str()], index[edge.to.as_str()]);
+            edge.check_ends(from, to).unwrap();
+            assert!(from.name < to.name, "edges point from older to newer");
+            *fanout.entry(edge.from.as_str()).or_default() += 1;
+        }
+        let max = fanout.values().copied().max().unwrap();
+        assert!(max > 100, "the biggest hub feeds {max} assets");
+        assert_eq!(power_law(7, 5_000, 5).edges, e.edges, "seeded");
+    }
+}

@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 mod api;
+mod bench;
 mod config;
 mod router;
 #[cfg(test)]
@@ -54,6 +55,9 @@ enum Command {
         #[arg(long, default_value = "-")]
         out: String,
     },
+    /// Times lineage queries on the index, SurrealDB recursion and PostgreSQL
+    /// recursive CTEs over power-law graphs (see scripts/bench.sh).
+    Bench(bench::BenchArgs),
     /// Imports an NDJSON file of assets and edges, atomically.
     Import {
         #[command(flatten)]
@@ -105,6 +109,7 @@ async fn main() -> anyhow::Result<()> {
             seed::write_ndjson(&estate, &mut w)?;
             Ok(())
         }
+        Command::Bench(args) => bench::run(args).await,
         Command::Import { db, file } => {
             let catalog = config::open(&db).await?;
             let text = std::fs::read_to_string(&file)

@@ -9,13 +9,18 @@ use domain::record::{ExportRecord, ImportBatch};
 /// Assets per transaction when loading a large estate. The demo fits in one.
 const CHUNK: usize = 5_000;
 
-/// Loads an estate in chunks: assets first, so every edge's ends exist.
+/// Generates a demo estate of `assets` assets and loads it.
 pub async fn load(
     catalog: &catalog::Catalog,
     seed: u64,
     assets: usize,
 ) -> anyhow::Result<(usize, usize)> {
-    let Estate { assets, edges } = domain::demo::generate(seed, assets);
+    load_estate(catalog, domain::demo::generate(seed, assets)).await
+}
+
+/// Loads an estate in chunks: assets first, so every edge's ends exist.
+pub async fn load_estate(catalog: &catalog::Catalog, estate: Estate) -> anyhow::Result<(usize, usize)> {
+    let Estate { assets, edges } = estate;
     let counts = (assets.len(), edges.len());
     if assets.len() + edges.len() <= 2 * CHUNK {
         let batch = ImportBatch { assets, edges };
