@@ -31,6 +31,12 @@ if ! cmp -s package-lock.json node_modules/.package-lock.json.installed 2>/dev/n
   cp package-lock.json node_modules/.package-lock.json.installed
 fi
 
+# Cytoscape.js and its layered layout, served from /vendor; never committed.
+mkdir -p public/vendor
+for f in cytoscape/dist/cytoscape.min.js cytoscape-dagre/dist/cytoscape-dagre.min.js; do
+  cmp -s "node_modules/$f" "public/vendor/$(basename "$f")" || cp "node_modules/$f" public/vendor/
+done
+
 if [ "${1:-}" = "--tests" ] && ! [ -x /usr/bin/chromium ]; then
   say "installing Chromium for the browser tests"
   as_root apt-get update

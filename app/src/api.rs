@@ -2,7 +2,7 @@
 //! `Catalog` from context, calls it and returns a `domain` wire type;
 //! database details are logged on the server, never sent to the browser.
 
-use domain::query::{AssetDetail, SearchResult};
+use domain::query::{AssetDetail, GraphDelta, GraphView, HubItem, SearchResult};
 use leptos::prelude::*;
 
 /// Searches the catalog. The argument is the page's URL query string, so
@@ -49,3 +49,42 @@ pub fn error_text(e: &ServerFnError) -> String {
         other => other.to_string(),
     }
 }
+
+/// The lineage graph around one asset, `up` and `down` hops each way.
+#[server(prefix = "/rpc", endpoint = "graph")]
+pub async fn lineage_graph(id: String, up: u32, down: u32) -> Result<GraphView, ServerFnError> {
+    let catalog = expect_context::<catalog::Catalog>();
+    catalog
+        .graph_window(&id, up.min(MAX_DEPTH), down.min(MAX_DEPTH), GRAPH_BUDGET)
+        .map_err(server::public)
+}
+
+/// Expanding one node of a drawn graph: its hidden neighbours.
+#[server(prefix = "/rpc", endpoint = "expand", input = leptos::server_fn::codec::Json)]
+pub async fn expand_graph(id: String, shown: Vec<String>) -> Result<GraphDelta, ServerFnError> {
+    let catalog = expect_context::<catalog::Catalog>();
+    catalog
+        .graph_expand(&id, &shown, EXPAND_BUDGET)
+        .map_err(server::public)
+}
+
+/// A shortest path between two assets, for highlighting in a drawn graph.
+#[server(prefix = "/rpc", endpoint = "path", input = leptos::server_fn::codec::Json)]
+pub async fn graph_path(from: String, to: String, shown: Vec<String>) -> Result<GraphDelta, ServerFnError> {
+    let catalog = expect_context::<catalog::Catalog>();
+    catalog.graph_path(&from, &to, &shown).map_err(server::public)
+}
+
+/// The assets most depended on, to start exploring from.
+#[server(prefix = "/rpc", endpoint = "hubs")]
+pub async fn top_hubs(limit: usize) -> Result<Vec<HubItem>, ServerFnError> {
+    let catalog = expect_context::<catalog::Catalog>();
+    Ok(catalog.hubs(limit.min(100)))
+}
+
+/// The deepest the depth controls go.
+pub const MAX_DEPTH: u32 = 8;
+/// The most nodes a graph view starts with.
+pub const GRAPH_BUDGET: usize = 2_000;
+/// The most nodes one expansion adds.
+pub const EXPAND_BUDGET: usize = 150;

@@ -9,6 +9,11 @@
 
 pub mod api;
 pub mod components;
+#[cfg(feature = "hydrate")]
+mod cy;
+pub mod graph;
+#[cfg(feature = "hydrate")]
+mod graph_live;
 pub mod pages;
 
 use leptos::prelude::*;
@@ -17,6 +22,7 @@ use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
 use crate::pages::asset::AssetPage;
+use crate::pages::graph::GraphPage;
 use crate::pages::search::SearchPage;
 
 /// The HTML document around the app, rendered on the server.
@@ -28,6 +34,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
+                // Cytoscape.js and its layered layout, from npm (scripts/setup.sh).
+                <script defer src="/vendor/cytoscape.min.js"></script>
+                <script defer src="/vendor/cytoscape-dagre.min.js"></script>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -52,6 +61,7 @@ pub fn App() -> impl IntoView {
                 </A>
                 <nav>
                     <A href="/">"Catalog"</A>
+                    <A href="/graph">"Lineage"</A>
                     <a href="/api/v1/assets" rel="external">"API"</a>
                 </nav>
                 <form class="topsearch" method="get" action="/">
@@ -62,6 +72,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/asset") view=AssetPage ssr=SsrMode::Async/>
+                    <Route path=path!("/graph") view=GraphPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use domain::lineage::{Direction, Filter, LineageGraph, NodeId};
 use domain::query::{
-    AssetRef, HubItem, LineageEdge, LineageNode, LineageView, PathsView, RefreshPlanView, Truncated,
+    AssetRef, GraphDelta, GraphNode, GraphView, HubItem, LineageEdge, LineageNode, LineageView, PathsView, RefreshPlanView, Truncated,
 };
 use domain::{AssetKind, Edge, EdgeKind};
 use serde_json::Value;
@@ -16,6 +16,9 @@ use surrealdb::Surreal;
 
 use crate::error::{CatalogError, Result};
 use crate::Catalog;
+
+/// How many of the top hubs the graph view marks.
+const HUBS_MARKED: usize = 25;
 
 #[derive(serde::Deserialize)]
 struct NodeRow {
@@ -209,6 +212,122 @@ impl Catalog {
                 .map(|n| Self::reference(&g, n))
                 .collect(),
             cyclic: plan.cyclic,
+        })
+    }
+
+    /// The assets the graph view marks as hubs: the most depended on, and
+    /// only those that feed a fair share of the catalog.
+    fn hub_set(g: &LineageGraph) -> HashSet<NodeId> {
+        g.hubs(HUBS_MARKED)
+            .into_iter()
+            .filter(|h| h.downstream >= 10)
+            .map(|h| h.node)
+            .collect()
+    }
+
+    fn graph_node(g: &LineageGraph, hubs: &HashSet<NodeId>, n: NodeId, depth: i64, more: usize) -> GraphNode {
+        GraphNode {
+            id: g.asset_id(n).to_string(),
+            kind: g.kind(n),
+            name: g.name(n).to_string(),
+            depth,
+            more,
+            hub: hubs.contains(&n),
+        }
+    }
+
+    fn lineage_edge(g: &LineageGraph, (f, t, kind): (NodeId, NodeId, EdgeKind)) -> LineageEdge {
+        LineageEdge {
+            from: g.asset_id(f).to_string(),
+            to: g.asset_id(t).to_string(),
+            kind,
+        }
+    }
+
+    /// What the graph view draws around `id`: `up` hops upstream, `down`
+    /// downstream, at most `budget` nodes.
+    pub fn graph_window(&self, id: &str, up: u32, down: u32, budget: usize) -> Result<GraphView> {
+        let g = self.graph.read().expect("the graph lock is never poisoned");
+        let start = Self::node_of(&g, id)?;
+        let w = g.window(start, up, down, budget.max(1));
+        let hubs = Self::hub_set(&g);
+        let more: std::collections::HashMap<NodeId, usize> = w.more.iter().copied().collect();
+        Ok(GraphView {
+            center: id.to_string(),
+            up,
+            down,
+            capped: w.nodes.len() >= budget,
+            nodes: w
+                .nodes
+                .iter()
+                .map(|&(n, d)| Self::graph_node(&g, &hubs, n, d, more.get(&n).copied().unwrap_or(0)))
+                .collect(),
+            edges: w.edges.into_iter().map(|e| Self::lineage_edge(&g, e)).collect(),
+        })
+    }
+
+    /// Expanding `id` in a drawing of `shown`: at most `budget` new
+    /// neighbours. Unknown ids in `shown` (deleted since) are skipped.
+    pub fn graph_expand(&self, id: &str, shown: &[String], budget: usize) -> Result<GraphDelta> {
+        let g = self.graph.read().expect("the graph lock is never poisoned");
+        let node = Self::node_of(&g, id)?;
+        let shown: Vec<NodeId> = shown.iter().filter_map(|s| g.id_of(s)).collect();
+        let x = g.expand(&shown, node, budget.max(1));
+        let hubs = Self::hub_set(&g);
+        let more: std::collections::HashMap<NodeId, usize> = x.more.iter().copied().collect();
+        Ok(GraphDelta {
+            nodes: x
+                .added
+                .iter()
+                .map(|&n| Self::graph_node(&g, &hubs, n, 0, more[&n]))
+                .collect(),
+            edges: x.edges.into_iter().map(|e| Self::lineage_edge(&g, e)).collect(),
+            more: x
+                .more
+                .into_iter()
+                .map(|(n, c)| (g.asset_id(n).to_string(), c))
+                .collect(),
+            path: vec![],
+        })
+    }
+
+    /// A shortest path between two assets, whichever way it runs, for a
+    /// drawing of `shown`: the path, the nodes and edges on it that are
+    /// not drawn yet, and fresh "N more" counts.
+    pub fn graph_path(&self, from: &str, to: &str, shown: &[String]) -> Result<GraphDelta> {
+        let g = self.graph.read().expect("the graph lock is never poisoned");
+        let (f, t) = (Self::node_of(&g, from)?, Self::node_of(&g, to)?);
+        let Some(path) = g.shortest_path(f, t).or_else(|| g.shortest_path(t, f)) else {
+            return Ok(GraphDelta::default());
+        };
+        let mut drawn: HashSet<NodeId> = shown.iter().filter_map(|s| g.id_of(s)).collect();
+        let hubs = Self::hub_set(&g);
+        let added: Vec<NodeId> = path.iter().copied().filter(|n| drawn.insert(*n)).collect();
+        let edges = path
+            .windows(2)
+            .filter_map(|w| {
+                g.downstream_of(w[0])
+                    .find(|&(to, _)| to == w[1])
+                    .map(|(_, kind)| Self::lineage_edge(&g, (w[0], w[1], kind)))
+            })
+            .collect();
+        let hidden = |n: NodeId| {
+            g.downstream_of(n)
+                .chain(g.upstream_of(n))
+                .filter(|(o, _)| !drawn.contains(o))
+                .count()
+        };
+        Ok(GraphDelta {
+            nodes: added
+                .iter()
+                .map(|&n| Self::graph_node(&g, &hubs, n, 0, hidden(n)))
+                .collect(),
+            edges,
+            more: drawn
+                .iter()
+                .map(|&n| (g.asset_id(n).to_string(), hidden(n)))
+                .collect(),
+            path: path.iter().map(|&n| g.asset_id(n).to_string()).collect(),
         })
     }
 

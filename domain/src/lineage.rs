@@ -499,22 +499,33 @@ impl LineageGraph {
     fn cut(&self, order: &[NodeId], depth: &[u32]) -> (Vec<(NodeId, NodeId, EdgeKind)>, Vec<(NodeId, usize)>) {
         let kept = |n: NodeId| depth[n as usize] != UNSEEN;
         let mut edges = Vec::new();
-        let mut more = Vec::new();
         for &n in order {
-            let mut hidden = 0;
             for l in self.out.iter(n) {
                 if kept(l.other) {
                     edges.push((n, l.other, l.kind));
-                } else {
-                    hidden += 1;
                 }
             }
-            hidden += self.inn.iter(n).filter(|l| !kept(l.other)).count();
-            if hidden > 0 {
-                more.push((n, hidden));
+        }
+        let mut stamp = vec![UNSEEN; self.ids.len()];
+        let more = order
+            .iter()
+            .map(|&n| (n, self.hidden(n, &kept, &mut stamp)))
+            .filter(|&(_, h)| h > 0)
+            .collect();
+        (edges, more)
+    }
+
+    /// How many distinct neighbours of `n` are not `kept`; `stamp` is
+    /// scratch space of one slot per node, reusable across calls.
+    fn hidden(&self, n: NodeId, kept: &dyn Fn(NodeId) -> bool, stamp: &mut [u32]) -> usize {
+        let mut count = 0;
+        for l in self.out.iter(n).chain(self.inn.iter(n)) {
+            if !kept(l.other) && stamp[l.other as usize] != n {
+                stamp[l.other as usize] = n;
+                count += 1;
             }
         }
-        (edges, more)
+        count
     }
 
     /// The neighbourhood of `start` up to `hops` hops in both directions,
@@ -601,6 +612,52 @@ impl LineageGraph {
             edges,
             more,
         }
+    }
+
+    /// Expanding `node` in a drawing that shows `shown`: up to `budget` of
+    /// its neighbours not yet drawn, the edges between them and the
+    /// drawing, and each drawn node's count of neighbours still hidden.
+    pub fn expand(&self, shown: &[NodeId], node: NodeId, budget: usize) -> Expansion {
+        let mut depth = self.unseen();
+        for &n in shown.iter().chain([&node]) {
+            depth[n as usize] = 0;
+        }
+        let mut added = Vec::new();
+        for l in self.out.iter(node).chain(self.inn.iter(node)) {
+            if added.len() >= budget {
+                break;
+            }
+            if depth[l.other as usize] == UNSEEN {
+                depth[l.other as usize] = 1;
+                added.push(l.other);
+            }
+        }
+        let mut edges = Vec::new();
+        for &n in &added {
+            for l in self.out.iter(n) {
+                if depth[l.other as usize] != UNSEEN {
+                    edges.push((n, l.other, l.kind));
+                }
+            }
+            for l in self.inn.iter(n) {
+                // Edges between two new nodes were taken on the way out.
+                if depth[l.other as usize] == 0 {
+                    edges.push((l.other, n, l.kind));
+                }
+            }
+        }
+        let mut all: Vec<NodeId> = shown.to_vec();
+        if !shown.contains(&node) {
+            all.push(node);
+        }
+        all.extend(&added);
+        let mut stamp = vec![UNSEEN; self.ids.len()];
+        let kept = |n: NodeId| depth[n as usize] != UNSEEN;
+        let more = all
+            .iter()
+            .map(|&n| (n, self.hidden(n, &kept, &mut stamp)))
+            .collect();
+        Expansion { added, edges, more }
     }
 
     /// Every simple downstream path from `from` to `to` with at most
@@ -868,6 +925,16 @@ impl LineageGraph {
     }
 }
 
+/// What expanding one node adds to a drawing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expansion {
+    pub added: Vec<NodeId>,
+    /// New edges: each touches an added node, and is listed once.
+    pub edges: Vec<(NodeId, NodeId, EdgeKind)>,
+    /// Every drawn node (old and new) with its count of hidden neighbours.
+    pub more: Vec<(NodeId, usize)>,
+}
+
 /// The lineage window a graph view draws.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Window {
@@ -964,6 +1031,17 @@ mod tests {
         best
     }
 
+    /// The reference count of `v`'s neighbours, in either direction, that
+    /// are not in `kept`.
+    fn hidden_neighbours(edges: &[(usize, usize)], v: usize, kept: &HashSet<usize>) -> usize {
+        edges
+            .iter()
+            .filter_map(|&(f, t)| if f == v { Some(t) } else if t == v { Some(f) } else { None })
+            .filter(|o| !kept.contains(o))
+            .collect::<HashSet<_>>()
+            .len()
+    }
+
     fn edges_strategy() -> impl Strategy<Value = (usize, Vec<(usize, usize)>)> {
         (1usize..30).prop_flat_map(|n| (Just(n), prop::collection::vec((0..n, 0..n), 0..80)))
     }
@@ -1046,10 +1124,7 @@ mod tests {
                 prop_assert_eq!(&kept, &want, "with budget to spare, every node within reach is kept");
             }
             for &(v, hidden) in &hood.more {
-                let v = v as usize;
-                let distinct: HashSet<&(usize, usize)> = edges.iter().collect();
-                let left_out = distinct.into_iter().filter(|&&(f, t)| (f == v && !kept.contains(&t)) || (t == v && !kept.contains(&f))).count();
-                prop_assert_eq!(hidden, left_out);
+                prop_assert_eq!(hidden, hidden_neighbours(&edges, v as usize, &kept));
             }
             let kept_edges = edges.iter().filter(|(f, t)| kept.contains(f) && kept.contains(t)).collect::<HashSet<_>>().len();
             prop_assert_eq!(hood.edges.len(), kept_edges);
@@ -1145,11 +1220,35 @@ mod tests {
             }
             let distinct: HashSet<(usize, usize)> = edges.iter().copied().collect();
             for &(v, hidden) in &w.more {
-                let v = v as usize;
-                let left_out = distinct.iter().filter(|&&(f, t)| (f == v && !kept.contains(&t)) || (t == v && !kept.contains(&f))).count();
-                prop_assert_eq!(hidden, left_out);
+                prop_assert_eq!(hidden, hidden_neighbours(&edges, v as usize, &kept));
             }
             prop_assert_eq!(w.edges.len(), distinct.iter().filter(|(f, t)| kept.contains(f) && kept.contains(t)).count());
+        }
+
+        #[test]
+        fn expanding_adds_hidden_neighbours_and_recounts((n, edges) in edges_strategy(), shown in prop::collection::vec(0usize..30, 1..8), node in 0usize..30, budget in 1usize..10) {
+            let g = graph(n, &edges);
+            let mut shown: Vec<NodeId> = shown.into_iter().map(|v| (v % n) as NodeId).collect();
+            shown.sort_unstable();
+            shown.dedup();
+            let node = shown[node % shown.len()];
+            let x = g.expand(&shown, node, budget);
+            let distinct: HashSet<(usize, usize)> = edges.iter().copied().collect();
+            let neighbours: HashSet<usize> = distinct.iter().filter_map(|&(f, t)| if f == node as usize { Some(t) } else if t == node as usize { Some(f) } else { None }).collect();
+            let before: HashSet<usize> = shown.iter().map(|&v| v as usize).collect();
+            let added: HashSet<usize> = x.added.iter().map(|&v| v as usize).collect();
+            prop_assert_eq!(added.len(), x.added.len());
+            prop_assert!(added.is_subset(&neighbours) && added.is_disjoint(&before));
+            prop_assert_eq!(added.len(), budget.min(neighbours.difference(&before).count()));
+            let after: HashSet<usize> = before.union(&added).copied().collect();
+            let want_edges: HashSet<(usize, usize)> = distinct.iter().copied().filter(|(f, t)| after.contains(f) && after.contains(t) && (added.contains(f) || added.contains(t))).collect();
+            let got_edges: Vec<(usize, usize)> = x.edges.iter().map(|&(f, t, _)| (f as usize, t as usize)).collect();
+            prop_assert_eq!(got_edges.len(), want_edges.len(), "each new edge once");
+            prop_assert_eq!(got_edges.into_iter().collect::<HashSet<_>>(), want_edges);
+            prop_assert_eq!(x.more.len(), after.len());
+            for &(v, hidden) in &x.more {
+                prop_assert_eq!(hidden, hidden_neighbours(&edges, v as usize, &after));
+            }
         }
 
         #[test]

@@ -346,3 +346,41 @@ pub struct RefreshPlanView {
     /// Set when a cycle made a full order impossible.
     pub cyclic: bool,
 }
+
+/// A node as the graph view draws it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphNode {
+    pub id: String,
+    pub kind: AssetKind,
+    pub name: String,
+    /// Hops from the centre: negative upstream, positive downstream.
+    pub depth: i64,
+    /// Neighbours (either direction) not drawn yet.
+    pub more: usize,
+    /// One of the assets most depended on in the whole catalog.
+    pub hub: bool,
+}
+
+/// What the graph view draws around one asset.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphView {
+    pub center: String,
+    pub up: u32,
+    pub down: u32,
+    pub nodes: Vec<GraphNode>,
+    pub edges: Vec<LineageEdge>,
+    /// Set when the node budget cut the window short.
+    pub capped: bool,
+}
+
+/// What expanding a node adds to a drawn graph.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphDelta {
+    pub nodes: Vec<GraphNode>,
+    pub edges: Vec<LineageEdge>,
+    /// New "N more" counts for every drawn node, as (id, count).
+    pub more: Vec<(String, usize)>,
+    /// For a path request: the path's assets in order, empty if none.
+    #[serde(default)]
+    pub path: Vec<String>,
+}

@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{error_text, load_asset};
+use crate::api::{error_text, lineage_graph, load_asset};
+use crate::graph::GraphPanel;
 use crate::components::{asset_href, AssetLink, KindBadge, Pager};
 
 /// Columns per page of the schema table.
@@ -24,12 +25,13 @@ pub fn AssetPage() -> impl IntoView {
                 .unwrap_or(0)
         })
     });
+    let tab = Memo::new(move |_| query.with(|m| m.get("tab").unwrap_or_default()));
     let detail = Resource::new(move || id.get(), load_asset);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(d) => view! { <Detail d=d col_offset=col_offset.get_untracked()/> }.into_any(),
+                    Ok(d) => view! { <Detail d=d col_offset=col_offset.get_untracked() lineage_tab=tab.get_untracked() == "lineage"/> }.into_any(),
                     Err(e) => view! {
                         <Title text="Not found"/>
                         <section class="error-box" role="alert">
@@ -45,7 +47,7 @@ pub fn AssetPage() -> impl IntoView {
 }
 
 #[component]
-fn Detail(d: AssetDetail, col_offset: usize) -> impl IntoView {
+fn Detail(d: AssetDetail, col_offset: usize, lineage_tab: bool) -> impl IntoView {
     let AssetDetail {
         asset,
         versions,
@@ -67,6 +69,52 @@ fn Detail(d: AssetDetail, col_offset: usize) -> impl IntoView {
             <p class="mono muted asset-id">{a.id.clone()}</p>
             <p class="asset-desc">{if a.description.is_empty() { "No description yet.".to_string() } else { a.description.clone() }}</p>
         </header>
+        <nav class="tabs" aria-label="Views of this asset">
+            <a href=asset_href(&a.id) class:active=!lineage_tab aria-current=(!lineage_tab).then_some("page")>"Overview"</a>
+            <a href=format!("{}&tab=lineage", asset_href(&a.id)) class:active=lineage_tab aria-current=lineage_tab.then_some("page") data-testid="lineage-tab">"Lineage graph"</a>
+        </nav>
+        {if lineage_tab {
+            view! {
+                <LineageTab id=a.id.clone()/>
+                <FullLineage view=closure/>
+            }.into_any()
+        } else {
+            view! { <Overview asset=asset col_offset=col_offset versions=versions upstream=upstream downstream=downstream reuse=reuse closure=closure/> }.into_any()
+        }}
+    }
+}
+
+#[component]
+fn LineageTab(id: String) -> impl IntoView {
+    let query = use_query_map();
+    let key = Memo::new(move |_| query.with(|m| crate::pages::graph::depths(m)));
+    let graph = Resource::new(move || (id.clone(), key.get()), |(id, (up, down))| lineage_graph(id, up, down));
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading the graph…"</p> }>
+            {move || Suspend::new(async move {
+                match graph.await {
+                    Ok(v) => view! { <GraphPanel view=v action="/asset" tab="lineage"/> }.into_any(),
+                    Err(e) => view! { <p class="error-box">{error_text(&e)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[component]
+fn Overview(
+    asset: Asset,
+    col_offset: usize,
+    versions: Vec<domain::AssetVersion>,
+    upstream: Vec<Neighbor>,
+    downstream: Vec<Neighbor>,
+    reuse: Vec<domain::query::ReuseCandidate>,
+    closure: domain::query::LineageView,
+) -> impl IntoView {
+    let a = asset.clone();
+    let search_link = |facet: &str, v: &str| format!("/?{facet}={}", encode_component(v));
+    view! {
         <div class="asset-layout">
             <div class="asset-main">
                 {a.kind.has_schema().then(|| view! { <SchemaTable asset=asset.clone() offset=col_offset/> })}
