@@ -90,7 +90,12 @@ test('the lineage tab draws the window the API reports, with kinds and hubs mark
   await p.click('button[aria-label="Zoom in"]');
   assert.ok(await p.evaluate(() => window.mlgraphCy.zoom()) > z0, 'zoom in zooms');
   await p.click('[data-testid=fit]');
-  assert.ok(Math.abs(await p.evaluate(() => window.mlgraphCy.zoom()) - z0) < 1e-6, 'fit returns to the whole graph');
+  const inside = await p.evaluate(() => {
+    const cy = window.mlgraphCy;
+    const w = cy.width(), h = cy.height();
+    return cy.nodes().every((n) => { const q = n.renderedPosition(); return q.x >= 0 && q.x <= w && q.y >= 0 && q.y <= h; });
+  });
+  assert.ok(inside, 'fit brings every node into view');
   assert.deepEqual(errors, []);
 });
 
@@ -182,5 +187,5 @@ test('without JavaScript the lineage tab lists the same assets by distance', asy
   const links = await p.$$eval('[data-testid=graph-fallback] a', (as) => as.length);
   assert.equal(links, await lineageCount(id, 2, 2));
   const heads = await p.$$eval('[data-testid=graph-fallback] h3', (hs) => hs.map((h) => h.textContent));
-  assert.ok(heads.includes('This asset') && heads.includes('1 upstream') && heads.includes('1 downstream'), `${heads}`);
+  assert.ok(heads.includes('This asset') && heads.includes('1 downstream') && heads.includes('2 downstream'), `${heads}`);
 });

@@ -70,9 +70,15 @@ pub async fn expand_graph(id: String, shown: Vec<String>) -> Result<GraphDelta, 
 
 /// A shortest path between two assets, for highlighting in a drawn graph.
 #[server(prefix = "/rpc", endpoint = "path", input = leptos::server_fn::codec::Json)]
-pub async fn graph_path(from: String, to: String, shown: Vec<String>) -> Result<GraphDelta, ServerFnError> {
+pub async fn graph_path(
+    from: String,
+    to: String,
+    shown: Vec<String>,
+) -> Result<GraphDelta, ServerFnError> {
     let catalog = expect_context::<catalog::Catalog>();
-    catalog.graph_path(&from, &to, &shown).map_err(server::public)
+    catalog
+        .graph_path(&from, &to, &shown)
+        .map_err(server::public)
 }
 
 /// The assets most depended on, to start exploring from.

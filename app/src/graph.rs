@@ -39,7 +39,11 @@ pub enum Action {
 /// The graph panel. `action` is the page the depth form submits to and
 /// `tab` an extra query value it keeps.
 #[component]
-pub fn GraphPanel(view: GraphView, action: &'static str, #[prop(optional)] tab: Option<&'static str>) -> impl IntoView {
+pub fn GraphPanel(
+    view: GraphView,
+    action: &'static str,
+    #[prop(optional)] tab: Option<&'static str>,
+) -> impl IntoView {
     let canvas: NodeRef<leptos::html::Div> = NodeRef::new();
     let ready = RwSignal::new(false);
     let status = RwSignal::new(String::new());
@@ -70,6 +74,9 @@ pub fn GraphPanel(view: GraphView, action: &'static str, #[prop(optional)] tab: 
             if live.with_value(|l| l.is_some()) {
                 return;
             }
+            // Cytoscape reads the container's size when it starts, so the
+            // container is shown first, not on the next reactive tick.
+            let _ = el.remove_attribute("hidden");
             ready.set(true);
             let l = crate::graph_live::Live::mount(el, &start, status, count, names);
             live.set_value(Some(l));

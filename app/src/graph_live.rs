@@ -125,7 +125,8 @@ fn columns(nodes: &[GraphNode]) -> HashMap<String, (f64, f64)> {
 }
 
 fn set(obj: &js_sys::Object, key: &str, value: &JsValue) {
-    js_sys::Reflect::set(obj, &JsValue::from_str(key), value).expect("setting a property of a plain object");
+    js_sys::Reflect::set(obj, &JsValue::from_str(key), value)
+        .expect("setting a property of a plain object");
 }
 
 fn number(v: &JsValue, key: &str) -> f64 {
@@ -168,7 +169,11 @@ impl Live {
         let started = js_sys::Date::now();
         let big = view.nodes.len() > BIG;
         let dagre = view.nodes.len() <= DAGRE_MAX;
-        let at = if dagre { HashMap::new() } else { columns(&view.nodes) };
+        let at = if dagre {
+            HashMap::new()
+        } else {
+            columns(&view.nodes)
+        };
         let mut elements: Vec<Value> = view
             .nodes
             .iter()
@@ -202,7 +207,9 @@ impl Live {
         });
         inner.recount();
         let ms = js_sys::Date::now() - started;
-        let _ = inner.el.set_attribute("data-render-ms", &format!("{ms:.0}"));
+        let _ = inner
+            .el
+            .set_attribute("data-render-ms", &format!("{ms:.0}"));
 
         let target = |ev: &JsValue| -> Collection {
             js_sys::Reflect::get(ev, &JsValue::from_str("target"))
@@ -225,7 +232,9 @@ impl Live {
             }
         });
         inner.cy.on("tap", "node", on_tap.as_ref().unchecked_ref());
-        inner.cy.on("dbltap", "node", on_open.as_ref().unchecked_ref());
+        inner
+            .cy
+            .on("dbltap", "node", on_open.as_ref().unchecked_ref());
         Live {
             inner,
             _handlers: vec![on_tap, on_open],
@@ -261,7 +270,8 @@ fn layout(dagre: bool) -> Value {
 
 impl Inner {
     fn shown(&self) -> Vec<String> {
-        self.names.with_untracked(|n| n.iter().map(|(id, _)| id.clone()).collect())
+        self.names
+            .with_untracked(|n| n.iter().map(|(id, _)| id.clone()).collect())
     }
 
     fn name_of(&self, id: &str) -> String {
@@ -273,7 +283,10 @@ impl Inner {
     }
 
     fn recount(&self) {
-        let (n, e) = (self.cy.nodes().length() as usize, self.cy.edges().length() as usize);
+        let (n, e) = (
+            self.cy.nodes().length() as usize,
+            self.cy.edges().length() as usize,
+        );
         self.count.set((n, e));
         let _ = self.el.set_attribute("data-nodes", &n.to_string());
         let _ = self.el.set_attribute("data-edges", &e.to_string());
@@ -368,7 +381,10 @@ impl Inner {
                     inner.merge(&delta, Some(&id));
                     inner.status.set(format!("added {n} around {name}"));
                 }
-                Err(e) => inner.status.set(format!("could not expand {name}: {}", crate::api::error_text(&e))),
+                Err(e) => inner.status.set(format!(
+                    "could not expand {name}: {}",
+                    crate::api::error_text(&e)
+                )),
             }
             inner.pending.borrow_mut().remove(&id);
         });
@@ -380,13 +396,20 @@ impl Inner {
             return;
         }
         let found = self.names.with_untracked(|names| {
-            let by = |f: &dyn Fn(&(String, String)) -> bool| names.iter().find(|n| f(n)).map(|(id, _)| id.clone());
+            let by = |f: &dyn Fn(&(String, String)) -> bool| {
+                names.iter().find(|n| f(n)).map(|(id, _)| id.clone())
+            };
             by(&|(id, name)| id.to_lowercase() == q || name.to_lowercase() == q)
                 .or_else(|| by(&|(_, name)| name.to_lowercase().starts_with(&q)))
-                .or_else(|| by(&|(id, name)| name.to_lowercase().contains(&q) || id.to_lowercase().contains(&q)))
+                .or_else(|| {
+                    by(&|(id, name)| {
+                        name.to_lowercase().contains(&q) || id.to_lowercase().contains(&q)
+                    })
+                })
         });
         let Some(id) = found else {
-            self.status.set(format!("nothing in this graph matches “{q}”"));
+            self.status
+                .set(format!("nothing in this graph matches “{q}”"));
             return;
         };
         let node = self.cy.element(&id);
@@ -396,7 +419,11 @@ impl Inner {
         set(&center, "eles", &node);
         let opts = js_sys::Object::new();
         set(&opts, "center", &center);
-        set(&opts, "zoom", &JsValue::from_f64(self.cy.zoom_level().max(1.2)));
+        set(
+            &opts,
+            "zoom",
+            &JsValue::from_f64(self.cy.zoom_level().max(1.2)),
+        );
         set(&opts, "duration", &JsValue::from_f64(250.0));
         self.cy.animate(&opts);
         let _ = self.el.set_attribute("data-focused", &id);
@@ -422,23 +449,36 @@ impl Inner {
             match crate::api::graph_path(from.clone(), to.clone(), shown).await {
                 Ok(delta) if delta.path.is_empty() => {
                     inner.clear_path();
-                    inner.status.set(format!("no path between {} and {}", inner.name_of(&from), inner.name_of(&to)));
+                    inner.status.set(format!(
+                        "no path between {} and {}",
+                        inner.name_of(&from),
+                        inner.name_of(&to)
+                    ));
                 }
                 Ok(delta) => {
                     inner.merge(&delta, Some(&delta.path[0]));
                     inner.cy.start_batch();
                     inner.cy.elements().remove_class("on-path");
                     inner.cy.elements().add_class("faded");
-                    for id in delta.path.iter().cloned().chain(delta.edges.iter().map(edge_id)) {
+                    for id in delta
+                        .path
+                        .iter()
+                        .cloned()
+                        .chain(delta.edges.iter().map(edge_id))
+                    {
                         let el = inner.cy.element(&id);
                         el.remove_class("faded");
                         el.add_class("on-path");
                     }
                     inner.cy.end_batch();
                     let _ = inner.el.set_attribute("data-path", &delta.path.join(" "));
-                    inner.status.set(format!("path of {} hops highlighted", delta.path.len() - 1));
+                    inner
+                        .status
+                        .set(format!("path of {} hops highlighted", delta.path.len() - 1));
                 }
-                Err(e) => inner.status.set(format!("no path: {}", crate::api::error_text(&e))),
+                Err(e) => inner
+                    .status
+                    .set(format!("no path: {}", crate::api::error_text(&e))),
             }
         });
     }

@@ -42,7 +42,12 @@ impl Catalog {
 
     /// The assets within `hops` hops of `id` in either direction, at most
     /// `limit` of them.
-    pub async fn surreal_neighbourhood_size(&self, id: &str, hops: u32, limit: usize) -> Result<usize> {
+    pub async fn surreal_neighbourhood_size(
+        &self,
+        id: &str,
+        hops: u32,
+        limit: usize,
+    ) -> Result<usize> {
         let sql = format!(
             "RETURN array::len(array::slice({}.{{1..{hops}+collect}}(<->edge<->asset), 0, {limit}));",
             record(id)?

@@ -7,7 +7,8 @@ use std::collections::HashSet;
 
 use domain::lineage::{Direction, Filter, LineageGraph, NodeId};
 use domain::query::{
-    AssetRef, GraphDelta, GraphNode, GraphView, HubItem, LineageEdge, LineageNode, LineageView, PathsView, RefreshPlanView, Truncated,
+    AssetRef, GraphDelta, GraphNode, GraphView, HubItem, LineageEdge, LineageNode, LineageView,
+    PathsView, RefreshPlanView, Truncated,
 };
 use domain::{AssetKind, Edge, EdgeKind};
 use serde_json::Value;
@@ -39,7 +40,10 @@ struct EdgeRow {
 /// the beginning for every page, and `ORDER BY` would sort the table each
 /// time; a scan returns rows in record-id order, so two loads of the same
 /// store build the same graph.
-async fn scan<T: serde::de::DeserializeOwned>(db: &Surreal<Any>, sql: &'static str) -> Result<Vec<T>> {
+async fn scan<T: serde::de::DeserializeOwned>(
+    db: &Surreal<Any>,
+    sql: &'static str,
+) -> Result<Vec<T>> {
     let mut res = db.query(sql).await?;
     let rows: Vec<Value> = res.take(0)?;
     rows.into_iter()
@@ -225,7 +229,13 @@ impl Catalog {
             .collect()
     }
 
-    fn graph_node(g: &LineageGraph, hubs: &HashSet<NodeId>, n: NodeId, depth: i64, more: usize) -> GraphNode {
+    fn graph_node(
+        g: &LineageGraph,
+        hubs: &HashSet<NodeId>,
+        n: NodeId,
+        depth: i64,
+        more: usize,
+    ) -> GraphNode {
         GraphNode {
             id: g.asset_id(n).to_string(),
             kind: g.kind(n),
@@ -260,9 +270,15 @@ impl Catalog {
             nodes: w
                 .nodes
                 .iter()
-                .map(|&(n, d)| Self::graph_node(&g, &hubs, n, d, more.get(&n).copied().unwrap_or(0)))
+                .map(|&(n, d)| {
+                    Self::graph_node(&g, &hubs, n, d, more.get(&n).copied().unwrap_or(0))
+                })
                 .collect(),
-            edges: w.edges.into_iter().map(|e| Self::lineage_edge(&g, e)).collect(),
+            edges: w
+                .edges
+                .into_iter()
+                .map(|e| Self::lineage_edge(&g, e))
+                .collect(),
         })
     }
 
@@ -281,7 +297,11 @@ impl Catalog {
                 .iter()
                 .map(|&n| Self::graph_node(&g, &hubs, n, 0, more[&n]))
                 .collect(),
-            edges: x.edges.into_iter().map(|e| Self::lineage_edge(&g, e)).collect(),
+            edges: x
+                .edges
+                .into_iter()
+                .map(|e| Self::lineage_edge(&g, e))
+                .collect(),
             more: x
                 .more
                 .into_iter()

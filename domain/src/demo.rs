@@ -1711,7 +1711,10 @@ mod power_law_tests {
         let e = power_law(7, 5_000, 5);
         assert_eq!(e.assets.len(), 5_000);
         let per_asset = e.edges.len() as f64 / 5_000.0;
-        assert!((4.5..=5.0).contains(&per_asset), "{per_asset} edges per asset");
+        assert!(
+            (4.5..=5.0).contains(&per_asset),
+            "{per_asset} edges per asset"
+        );
         let index: std::collections::HashMap<&str, &Asset> =
             e.assets.iter().map(|a| (a.id.as_str(), a)).collect();
         let mut fanout: std::collections::HashMap<&str, usize> = Default::default();

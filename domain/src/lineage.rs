@@ -15,6 +15,9 @@ use crate::edge::{Edge, EdgeKind};
 
 pub type NodeId = u32;
 
+/// An edge between two nodes: (from, to, kind).
+pub type EdgeTriple = (NodeId, NodeId, EdgeKind);
+
 /// Which way to walk: downstream follows edges (impact), upstream walks them
 /// backwards (lineage).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,12 +71,20 @@ impl Adjacency {
     fn iter(&self, n: NodeId) -> impl Iterator<Item = Link> + '_ {
         self.compacted(n)
             .iter()
-            .filter_map(|s| s.kind.map(|kind| Link { other: s.other, kind }))
+            .filter_map(|s| {
+                s.kind.map(|kind| Link {
+                    other: s.other,
+                    kind,
+                })
+            })
             .chain(self.added[n as usize].iter().copied())
     }
 
     fn degree(&self, n: NodeId) -> usize {
-        self.compacted(n).iter().filter(|s| s.kind.is_some()).count()
+        self.compacted(n)
+            .iter()
+            .filter(|s| s.kind.is_some())
+            .count()
             + self.added[n as usize].len()
     }
 
@@ -310,10 +321,22 @@ impl LineageGraph {
         self.live[n as usize] = false;
         self.edges.retain(|_, (f, t, _)| *f != n && *t != n);
         for l in self.out.take(n) {
-            self.inn.remove(l.other, Link { other: n, kind: l.kind });
+            self.inn.remove(
+                l.other,
+                Link {
+                    other: n,
+                    kind: l.kind,
+                },
+            );
         }
         for l in self.inn.take(n) {
-            self.out.remove(l.other, Link { other: n, kind: l.kind });
+            self.out.remove(
+                l.other,
+                Link {
+                    other: n,
+                    kind: l.kind,
+                },
+            );
         }
         self.changed();
     }
@@ -328,8 +351,20 @@ impl LineageGraph {
             .insert(edge_key(&edge.id), (f, t, edge.kind))
             .is_none()
         {
-            self.out.push(f, Link { other: t, kind: edge.kind });
-            self.inn.push(t, Link { other: f, kind: edge.kind });
+            self.out.push(
+                f,
+                Link {
+                    other: t,
+                    kind: edge.kind,
+                },
+            );
+            self.inn.push(
+                t,
+                Link {
+                    other: f,
+                    kind: edge.kind,
+                },
+            );
             self.changed();
         }
         true
@@ -496,7 +531,7 @@ impl LineageGraph {
 
     /// For each kept node (`depth[n] != UNSEEN`), the edges among kept
     /// nodes and how many of its neighbours were left out.
-    fn cut(&self, order: &[NodeId], depth: &[u32]) -> (Vec<(NodeId, NodeId, EdgeKind)>, Vec<(NodeId, usize)>) {
+    fn cut(&self, order: &[NodeId], depth: &[u32]) -> (Vec<EdgeTriple>, Vec<(NodeId, usize)>) {
         let kept = |n: NodeId| depth[n as usize] != UNSEEN;
         let mut edges = Vec::new();
         for &n in order {
@@ -727,7 +762,11 @@ impl LineageGraph {
         }
         let mut indegree = vec![0usize; self.ids.len()];
         for &n in reach.iter().chain([&start]) {
-            indegree[n as usize] = self.inn.iter(n).filter(|l| inside[l.other as usize]).count();
+            indegree[n as usize] = self
+                .inn
+                .iter(n)
+                .filter(|l| inside[l.other as usize])
+                .count();
         }
         // Seeded in walk order, so the plan is reproducible.
         let mut ready: VecDeque<NodeId> = std::iter::once(start)
@@ -872,7 +911,10 @@ impl LineageGraph {
         // children first, since they have lower numbers.
         let mut bound = vec![0usize; count];
         for c in 0..count {
-            let b: usize = children[c].iter().map(|&d| size[d as usize] + bound[d as usize]).sum();
+            let b: usize = children[c]
+                .iter()
+                .map(|&d| size[d as usize] + bound[d as usize])
+                .sum();
             bound[c] = b.min(total);
         }
         // Components with fewer than `limit` ancestor nodes, sources first.
@@ -1036,7 +1078,15 @@ mod tests {
     fn hidden_neighbours(edges: &[(usize, usize)], v: usize, kept: &HashSet<usize>) -> usize {
         edges
             .iter()
-            .filter_map(|&(f, t)| if f == v { Some(t) } else if t == v { Some(f) } else { None })
+            .filter_map(|&(f, t)| {
+                if f == v {
+                    Some(t)
+                } else if t == v {
+                    Some(f)
+                } else {
+                    None
+                }
+            })
             .filter(|o| !kept.contains(o))
             .collect::<HashSet<_>>()
             .len()

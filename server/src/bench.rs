@@ -103,7 +103,11 @@ fn measure_sync<I, F: FnMut(&I) -> usize>(inputs: &[I], budget: Duration, mut f:
     timing(ms, answer, false)
 }
 
-async fn measure_async<I, F, Fut>(inputs: &[I], budget: Duration, mut f: F) -> anyhow::Result<Timing>
+async fn measure_async<I, F, Fut>(
+    inputs: &[I],
+    budget: Duration,
+    mut f: F,
+) -> anyhow::Result<Timing>
 where
     F: FnMut(&I) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<usize>>,
@@ -156,7 +160,11 @@ async fn open_store(dir: &str, estate: &Estate) -> anyhow::Result<f64> {
     let started = Instant::now();
     crate::seed::load_estate(&c, estate.clone()).await?;
     let secs = started.elapsed().as_secs_f64();
-    println!("  stored {} assets and {} edges in {secs:.1}s", estate.assets.len(), estate.edges.len());
+    println!(
+        "  stored {} assets and {} edges in {secs:.1}s",
+        estate.assets.len(),
+        estate.edges.len()
+    );
     Ok(secs)
 }
 
@@ -209,9 +217,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let budget = Duration::from_secs(args.budget);
     let pg = match &args.postgres {
         Some(conn) => {
-            let (client, connection) = tokio_postgres::connect(conn, tokio_postgres::NoTls)
-                .await
-                .with_context(|| format!("connecting to PostgreSQL at {conn:?}"))?;
+            let (client, connection) =
+                tokio_postgres::connect(conn, tokio_postgres::NoTls)
+                    .await
+                    .with_context(|| format!("connecting to PostgreSQL at {conn:?}"))?;
             tokio::spawn(async move {
                 if let Err(e) = connection.await {
                     eprintln!("postgres connection: {e}");
@@ -260,10 +269,21 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             let mut pairs = Vec::new();
             while pairs.len() < 1000 {
                 let from = rng.below(nodes) as NodeId;
-                let down = g.closure(from, Direction::Downstream, &Filter { max_depth: Some(6), ..Default::default() });
+                let down = g.closure(
+                    from,
+                    Direction::Downstream,
+                    &Filter {
+                        max_depth: Some(6),
+                        ..Default::default()
+                    },
+                );
                 if let Some(&(to, _)) = down.get(rng.below(down.len().max(1))) {
                     let hops = g.shortest_path(from, to).map_or(0, |p| p.len() - 1);
-                    pairs.push((g.asset_id(from).to_string(), g.asset_id(to).to_string(), hops));
+                    pairs.push((
+                        g.asset_id(from).to_string(),
+                        g.asset_id(to).to_string(),
+                        hops,
+                    ));
                 }
             }
             (hub_id, starts, pairs)
@@ -278,7 +298,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             let runs = vec![(); 50];
             ours.push((
                 "closure".to_string(),
-                measure_sync(&runs, budget, |_| g.closure(hub, Direction::Downstream, &Filter::default()).len()),
+                measure_sync(&runs, budget, |_| {
+                    g.closure(hub, Direction::Downstream, &Filter::default())
+                        .len()
+                }),
             ));
             ours.push((
                 "3-hop".to_string(),
@@ -307,13 +330,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             measure_async(&runs, budget, |h| {
                 let h = h.clone();
                 async move { c.surreal_closure_size(&h).await.map_err(|e| anyhow!("{e}")) }
-            }).await?,
+            })
+            .await?,
         ));
         surreal.push((
             "3-hop".to_string(),
             measure_async(&starts[..200], budget, |s| {
                 let s = s.clone();
-                async move { c.surreal_neighbourhood_size(&s, 3, 2000).await.map_err(|e| anyhow!("{e}")) }
+                async move {
+                    c.surreal_neighbourhood_size(&s, 3, 2000)
+                        .await
+                        .map_err(|e| anyhow!("{e}"))
+                }
             })
             .await?,
         ));
@@ -321,7 +349,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             "path".to_string(),
             measure_async(&pairs[..200], budget, |(f, t, _)| {
                 let (f, t) = (f.clone(), t.clone());
-                async move { Ok(c.surreal_shortest_path_len(&f, &t).await.map_err(|e| anyhow!("{e}"))?.unwrap_or(0)) }
+                async move {
+                    Ok(c.surreal_shortest_path_len(&f, &t)
+                        .await
+                        .map_err(|e| anyhow!("{e}"))?
+                        .unwrap_or(0))
+                }
             })
             .await?,
         ));
@@ -329,8 +362,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         report.systems.push(("SurrealDB recursion".into(), surreal));
 
         if let Some(client) = &pg {
-            let index: std::collections::HashMap<&str, i32> =
-                estate.assets.iter().enumerate().map(|(i, a)| (a.id.as_str(), i as i32)).collect();
+            let index: std::collections::HashMap<&str, i32> = estate
+                .assets
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.id.as_str(), i as i32))
+                .collect();
             let load = postgres_load(client, &estate, &index).await?;
             println!("  PostgreSQL loaded in {load:.1}s");
             let closure = client.prepare(PG_CLOSURE).await?;
@@ -339,25 +376,33 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             let hub = index[hub_id.as_str()];
             let mut cte = Vec::new();
             let runs = vec![hub; 20];
-            cte.push((
-                "closure".to_string(),
-                measure_async(&runs, budget, |h| {
-                    let (client, closure) = (client, &closure);
-                    let h = *h;
-                    async move { Ok(client.query_one(closure, &[&h]).await?.get::<_, i64>(0) as usize) }
-                })
-                .await?,
-            ));
+            cte.push(
+                (
+                    "closure".to_string(),
+                    measure_async(&runs, budget, |h| {
+                        let (client, closure) = (client, &closure);
+                        let h = *h;
+                        async move {
+                            Ok(client.query_one(closure, &[&h]).await?.get::<_, i64>(0) as usize)
+                        }
+                    })
+                    .await?,
+                ),
+            );
             let pg_starts: Vec<i32> = starts[..200].iter().map(|s| index[s.as_str()]).collect();
-            cte.push((
-                "3-hop".to_string(),
-                measure_async(&pg_starts, budget, |s| {
-                    let (client, hood) = (client, &hood);
-                    let s = *s;
-                    async move { Ok(client.query_one(hood, &[&s]).await?.get::<_, i64>(0) as usize - 1) }
-                })
-                .await?,
-            ));
+            cte.push(
+                (
+                    "3-hop".to_string(),
+                    measure_async(&pg_starts, budget, |s| {
+                        let (client, hood) = (client, &hood);
+                        let s = *s;
+                        async move {
+                            Ok(client.query_one(hood, &[&s]).await?.get::<_, i64>(0) as usize - 1)
+                        }
+                    })
+                    .await?,
+                ),
+            );
             let pg_pairs: Vec<(i32, i32, i32)> = pairs[..200]
                 .iter()
                 .map(|(f, t, hops)| (index[f.as_str()], index[t.as_str()], *hops as i32))
@@ -368,13 +413,19 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     let (client, path) = (client, &path);
                     let (f, t, hops) = (*f, *t, *hops);
                     async move {
-                        Ok(client.query_one(path, &[&f, &t, &hops]).await?.get::<_, Option<i32>>(0).unwrap_or(0) as usize)
+                        Ok(client
+                            .query_one(path, &[&f, &t, &hops])
+                            .await?
+                            .get::<_, Option<i32>>(0)
+                            .unwrap_or(0) as usize)
                     }
                 })
                 .await?,
             ));
             print_system("PostgreSQL recursive CTE", &cte);
-            report.systems.push(("PostgreSQL recursive CTE".into(), cte));
+            report
+                .systems
+                .push(("PostgreSQL recursive CTE".into(), cte));
         }
         reports.push(report);
     }

@@ -19,7 +19,10 @@ pub async fn load(
 }
 
 /// Loads an estate in chunks: assets first, so every edge's ends exist.
-pub async fn load_estate(catalog: &catalog::Catalog, estate: Estate) -> anyhow::Result<(usize, usize)> {
+pub async fn load_estate(
+    catalog: &catalog::Catalog,
+    estate: Estate,
+) -> anyhow::Result<(usize, usize)> {
     let Estate { assets, edges } = estate;
     let counts = (assets.len(), edges.len());
     if assets.len() + edges.len() <= 2 * CHUNK {

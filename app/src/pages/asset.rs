@@ -8,8 +8,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{error_text, lineage_graph, load_asset};
-use crate::graph::GraphPanel;
 use crate::components::{asset_href, AssetLink, KindBadge, Pager};
+use crate::graph::GraphPanel;
 
 /// Columns per page of the schema table.
 const COLUMNS_PER_PAGE: usize = 100;
@@ -87,8 +87,11 @@ fn Detail(d: AssetDetail, col_offset: usize, lineage_tab: bool) -> impl IntoView
 #[component]
 fn LineageTab(id: String) -> impl IntoView {
     let query = use_query_map();
-    let key = Memo::new(move |_| query.with(|m| crate::pages::graph::depths(m)));
-    let graph = Resource::new(move || (id.clone(), key.get()), |(id, (up, down))| lineage_graph(id, up, down));
+    let key = Memo::new(move |_| query.with(crate::pages::graph::depths));
+    let graph = Resource::new(
+        move || (id.clone(), key.get()),
+        |(id, (up, down))| lineage_graph(id, up, down),
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the graph…"</p> }>
             {move || Suspend::new(async move {

@@ -49,7 +49,10 @@ fn Explorer() -> impl IntoView {
             (m.get("id").unwrap_or_default(), up, down)
         })
     });
-    let graph = Resource::new(move || key.get(), |(id, up, down)| lineage_graph(id, up, down));
+    let graph = Resource::new(
+        move || key.get(),
+        |(id, up, down)| lineage_graph(id, up, down),
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the graph…"</p> }>
             {move || Suspend::new(async move {
