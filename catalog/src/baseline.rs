@@ -65,8 +65,11 @@ impl Catalog {
             record(from)?,
             record(to)?
         );
-        let v = self.single(sql).await?;
-        Ok(v.as_array().filter(|a| !a.is_empty()).map(Vec::len))
+        // The path is the list of records after `from`; the SDK hands a
+        // list back as rows, so take them all.
+        let mut res = self.db.query(sql).await?;
+        let path: Vec<Value> = res.take(0)?;
+        Ok(Some(path.len()).filter(|&n| n > 0))
     }
 
     /// Read access to the in-memory lineage index.

@@ -25,7 +25,7 @@ async fn surreal_recursion_agrees_with_the_index() {
             .into_iter()
             .map(|n: NodeId| {
                 let closure = g.closure(n, Direction::Downstream, &Filter::default());
-                let hood = g.neighbourhood(n, 3, 50).nodes.len() - 1;
+                let hood = g.neighbourhood(n, 3, 51).nodes.len() - 1;
                 let paths = closure
                     .iter()
                     .step_by(37)

@@ -338,7 +338,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             measure_async(&starts[..200], budget, |s| {
                 let s = s.clone();
                 async move {
-                    c.surreal_neighbourhood_size(&s, 3, 2000)
+                    c.surreal_neighbourhood_size(&s, 3, 1999)
                         .await
                         .map_err(|e| anyhow!("{e}"))
                 }
