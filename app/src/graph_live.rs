@@ -124,6 +124,15 @@ fn columns(nodes: &[GraphNode]) -> HashMap<String, (f64, f64)> {
     at
 }
 
+/// Cytoscape's WebGL renderer is still marked experimental upstream, so it
+/// is opt-in: `renderer=webgl` in the page's query string turns it on (the
+/// render benchmark compares both).
+fn webgl_requested() -> bool {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .is_some_and(|q| q.split(['?', '&']).any(|kv| kv == "renderer=webgl"))
+}
+
 fn set(obj: &js_sys::Object, key: &str, value: &JsValue) {
     js_sys::Reflect::set(obj, &JsValue::from_str(key), value)
         .expect("setting a property of a plain object");
@@ -180,7 +189,7 @@ impl Live {
             .map(|n| node_json(n, &view.center, at.get(&n.id).copied()))
             .collect();
         elements.extend(view.edges.iter().map(edge_json));
-        let options = js(&json!({
+        let mut options = json!({
             "elements": elements,
             "style": style(big),
             "layout": layout(dagre),
@@ -189,7 +198,11 @@ impl Live {
             "textureOnViewport": big,
             "hideEdgesOnViewport": big,
             "pixelRatio": if big { json!(1) } else { json!("auto") },
-        }));
+        });
+        if webgl_requested() {
+            options["renderer"] = json!({"name": "canvas", "webgl": true});
+        }
+        let options = js(&options);
         set(options.unchecked_ref(), "container", &el);
         let cy = cytoscape(&options);
         // A handle for the browser console and the end-to-end tests.

@@ -39,10 +39,22 @@ async fn surreal_recursion_agrees_with_the_index() {
             .collect()
     };
     for (id, closure, hood, paths) in cases {
-        assert_eq!(c.surreal_closure_size(&id).await.unwrap(), closure, "closure of {id}");
-        assert_eq!(c.surreal_neighbourhood_size(&id, 3, 50).await.unwrap(), hood, "3 hops around {id}");
+        assert_eq!(
+            c.surreal_closure_size(&id).await.unwrap(),
+            closure,
+            "closure of {id}"
+        );
+        assert_eq!(
+            c.surreal_neighbourhood_size(&id, 3, 50).await.unwrap(),
+            hood,
+            "3 hops around {id}"
+        );
         for (to, hops) in paths {
-            assert_eq!(c.surreal_shortest_path_len(&id, &to).await.unwrap(), Some(hops), "{id} to {to}");
+            assert_eq!(
+                c.surreal_shortest_path_len(&id, &to).await.unwrap(),
+                Some(hops),
+                "{id} to {to}"
+            );
         }
     }
 }
