@@ -5,6 +5,9 @@ use catalog::Catalog;
 use domain::lineage::{Direction, Filter, NodeId};
 use domain::record::ImportBatch;
 
+/// One start: its id, closure size, 3-hop size, and (target, hops) pairs.
+type Case = (String, usize, usize, Vec<(String, usize)>);
+
 #[tokio::test]
 async fn surreal_recursion_agrees_with_the_index() {
     let c = Catalog::connect("mem://").await.unwrap();
@@ -19,7 +22,7 @@ async fn surreal_recursion_agrees_with_the_index() {
     )
     .await
     .unwrap();
-    let cases: Vec<(String, usize, usize, Vec<(String, usize)>)> = {
+    let cases: Vec<Case> = {
         let g = c.graph();
         [0u32, 1, 7, 120, 299]
             .into_iter()
