@@ -74,12 +74,19 @@ pub fn GraphPanel(
             if live.with_value(|l| l.is_some()) {
                 return;
             }
-            // Cytoscape reads the container's size when it starts, so the
-            // container is shown first, not on the next reactive tick.
+            // Cytoscape reads the container's size and place when it
+            // starts, so the container is shown at once and the toolbar
+            // above it (shown by `ready`) gets a frame to settle first.
             let _ = el.remove_attribute("hidden");
             ready.set(true);
-            let l = crate::graph_live::Live::mount(el, &start, status, count, names);
-            live.set_value(Some(l));
+            let start = start.clone();
+            request_animation_frame(move || {
+                if live.try_with_value(|l| l.is_none()) != Some(true) {
+                    return;
+                }
+                let l = crate::graph_live::Live::mount(el, &start, status, count, names);
+                live.set_value(Some(l));
+            });
         });
         on_cleanup(move || live.update_value(|l| drop(l.take())));
         live

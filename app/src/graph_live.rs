@@ -244,7 +244,11 @@ impl Live {
                 let _ = w.location().set_href(&asset_href(&id));
             }
         });
-        inner.cy.on("tap", "node", on_tap.as_ref().unchecked_ref());
+        // `onetap` waits out the double-click window, so a double-click
+        // opens a node without expanding it first.
+        inner
+            .cy
+            .on("onetap", "node", on_tap.as_ref().unchecked_ref());
         inner
             .cy
             .on("dbltap", "node", on_open.as_ref().unchecked_ref());
