@@ -53,6 +53,113 @@ async fn scan<T: serde::de::DeserializeOwned>(
         .collect()
 }
 
+/// The first bytes of a lineage image file, with its format's version.
+const IMAGE_MAGIC: &[u8; 8] = b"MLGIMG01";
+
+/// Where an on-disk store keeps the image of its lineage graph: a file
+/// beside the SurrealKV directory. Other stores (in memory, or a server
+/// that other processes also write to) always build from a scan.
+pub(crate) fn image_path(url: &str) -> Option<std::path::PathBuf> {
+    let dir = url.strip_prefix("surrealkv://")?.trim_end_matches('/');
+    (!dir.is_empty()).then(|| std::path::PathBuf::from(format!("{dir}.lineage")))
+}
+
+/// What ties an image to one state of one store: the store's identity
+/// (made once, when it is created) and its graph version, which every
+/// write transaction that touches assets or edges increments.
+pub(crate) async fn store_state(db: &Surreal<Any>) -> Result<(String, u64)> {
+    let mut res = db
+        .query("UPSERT meta:store SET uid = uid ?? <string> rand::uuid::v4() RETURN NONE; RETURN [meta:store.uid, meta:graph.version ?? 0];")
+        .await?;
+    // The SDK hands a returned list back as rows.
+    let v: Vec<Value> = res.take(1)?;
+    let bad = || CatalogError::Corrupt("the store's identity and graph version".into());
+    let uid = v
+        .get(0)
+        .and_then(Value::as_str)
+        .ok_or_else(bad)?
+        .to_string();
+    let version = v.get(1).and_then(Value::as_u64).ok_or_else(bad)?;
+    Ok((uid, version))
+}
+
+fn fnv64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for chunk in bytes.chunks(8) {
+        let mut w = [0u8; 8];
+        w[..chunk.len()].copy_from_slice(chunk);
+        h ^= u64::from_le_bytes(w);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Writes the image of `g`, taken at `state`, atomically (a temporary file
+/// renamed over the old one).
+pub(crate) fn write_image(
+    path: &std::path::Path,
+    state: &(String, u64),
+    g: &LineageGraph,
+) -> std::io::Result<()> {
+    let payload = g.encode();
+    let uid = state.0.as_bytes();
+    let mut out = Vec::with_capacity(payload.len() + uid.len() + 32);
+    out.extend_from_slice(IMAGE_MAGIC);
+    out.extend_from_slice(&(uid.len() as u32).to_le_bytes());
+    out.extend_from_slice(uid);
+    out.extend_from_slice(&state.1.to_le_bytes());
+    out.extend_from_slice(&fnv64(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    let tmp = path.with_extension("lineage.tmp");
+    std::fs::write(&tmp, &out)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Reads the image at `path` if it was taken at exactly `state` and is
+/// undamaged; otherwise `None`, and the caller scans the store.
+pub(crate) fn read_image(path: &std::path::Path, state: &(String, u64)) -> Option<LineageGraph> {
+    let bytes = std::fs::read(path).ok()?;
+    let rest = bytes.strip_prefix(IMAGE_MAGIC)?;
+    let (n, rest) = rest.split_first_chunk::<4>()?;
+    let n = u32::from_le_bytes(*n) as usize;
+    let (uid, rest) = (rest.get(..n)?, rest.get(n..)?);
+    let (version, rest) = rest.split_first_chunk::<8>()?;
+    let (sum, payload) = rest.split_first_chunk::<8>()?;
+    if uid != state.0.as_bytes() || u64::from_le_bytes(*version) != state.1 {
+        tracing::info!(path = %path.display(), "the lineage image is behind the store; scanning");
+        return None;
+    }
+    if u64::from_le_bytes(*sum) != fnv64(payload) {
+        tracing::warn!(path = %path.display(), "the lineage image is damaged; scanning");
+        return None;
+    }
+    match LineageGraph::decode(payload) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "the lineage image is unreadable; scanning");
+            None
+        }
+    }
+}
+
+/// The graph of a store that is just opening (no write can be under way):
+/// from its image when one matches the store exactly, else from a scan,
+/// after which a fresh image is written for the next start.
+pub(crate) async fn open(db: &Surreal<Any>, url: &str) -> Result<LineageGraph> {
+    let Some(path) = image_path(url) else {
+        return load(db).await;
+    };
+    let state = store_state(db).await?;
+    if let Some(g) = read_image(&path, &state) {
+        return Ok(g);
+    }
+    let g = load(db).await?;
+    if let Err(e) = write_image(&path, &state, &g) {
+        tracing::warn!(path = %path.display(), error = %e, "could not write the lineage image");
+    }
+    Ok(g)
+}
+
 /// Reads every asset and edge into a new graph.
 pub(crate) async fn load(db: &Surreal<Any>) -> Result<LineageGraph> {
     let mut g = LineageGraph::new();

@@ -33,6 +33,8 @@ const DATABASE: &str = "catalog";
 pub struct Catalog {
     db: Surreal<Any>,
     graph: std::sync::Arc<std::sync::RwLock<domain::lineage::LineageGraph>>,
+    /// Where the lineage image lives, for an on-disk store.
+    image: Option<std::path::PathBuf>,
 }
 
 impl Catalog {
@@ -45,11 +47,27 @@ impl Catalog {
         })?;
         db.use_ns(NAMESPACE).use_db(DATABASE).await?;
         crate::schema::migrate(&db).await?;
-        let graph = crate::graph::load(&db).await?;
+        let graph = crate::graph::open(&db, url).await?;
         Ok(Catalog {
             db,
             graph: std::sync::Arc::new(std::sync::RwLock::new(graph)),
+            image: crate::graph::image_path(url),
         })
+    }
+
+    /// Writes the image of the lineage graph beside an on-disk store, so
+    /// the next start reads it instead of scanning every edge. Call it
+    /// only when no write is under way (the server does so after it has
+    /// stopped taking requests): the image is stamped with the store's
+    /// graph version, and an image that is behind is ignored.
+    pub async fn save_lineage_image(&self) -> Result<()> {
+        let Some(path) = &self.image else {
+            return Ok(());
+        };
+        let state = crate::graph::store_state(&self.db).await?;
+        let g = self.graph.read().expect("the graph lock is never poisoned");
+        crate::graph::write_image(path, &state, &g)
+            .map_err(|e| CatalogError::Corrupt(format!("writing {}: {e}", path.display())))
     }
 
     /// Whether the catalog holds no asset yet.

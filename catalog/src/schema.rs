@@ -54,6 +54,7 @@ DEFINE INDEX IF NOT EXISTS asset_version_key ON asset_version FIELDS asset, vers
 
 DEFINE TABLE IF NOT EXISTS meta SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS version ON meta TYPE int DEFAULT 0;
+DEFINE FIELD IF NOT EXISTS uid ON meta TYPE option<string>;
 "#;
 
 pub(crate) async fn migrate(db: &Surreal<Any>) -> Result<()> {

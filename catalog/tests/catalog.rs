@@ -447,3 +447,71 @@ async fn lineage_follows_committed_writes_and_survives_reopen() {
         Err(CatalogError::NotFound(_))
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lineage_image_is_used_only_when_it_matches_the_store() {
+    use domain::lineage::Direction;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let url = format!("surrealkv://{}", db.display());
+    let image = dir.path().join("db.lineage");
+    let estate = domain::demo::demo();
+    let ranker = domain::asset::asset_id(AssetKind::Model, "model-registry", "home_ranker");
+    let all = |c: &Catalog| {
+        c.lineage(&ranker, None, None, vec![], None)
+            .unwrap()
+            .nodes
+            .into_iter()
+            .map(|n| (n.id, n.depth))
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let before = {
+        let c = open_disk(&url).await;
+        let batch = domain::record::ImportBatch {
+            assets: estate.assets.clone(),
+            edges: estate.edges.clone(),
+        };
+        c.import(batch, vec![], "seed").await.unwrap();
+        c.save_lineage_image().await.unwrap();
+        all(&c)
+    };
+    let saved = std::fs::read(&image).unwrap();
+    // A start from the image answers as the scan did, and leaves the image as it was.
+    let c = open_disk(&url).await;
+    assert_eq!(all(&c), before);
+    assert_eq!(
+        std::fs::read(&image).unwrap(),
+        saved,
+        "the image was read, not rewritten"
+    );
+    // A write the image has not seen makes it stale: the next start scans.
+    let eval = domain::asset::asset_id(
+        AssetKind::Evaluation,
+        "experiments",
+        "home_ranker_offline_eval",
+    );
+    c.delete_asset(&eval, "t").await.unwrap();
+    drop(c);
+    let c = open_disk(&url).await;
+    let down = c
+        .lineage(&ranker, Some(Direction::Downstream), None, vec![], None)
+        .unwrap();
+    assert!(
+        !down.nodes.iter().any(|n| n.id == eval),
+        "the stale image was ignored"
+    );
+    assert_ne!(
+        std::fs::read(&image).unwrap(),
+        saved,
+        "the scan wrote a fresh image"
+    );
+    let current = all(&c);
+    drop(c);
+    // A damaged image is ignored too.
+    let mut bytes = std::fs::read(&image).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&image, &bytes).unwrap();
+    let c = open_disk(&url).await;
+    assert_eq!(all(&c), current);
+}

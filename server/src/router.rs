@@ -61,7 +61,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::info!("loaded the demo catalog: {a} assets, {e} edges");
     }
     let addr = settings.leptos.site_addr;
-    let app = build(catalog, settings.leptos);
+    let app = build(catalog.clone(), settings.leptos);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(
         "mlgraph listening on http://{addr} (database {})",
@@ -72,5 +72,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+    // No request is in flight any more: keep the lineage graph's image for
+    // a fast next start.
+    match catalog.save_lineage_image().await {
+        Ok(()) => tracing::info!("saved the lineage image"),
+        Err(e) => tracing::warn!("could not save the lineage image: {e}"),
+    }
     Ok(())
 }
