@@ -149,11 +149,25 @@ pub(crate) async fn open(db: &Surreal<Any>, url: &str) -> Result<LineageGraph> {
     let Some(path) = image_path(url) else {
         return load(db).await;
     };
+    let started = std::time::Instant::now();
     let state = store_state(db).await?;
     if let Some(g) = read_image(&path, &state) {
+        tracing::info!(
+            assets = g.node_count(),
+            edges = g.edge_count(),
+            "lineage graph read from {} in {:.2?}",
+            path.display(),
+            started.elapsed()
+        );
         return Ok(g);
     }
     let g = load(db).await?;
+    tracing::info!(
+        assets = g.node_count(),
+        edges = g.edge_count(),
+        "lineage graph built by scanning the store in {:.2?}",
+        started.elapsed()
+    );
     if let Err(e) = write_image(&path, &state, &g) {
         tracing::warn!(path = %path.display(), error = %e, "could not write the lineage image");
     }

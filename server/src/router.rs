@@ -68,9 +68,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         settings.db
     );
     axum::serve(listener, app.into_make_service())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(stopped())
         .await?;
     // No request is in flight any more: keep the lineage graph's image for
     // a fast next start.
@@ -79,4 +77,28 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         Err(e) => tracing::warn!("could not save the lineage image: {e}"),
     }
     Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (how service managers and containers stop
+/// a process), so either way the server drains and saves its lineage image.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
