@@ -75,7 +75,7 @@ pub(crate) async fn store_state(db: &Surreal<Any>) -> Result<(String, u64)> {
     let v: Vec<Value> = res.take(1)?;
     let bad = || CatalogError::Corrupt("the store's identity and graph version".into());
     let uid = v
-        .get(0)
+        .first()
         .and_then(Value::as_str)
         .ok_or_else(bad)?
         .to_string();
