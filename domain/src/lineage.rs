@@ -77,7 +77,17 @@ impl Adjacency {
                     kind,
                 })
             })
-            .chain(self.added[n as usize].iter().copied())
+            .chain(
+                // Nothing was added since the last compaction: skip the
+                // lists without touching them (one cache miss per node).
+                if self.changes == 0 {
+                    &[][..]
+                } else {
+                    &self.added[n as usize][..]
+                }
+                .iter()
+                .copied(),
+            )
     }
 
     fn degree(&self, n: NodeId) -> usize {
@@ -166,6 +176,29 @@ impl Adjacency {
 
 /// A 128-bit FNV-1a digest of an edge id: the edge table's key, so the
 /// index does not keep millions of id strings.
+/// A hasher for dense node ids: one multiplication, high bits folded down.
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u32(u32::from(b) ^ (self.0 as u32));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        let h = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = h ^ (h >> 29);
+    }
+}
+
+/// A map keyed by node, for walks that touch few nodes of a big graph:
+/// its cost follows the walk, not the graph's size.
+type IdMap<V> = HashMap<NodeId, V, std::hash::BuildHasherDefault<IdHasher>>;
+
 /// The first bytes of an encoded graph, with the format's version.
 const ENCODING_MAGIC: &[u8; 8] = b"MLGLIN01";
 
@@ -523,34 +556,49 @@ impl LineageGraph {
     /// in breadth-first order; `start` itself is not included.
     pub fn closure(&self, start: NodeId, dir: Direction, filter: &Filter) -> Vec<(NodeId, u32)> {
         let adj = self.adjacency(dir);
-        let mut depth = self.unseen();
-        depth[start as usize] = 0;
-        // The queue is the list of visited nodes; `head` walks it.
-        let mut seen = vec![start];
-        let mut head = 0;
+        // A bit per node (a million nodes fit in 128 KB of cache), and the
+        // visit order split into levels, so no per-node depth array.
+        let mut seen = vec![0u64; self.ids.len().div_ceil(64)];
+        let mut mark = |n: NodeId| {
+            let (w, b) = (n as usize / 64, 1u64 << (n % 64));
+            let fresh = seen[w] & b == 0;
+            seen[w] |= b;
+            fresh
+        };
+        mark(start);
+        let mut order = vec![start];
+        // Level d is order[levels[d]..levels[d + 1]].
+        let mut levels = vec![0, 1];
         let any_edge = filter.edge_kinds.is_empty();
-        while head < seen.len() {
-            let n = seen[head];
-            head += 1;
-            let d = depth[n as usize];
-            if filter.max_depth.is_some_and(|m| d >= m) {
-                continue;
+        loop {
+            let d = levels.len() - 2;
+            if filter.max_depth.is_some_and(|m| d as u32 >= m) {
+                break;
             }
-            for l in adj.iter(n) {
-                if depth[l.other as usize] != UNSEEN
-                    || !(any_edge || filter.edge_kinds.contains(&l.kind))
-                {
-                    continue;
+            let (lo, hi) = (levels[d], levels[d + 1]);
+            if lo == hi {
+                break;
+            }
+            for i in lo..hi {
+                let n = order[i];
+                for l in adj.iter(n) {
+                    if (any_edge || filter.edge_kinds.contains(&l.kind)) && mark(l.other) {
+                        order.push(l.other);
+                    }
                 }
-                depth[l.other as usize] = d + 1;
-                seen.push(l.other);
             }
+            levels.push(order.len());
         }
-        seen.into_iter()
-            .skip(1)
-            .filter(|&n| filter.kinds.is_empty() || filter.kinds.contains(&self.kind(n)))
-            .map(|n| (n, depth[n as usize]))
-            .collect()
+        let mut out = Vec::with_capacity(order.len() - 1);
+        for d in 1..levels.len() - 1 {
+            out.extend(
+                order[levels[d]..levels[d + 1]]
+                    .iter()
+                    .filter(|&&n| filter.kinds.is_empty() || filter.kinds.contains(&self.kind(n)))
+                    .map(|&n| (n, d as u32)),
+            );
+        }
+        out
     }
 
     /// How many nodes are reachable from `start` in `dir`.
@@ -650,8 +698,11 @@ impl LineageGraph {
 
     /// For each kept node (`depth[n] != UNSEEN`), the edges among kept
     /// nodes and how many of its neighbours were left out.
-    fn cut(&self, order: &[NodeId], depth: &[u32]) -> (Vec<EdgeTriple>, Vec<(NodeId, usize)>) {
-        let kept = |n: NodeId| depth[n as usize] != UNSEEN;
+    fn cut(
+        &self,
+        order: &[NodeId],
+        kept: &dyn Fn(NodeId) -> bool,
+    ) -> (Vec<EdgeTriple>, Vec<(NodeId, usize)>) {
         let mut edges = Vec::new();
         for &n in order {
             for l in self.out.iter(n) {
@@ -660,22 +711,22 @@ impl LineageGraph {
                 }
             }
         }
-        let mut stamp = vec![UNSEEN; self.ids.len()];
+        let mut stamp = IdMap::default();
         let more = order
             .iter()
-            .map(|&n| (n, self.hidden(n, &kept, &mut stamp)))
+            .map(|&n| (n, self.hidden(n, kept, &mut stamp)))
             .filter(|&(_, h)| h > 0)
             .collect();
         (edges, more)
     }
 
     /// How many distinct neighbours of `n` are not `kept`; `stamp` is
-    /// scratch space of one slot per node, reusable across calls.
-    fn hidden(&self, n: NodeId, kept: &dyn Fn(NodeId) -> bool, stamp: &mut [u32]) -> usize {
+    /// scratch space (the last node each neighbour was counted for),
+    /// reusable across calls.
+    fn hidden(&self, n: NodeId, kept: &dyn Fn(NodeId) -> bool, stamp: &mut IdMap<NodeId>) -> usize {
         let mut count = 0;
         for l in self.out.iter(n).chain(self.inn.iter(n)) {
-            if !kept(l.other) && stamp[l.other as usize] != n {
-                stamp[l.other as usize] = n;
+            if !kept(l.other) && stamp.insert(l.other, n) != Some(n) {
                 count += 1;
             }
         }
@@ -687,30 +738,30 @@ impl LineageGraph {
     /// For each kept node whose neighbours were not all kept, `more` says
     /// how many were left out, so a viewer can offer to expand it.
     pub fn neighbourhood(&self, start: NodeId, hops: u32, budget: usize) -> Neighbourhood {
-        let mut depth = self.unseen();
-        depth[start as usize] = 0;
+        let mut depth: IdMap<u32> = IdMap::default();
+        depth.insert(start, 0);
         let mut order = vec![start];
         let mut head = 0;
         'walk: while head < order.len() {
             let n = order[head];
             head += 1;
-            let d = depth[n as usize];
+            let d = depth[&n];
             if d >= hops {
                 continue;
             }
             for l in self.out.iter(n).chain(self.inn.iter(n)) {
-                if depth[l.other as usize] != UNSEEN {
+                if depth.contains_key(&l.other) {
                     continue;
                 }
                 if order.len() >= budget {
                     break 'walk;
                 }
-                depth[l.other as usize] = d + 1;
+                depth.insert(l.other, d + 1);
                 order.push(l.other);
             }
         }
-        let (edges, more) = self.cut(&order, &depth);
-        let nodes = order.iter().map(|&n| (n, depth[n as usize])).collect();
+        let (edges, more) = self.cut(&order, &|n| depth.contains_key(&n));
+        let nodes = order.iter().map(|&n| (n, depth[&n])).collect();
         Neighbourhood { nodes, edges, more }
     }
 
@@ -760,7 +811,7 @@ impl LineageGraph {
                 fronts[side] = next;
             }
         }
-        let (edges, more) = self.cut(&order, &depth);
+        let (edges, more) = self.cut(&order, &|n| depth[n as usize] != UNSEEN);
         Window {
             nodes: signed,
             edges,
@@ -805,7 +856,7 @@ impl LineageGraph {
             all.push(node);
         }
         all.extend(&added);
-        let mut stamp = vec![UNSEEN; self.ids.len()];
+        let mut stamp = IdMap::default();
         let kept = |n: NodeId| depth[n as usize] != UNSEEN;
         let more = all
             .iter()
