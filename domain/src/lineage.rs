@@ -27,6 +27,15 @@ pub enum Direction {
     Downstream,
 }
 
+impl Direction {
+    pub fn reverse(self) -> Direction {
+        match self {
+            Direction::Upstream => Direction::Downstream,
+            Direction::Downstream => Direction::Upstream,
+        }
+    }
+}
+
 /// One edge as seen from one of its ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Link {
@@ -176,28 +185,73 @@ impl Adjacency {
 
 /// A 128-bit FNV-1a digest of an edge id: the edge table's key, so the
 /// index does not keep millions of id strings.
-/// A hasher for dense node ids: one multiplication, high bits folded down.
-#[derive(Default, Clone, Copy)]
-struct IdHasher(u64);
+/// Per-node scratch marks for walks, reused across queries: a mark is set
+/// when its stamp equals the current generation, so starting a walk costs
+/// one increment, not clearing an array the size of the graph.
+#[derive(Default)]
+struct Marks {
+    generation: u32,
+    /// Per node: the generation it was marked in, and its value.
+    slots: Vec<[u32; 2]>,
+}
 
-impl std::hash::Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u32(u32::from(b) ^ (self.0 as u32));
+impl Marks {
+    fn reset(&mut self, nodes: usize) {
+        if self.slots.len() < nodes {
+            self.slots.resize(nodes, [0, 0]);
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.slots.iter_mut().for_each(|s| s[0] = 0);
+            self.generation = 1;
         }
     }
-    fn write_u32(&mut self, n: u32) {
-        let h = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.0 = h ^ (h >> 29);
+    fn get(&self, n: NodeId) -> Option<u32> {
+        let [g, v] = self.slots[n as usize];
+        (g == self.generation).then_some(v)
+    }
+    fn has(&self, n: NodeId) -> bool {
+        self.slots[n as usize][0] == self.generation
+    }
+    fn set(&mut self, n: NodeId, v: u32) {
+        self.slots[n as usize] = [self.generation, v];
     }
 }
 
-/// A map keyed by node, for walks that touch few nodes of a big graph:
-/// its cost follows the walk, not the graph's size.
-type IdMap<V> = HashMap<NodeId, V, std::hash::BuildHasherDefault<IdHasher>>;
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<Marks>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Marks lent from this thread's pool for one walk, returned when dropped.
+struct Scratch(Marks);
+
+impl Scratch {
+    fn new(nodes: usize) -> Scratch {
+        let mut m = SCRATCH.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+        m.reset(nodes);
+        Scratch(m)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let m = std::mem::take(&mut self.0);
+        let _ = SCRATCH.try_with(|p| p.borrow_mut().push(m));
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Marks;
+    fn deref(&self) -> &Marks {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Scratch {
+    fn deref_mut(&mut self) -> &mut Marks {
+        &mut self.0
+    }
+}
 
 /// The first bytes of an encoded graph, with the format's version.
 const ENCODING_MAGIC: &[u8; 8] = b"MLGLIN01";
@@ -558,14 +612,9 @@ impl LineageGraph {
         let adj = self.adjacency(dir);
         // A bit per node (a million nodes fit in 128 KB of cache), and the
         // visit order split into levels, so no per-node depth array.
-        let mut seen = vec![0u64; self.ids.len().div_ceil(64)];
-        let mut mark = |n: NodeId| {
-            let (w, b) = (n as usize / 64, 1u64 << (n % 64));
-            let fresh = seen[w] & b == 0;
-            seen[w] |= b;
-            fresh
-        };
-        mark(start);
+        let words = self.ids.len().div_ceil(64);
+        let mut seen = vec![0u64; words];
+        seen[start as usize / 64] |= 1u64 << (start % 64);
         let mut order = vec![start];
         // Level d is order[levels[d]..levels[d + 1]].
         let mut levels = vec![0, 1];
@@ -579,11 +628,41 @@ impl LineageGraph {
             if lo == hi {
                 break;
             }
-            for i in lo..hi {
-                let n = order[i];
-                for l in adj.iter(n) {
-                    if (any_edge || filter.edge_kinds.contains(&l.kind)) && mark(l.other) {
-                        order.push(l.other);
+            // A big frontier is cheaper to grow backwards: each node not
+            // reached yet looks for a parent in the frontier and stops at
+            // the first (Beamer's direction-optimizing search).
+            let frontier_links: usize = order[lo..hi].iter().map(|&n| adj.degree(n)).sum();
+            if frontier_links * 14 > self.edges.len() {
+                let rev = self.adjacency(dir.reverse());
+                let mut in_frontier = vec![0u64; words];
+                for &n in &order[lo..hi] {
+                    in_frontier[n as usize / 64] |= 1u64 << (n % 64);
+                }
+                let before = order.len();
+                for v in 0..self.ids.len() as NodeId {
+                    if seen[v as usize / 64] & (1u64 << (v % 64)) != 0 || !self.live[v as usize] {
+                        continue;
+                    }
+                    let reached = rev.iter(v).any(|l| {
+                        in_frontier[l.other as usize / 64] & (1u64 << (l.other % 64)) != 0
+                            && (any_edge || filter.edge_kinds.contains(&l.kind))
+                    });
+                    if reached {
+                        order.push(v);
+                    }
+                }
+                for &v in &order[before..] {
+                    seen[v as usize / 64] |= 1u64 << (v % 64);
+                }
+            } else {
+                for i in lo..hi {
+                    let n = order[i];
+                    for l in adj.iter(n) {
+                        let (w, b) = (l.other as usize / 64, 1u64 << (l.other % 64));
+                        if seen[w] & b == 0 && (any_edge || filter.edge_kinds.contains(&l.kind)) {
+                            seen[w] |= b;
+                            order.push(l.other);
+                        }
                     }
                 }
             }
@@ -711,7 +790,7 @@ impl LineageGraph {
                 }
             }
         }
-        let mut stamp = IdMap::default();
+        let mut stamp = Scratch::new(self.ids.len());
         let more = order
             .iter()
             .map(|&n| (n, self.hidden(n, kept, &mut stamp)))
@@ -723,10 +802,11 @@ impl LineageGraph {
     /// How many distinct neighbours of `n` are not `kept`; `stamp` is
     /// scratch space (the last node each neighbour was counted for),
     /// reusable across calls.
-    fn hidden(&self, n: NodeId, kept: &dyn Fn(NodeId) -> bool, stamp: &mut IdMap<NodeId>) -> usize {
+    fn hidden(&self, n: NodeId, kept: &dyn Fn(NodeId) -> bool, stamp: &mut Marks) -> usize {
         let mut count = 0;
         for l in self.out.iter(n).chain(self.inn.iter(n)) {
-            if !kept(l.other) && stamp.insert(l.other, n) != Some(n) {
+            if !kept(l.other) && stamp.get(l.other) != Some(n) {
+                stamp.set(l.other, n);
                 count += 1;
             }
         }
@@ -738,30 +818,33 @@ impl LineageGraph {
     /// For each kept node whose neighbours were not all kept, `more` says
     /// how many were left out, so a viewer can offer to expand it.
     pub fn neighbourhood(&self, start: NodeId, hops: u32, budget: usize) -> Neighbourhood {
-        let mut depth: IdMap<u32> = IdMap::default();
-        depth.insert(start, 0);
+        let mut depth = Scratch::new(self.ids.len());
+        depth.set(start, 0);
         let mut order = vec![start];
         let mut head = 0;
         'walk: while head < order.len() {
             let n = order[head];
             head += 1;
-            let d = depth[&n];
+            let d = depth.get(n).expect("queued nodes are marked");
             if d >= hops {
                 continue;
             }
             for l in self.out.iter(n).chain(self.inn.iter(n)) {
-                if depth.contains_key(&l.other) {
+                if depth.has(l.other) {
                     continue;
                 }
                 if order.len() >= budget {
                     break 'walk;
                 }
-                depth.insert(l.other, d + 1);
+                depth.set(l.other, d + 1);
                 order.push(l.other);
             }
         }
-        let (edges, more) = self.cut(&order, &|n| depth.contains_key(&n));
-        let nodes = order.iter().map(|&n| (n, depth[&n])).collect();
+        let (edges, more) = self.cut(&order, &|n| depth.has(n));
+        let nodes = order
+            .iter()
+            .map(|&n| (n, depth.get(n).expect("kept nodes are marked")))
+            .collect();
         Neighbourhood { nodes, edges, more }
     }
 
@@ -856,7 +939,7 @@ impl LineageGraph {
             all.push(node);
         }
         all.extend(&added);
-        let mut stamp = IdMap::default();
+        let mut stamp = Scratch::new(self.ids.len());
         let kept = |n: NodeId| depth[n as usize] != UNSEEN;
         let more = all
             .iter()
