@@ -2,17 +2,12 @@
 // a running mlgraph (MLGRAPH_URL) that holds the demo catalog.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { base, launch } from './chromium.mjs';
 
-const base = process.env.MLGRAPH_URL ?? 'http://127.0.0.1:3000';
 let browser;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  browser = await launch();
 });
 after(async () => { await browser?.close(); });
 

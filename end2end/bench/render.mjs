@@ -10,9 +10,8 @@
 // - frame: the mean frame time over 60 frames of continuous zooming.
 //
 //   MLGRAPH_URL=http://127.0.0.1:3000 node end2end/bench/render.mjs
-import { chromium } from 'playwright-core';
+import { base, launch } from '../chromium.mjs';
 
-const base = process.env.MLGRAPH_URL ?? 'http://127.0.0.1:3000';
 const loads = Number(process.env.LOADS ?? 5);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -21,11 +20,7 @@ const hub = hubs.items[0];
 if (!hub) throw new Error('the catalog has no hubs');
 const twice = (id) => encodeURIComponent(encodeURIComponent(id));
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-swiftshader'],
-});
+const browser = await launch(['--enable-unsafe-swiftshader']);
 const results = [];
 for (const renderer of ['canvas', 'webgl']) {
   const rows = [];
