@@ -218,6 +218,22 @@ impl Marks {
     }
 }
 
+/// A set of nodes as one bit each: a million nodes fit in 128 KB.
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn of(nodes: usize, members: &[NodeId]) -> Bits {
+        let mut bits = vec![0u64; nodes.div_ceil(64)];
+        for &n in members {
+            bits[n as usize / 64] |= 1 << (n % 64);
+        }
+        Bits(bits)
+    }
+    fn has(&self, n: NodeId) -> bool {
+        self.0[n as usize / 64] & (1 << (n % 64)) != 0
+    }
+}
+
 thread_local! {
     static SCRATCH: std::cell::RefCell<Vec<Marks>> = const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -322,6 +338,10 @@ pub struct LineageGraph {
     names: Vec<Box<str>>,
     kinds: Vec<AssetKind>,
     live: Vec<bool>,
+    /// Per node: no neighbour is linked twice (over both directions and all
+    /// kinds), so its hidden neighbours can be counted without
+    /// deduplicating. Found at compaction; an added edge clears it.
+    simple: Vec<bool>,
     index: HashMap<Box<str>, NodeId>,
     out: Adjacency,
     inn: Adjacency,
@@ -336,6 +356,7 @@ impl Clone for LineageGraph {
             names: self.names.clone(),
             kinds: self.kinds.clone(),
             live: self.live.clone(),
+            simple: self.simple.clone(),
             index: self.index.clone(),
             out: self.out.clone(),
             inn: self.inn.clone(),
@@ -415,6 +436,13 @@ impl LineageGraph {
     pub fn compact(&mut self) {
         self.out.compact();
         self.inn.compact();
+        let mut others = Vec::new();
+        for n in 0..self.ids.len() as NodeId {
+            others.clear();
+            others.extend(self.out.iter(n).chain(self.inn.iter(n)).map(|l| l.other));
+            others.sort_unstable();
+            self.simple[n as usize] = others.windows(2).all(|w| w[0] != w[1]);
+        }
     }
 
     /// A compact binary image of the graph: live nodes (renumbered densely)
@@ -512,6 +540,7 @@ impl LineageGraph {
         self.names.push(name.into());
         self.kinds.push(kind);
         self.live.push(true);
+        self.simple.push(false);
         self.out.grow(self.ids.len());
         self.inn.grow(self.ids.len());
         self.index.insert(asset.into(), n);
@@ -571,6 +600,8 @@ impl LineageGraph {
                     kind: edge.kind,
                 },
             );
+            self.simple[f as usize] = false;
+            self.simple[t as usize] = false;
             self.changed();
         }
         true
@@ -777,15 +808,12 @@ impl LineageGraph {
 
     /// For each kept node (`depth[n] != UNSEEN`), the edges among kept
     /// nodes and how many of its neighbours were left out.
-    fn cut(
-        &self,
-        order: &[NodeId],
-        kept: &dyn Fn(NodeId) -> bool,
-    ) -> (Vec<EdgeTriple>, Vec<(NodeId, usize)>) {
+    fn cut(&self, order: &[NodeId]) -> (Vec<EdgeTriple>, Vec<(NodeId, usize)>) {
+        let kept = Bits::of(self.ids.len(), order);
         let mut edges = Vec::new();
         for &n in order {
             for l in self.out.iter(n) {
-                if kept(l.other) {
+                if kept.has(l.other) {
                     edges.push((n, l.other, l.kind));
                 }
             }
@@ -793,7 +821,7 @@ impl LineageGraph {
         let mut stamp = Scratch::new(self.ids.len());
         let more = order
             .iter()
-            .map(|&n| (n, self.hidden(n, kept, &mut stamp)))
+            .map(|&n| (n, self.hidden(n, &kept, &mut stamp)))
             .filter(|&(_, h)| h > 0)
             .collect();
         (edges, more)
@@ -802,10 +830,14 @@ impl LineageGraph {
     /// How many distinct neighbours of `n` are not `kept`; `stamp` is
     /// scratch space (the last node each neighbour was counted for),
     /// reusable across calls.
-    fn hidden(&self, n: NodeId, kept: &dyn Fn(NodeId) -> bool, stamp: &mut Marks) -> usize {
+    fn hidden(&self, n: NodeId, kept: &Bits, stamp: &mut Marks) -> usize {
+        let links = self.out.iter(n).chain(self.inn.iter(n));
+        if self.simple[n as usize] {
+            return links.filter(|l| !kept.has(l.other)).count();
+        }
         let mut count = 0;
-        for l in self.out.iter(n).chain(self.inn.iter(n)) {
-            if !kept(l.other) && stamp.get(l.other) != Some(n) {
+        for l in links {
+            if !kept.has(l.other) && stamp.get(l.other) != Some(n) {
                 stamp.set(l.other, n);
                 count += 1;
             }
@@ -840,7 +872,7 @@ impl LineageGraph {
                 order.push(l.other);
             }
         }
-        let (edges, more) = self.cut(&order, &|n| depth.has(n));
+        let (edges, more) = self.cut(&order);
         let nodes = order
             .iter()
             .map(|&n| (n, depth.get(n).expect("kept nodes are marked")))
@@ -894,7 +926,7 @@ impl LineageGraph {
                 fronts[side] = next;
             }
         }
-        let (edges, more) = self.cut(&order, &|n| depth[n as usize] != UNSEEN);
+        let (edges, more) = self.cut(&order);
         Window {
             nodes: signed,
             edges,
@@ -940,7 +972,7 @@ impl LineageGraph {
         }
         all.extend(&added);
         let mut stamp = Scratch::new(self.ids.len());
-        let kept = |n: NodeId| depth[n as usize] != UNSEEN;
+        let kept = Bits::of(self.ids.len(), &all);
         let more = all
             .iter()
             .map(|&n| (n, self.hidden(n, &kept, &mut stamp)))
