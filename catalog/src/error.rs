@@ -12,6 +12,13 @@ pub enum CatalogError {
     /// A concurrent change won; the caller may retry with fresh data.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The caller may not do this to this object (beyond their role).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The step does not fit the object's current state; the field says
+    /// which part of the state stands in the way.
+    #[error("{0}")]
+    Refused(ValidationError),
     #[error("cannot connect to the database at {url}: {message}")]
     Connect { url: String, message: String },
     #[error("database error: {0}")]
@@ -47,6 +54,12 @@ pub(crate) fn first_real_error(
                 || m.contains("Cannot COMMIT"))
         })
         .unwrap_or(0);
+    let only_cancelled = errors.iter().all(|(_, e)| {
+        let m = e.to_string();
+        m.contains("not executed")
+            || m.contains("cancelled transaction")
+            || m.contains("Cannot COMMIT")
+    });
     let (_, e) = errors.swap_remove(pick);
     let message = e.to_string();
     if let Some(pos) = message.find(CONFLICT_MARK) {
@@ -58,6 +71,15 @@ pub(crate) fn first_real_error(
         let rest = message[pos + INVALID_MARK.len()..].trim();
         let (field, msg) = rest.split_once(": ").unwrap_or(("", rest));
         return Err(CatalogError::Invalid(ValidationError::new(field, msg)));
+    }
+    // When every statement merely reports the failed transaction, the
+    // commit itself failed: another transaction wrote the same records
+    // first. That is a conflict the caller can retry, not a fault.
+    if only_cancelled || message.contains("conflict") {
+        tracing::debug!(%message, "a transaction lost a write conflict");
+        return Err(CatalogError::Conflict(
+            "someone else changed this at the same time; reload it and try again".into(),
+        ));
     }
     Err(CatalogError::Database(e))
 }

@@ -10,18 +10,24 @@
 //! conflict); database failures are kept whole for logging and never shown
 //! to users by the layers above.
 
+mod audit;
 mod baseline;
+mod change_request;
 mod detail;
 mod error;
 mod graph;
+mod outbox;
 mod schema;
 mod search;
+mod users;
 mod write;
 
 use surrealdb::engine::any::{self, Any};
 use surrealdb::Surreal;
 
 pub use error::{CatalogError, Result};
+pub use outbox::{OutboxItem, MAX_ATTEMPTS};
+pub use users::{random_password, NewUser, SESSION_HOURS};
 pub use write::WriteOutcome;
 
 /// The namespace and database that mlgraph uses inside SurrealDB.
@@ -35,6 +41,8 @@ pub struct Catalog {
     graph: std::sync::Arc<std::sync::RwLock<domain::lineage::LineageGraph>>,
     /// Where the lineage image lives, for an on-disk store.
     image: Option<std::path::PathBuf>,
+    /// Whether change-request steps write webhook events.
+    webhook: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Catalog {
@@ -52,6 +60,7 @@ impl Catalog {
             db,
             graph: std::sync::Arc::new(std::sync::RwLock::new(graph)),
             image: crate::graph::image_path(url),
+            webhook: Default::default(),
         })
     }
 

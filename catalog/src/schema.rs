@@ -55,6 +55,60 @@ DEFINE INDEX IF NOT EXISTS asset_version_key ON asset_version FIELDS asset, vers
 DEFINE TABLE IF NOT EXISTS meta SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS version ON meta TYPE int DEFAULT 0;
 DEFINE FIELD IF NOT EXISTS uid ON meta TYPE option<string>;
+
+DEFINE TABLE IF NOT EXISTS user SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS username ON user TYPE string;
+DEFINE FIELD IF NOT EXISTS display_name ON user TYPE string;
+DEFINE FIELD IF NOT EXISTS roles ON user TYPE array<string>;
+DEFINE FIELD IF NOT EXISTS teams ON user TYPE array<string> DEFAULT [];
+DEFINE FIELD IF NOT EXISTS password_hash ON user TYPE string;
+DEFINE FIELD IF NOT EXISTS disabled ON user TYPE bool DEFAULT false;
+DEFINE FIELD IF NOT EXISTS created_at ON user TYPE datetime VALUE $before ?? time::now();
+
+DEFINE TABLE IF NOT EXISTS api_token SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS user ON api_token TYPE string;
+DEFINE FIELD IF NOT EXISTS name ON api_token TYPE string;
+DEFINE FIELD IF NOT EXISTS prefix ON api_token TYPE string;
+DEFINE FIELD IF NOT EXISTS created_at ON api_token TYPE datetime VALUE $before ?? time::now();
+DEFINE FIELD IF NOT EXISTS revoked ON api_token TYPE bool DEFAULT false;
+DEFINE INDEX IF NOT EXISTS api_token_user ON api_token FIELDS user;
+
+DEFINE TABLE IF NOT EXISTS session SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS user ON session TYPE string;
+DEFINE FIELD IF NOT EXISTS expires_at ON session TYPE datetime;
+
+DEFINE TABLE IF NOT EXISTS audit SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS at ON audit TYPE datetime DEFAULT time::now();
+DEFINE FIELD IF NOT EXISTS actor ON audit TYPE string;
+DEFINE FIELD IF NOT EXISTS action ON audit TYPE string;
+DEFINE FIELD IF NOT EXISTS target ON audit TYPE string;
+DEFINE FIELD IF NOT EXISTS detail ON audit TYPE object FLEXIBLE DEFAULT {};
+DEFINE INDEX IF NOT EXISTS audit_at ON audit FIELDS at;
+
+DEFINE TABLE IF NOT EXISTS change_request SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS doc ON change_request TYPE object FLEXIBLE;
+DEFINE FIELD IF NOT EXISTS state ON change_request TYPE string;
+DEFINE FIELD IF NOT EXISTS dataset ON change_request TYPE string;
+DEFINE FIELD IF NOT EXISTS version ON change_request TYPE int;
+DEFINE INDEX IF NOT EXISTS change_request_state ON change_request FIELDS state;
+DEFINE INDEX IF NOT EXISTS change_request_dataset ON change_request FIELDS dataset;
+
+DEFINE TABLE IF NOT EXISTS notification SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS recipient ON notification TYPE string;
+DEFINE FIELD IF NOT EXISTS at ON notification TYPE datetime DEFAULT time::now();
+DEFINE FIELD IF NOT EXISTS change_request ON notification TYPE int;
+DEFINE FIELD IF NOT EXISTS event ON notification TYPE string;
+DEFINE FIELD IF NOT EXISTS message ON notification TYPE string;
+DEFINE FIELD IF NOT EXISTS read ON notification TYPE bool DEFAULT false;
+DEFINE INDEX IF NOT EXISTS notification_recipient ON notification FIELDS recipient;
+
+DEFINE TABLE IF NOT EXISTS webhook_outbox SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS event ON webhook_outbox TYPE object FLEXIBLE;
+DEFINE FIELD IF NOT EXISTS attempts ON webhook_outbox TYPE int DEFAULT 0;
+DEFINE FIELD IF NOT EXISTS next_at ON webhook_outbox TYPE datetime DEFAULT time::now();
+DEFINE FIELD IF NOT EXISTS delivered ON webhook_outbox TYPE bool DEFAULT false;
+DEFINE FIELD IF NOT EXISTS last_error ON webhook_outbox TYPE option<string>;
+DEFINE INDEX IF NOT EXISTS webhook_outbox_pending ON webhook_outbox FIELDS delivered, next_at;
 "#;
 
 pub(crate) async fn migrate(db: &Surreal<Any>) -> Result<()> {

@@ -8,6 +8,7 @@ use domain::record::ImportBatch;
 use domain::{Asset, Edge, ValidationError};
 use serde_json::{json, Value};
 
+use crate::audit::Audit;
 use crate::error::{first_real_error, CatalogError, Result};
 use crate::Catalog;
 
@@ -47,6 +48,7 @@ FOR $e IN $edges {
         RELATE $from->$eid->$to SET key = $e.key, kind = $e.kind, columns = $e.columns;
     };
 };
+CREATE audit CONTENT $audit;
 UPSERT meta:graph SET version = (version ?? 0) + 1;
 COMMIT;
 "#;
@@ -60,6 +62,7 @@ IF ($rid.version ?? 0) != $expected {
 DELETE edge WHERE in = $rid OR out = $rid;
 DELETE $rid;
 CREATE asset_version SET asset = $key, version = $expected + 1, by = $by, changes = ['deleted'], snapshot = $snapshot;
+CREATE audit CONTENT $audit;
 UPSERT meta:graph SET version = (version ?? 0) + 1;
 COMMIT;
 "#;
@@ -67,13 +70,14 @@ COMMIT;
 const DELETE_EDGE: &str = r#"
 BEGIN;
 DELETE type::record('edge', $key);
+CREATE audit CONTENT $audit;
 UPSERT meta:graph SET version = (version ?? 0) + 1;
 COMMIT;
 "#;
 
 /// The stored form of an asset: the wire form with `key` for `id`, no
 /// timestamps (the database sets them) and the text the search index covers.
-fn stored_doc(a: &Asset) -> Result<Value> {
+pub(crate) fn stored_doc(a: &Asset) -> Result<Value> {
     let mut v = serde_json::to_value(a).map_err(|e| CatalogError::Corrupt(e.to_string()))?;
     let obj = v.as_object_mut().expect("an asset serialises to an object");
     obj.remove("id");
@@ -87,7 +91,7 @@ fn stored_doc(a: &Asset) -> Result<Value> {
 
 /// SurrealDB's `option<T>` accepts NONE but not NULL, and JSON can only say
 /// NULL, so nulls inside free-form values are dropped before they are bound.
-fn strip_nulls(v: &mut Value) {
+pub(crate) fn strip_nulls(v: &mut Value) {
     match v {
         Value::Object(o) => {
             o.retain(|_, x| !x.is_null());
@@ -152,12 +156,20 @@ impl Catalog {
         let expected = expected_version
             .map(|v| HashMap::from([(id.clone(), v)]))
             .unwrap_or_default();
-        let outcome = self.apply(batch.assets, vec![], &expected, by).await?;
+        let audit = Audit::new("asset.put", &id, json!({}));
+        let outcome = self
+            .apply(batch.assets, vec![], &expected, by, audit)
+            .await?;
         Ok((self.get_asset(&id).await?, outcome))
     }
 
     pub async fn put_edge(&self, edge: Edge, by: &str) -> Result<(Edge, WriteOutcome)> {
         let id = edge.id.clone();
+        let audit = Audit::new(
+            "edge.put",
+            &id,
+            json!({"from": edge.from, "to": edge.to, "kind": edge.kind.as_str()}),
+        );
         let outcome = self
             .apply(
                 vec![],
@@ -167,6 +179,7 @@ impl Catalog {
                 }],
                 &HashMap::new(),
                 by,
+                audit,
             )
             .await?;
         let edge = self
@@ -192,8 +205,14 @@ impl Catalog {
                 label: labels.get(i).cloned().unwrap_or_default(),
                 edge,
             })
-            .collect();
-        self.apply(batch.assets, edges, &HashMap::new(), by).await
+            .collect::<Vec<_>>();
+        let audit = Audit::new(
+            "catalog.import",
+            "catalog",
+            json!({"assets": batch.assets.len(), "edges": edges.len()}),
+        );
+        self.apply(batch.assets, edges, &HashMap::new(), by, audit)
+            .await
     }
 
     async fn apply(
@@ -202,6 +221,7 @@ impl Catalog {
         edges: Vec<LabelledEdge>,
         expected: &HashMap<String, u64>,
         by: &str,
+        audit: Audit,
     ) -> Result<WriteOutcome> {
         // A later record for the same id replaces an earlier one.
         let mut assets_by_id: BTreeMap<String, Asset> = BTreeMap::new();
@@ -301,6 +321,7 @@ impl Catalog {
             .bind(("assets", Value::Array(asset_ops)))
             .bind(("edges", Value::Array(edge_ops)))
             .bind(("by", by.to_string()))
+            .bind(("audit", audit.row(by)))
             .await?;
         first_real_error(res)?;
         // Committed: now the in-memory graph may follow.
@@ -327,22 +348,26 @@ impl Catalog {
             .bind(("expected", old.version))
             .bind(("by", by.to_string()))
             .bind(("snapshot", snapshot))
+            .bind(("audit", Audit::new("asset.delete", id, json!({})).row(by)))
             .await?;
         first_real_error(res)?;
         self.graph_write().remove_node(id);
         Ok(())
     }
 
-    pub async fn delete_edge(&self, id: &str) -> Result<()> {
-        if self.get_edge(id).await?.is_none() {
+    pub async fn delete_edge(&self, id: &str, by: &str) -> Result<()> {
+        let Some(edge) = self.get_edge(id).await? else {
             return Err(CatalogError::NotFound(format!("edge {id:?}")));
-        }
+        };
+        let detail = json!({"from": edge.from, "to": edge.to, "kind": edge.kind.as_str()});
         let res = self
             .db
             .query(DELETE_EDGE)
             .bind(("key", id.to_string()))
+            .bind(("audit", Audit::new("edge.delete", id, detail).row(by)))
             .await?;
         first_real_error(res)?;
+        self.graph_write().remove_edge(id);
         Ok(())
     }
 }

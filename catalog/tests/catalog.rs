@@ -265,9 +265,9 @@ async fn edges_link_neighbours_and_reject_bad_ends() {
         matches!(c.put_edge(wrong, "t").await.unwrap_err(), CatalogError::Invalid(v) if v.field == "kind")
     );
 
-    c.delete_edge(&e.id).await.unwrap();
+    c.delete_edge(&e.id, "t").await.unwrap();
     assert!(matches!(
-        c.delete_edge(&e.id).await.unwrap_err(),
+        c.delete_edge(&e.id, "t").await.unwrap_err(),
         CatalogError::NotFound(_)
     ));
     c.delete_asset(&d.id, "t").await.unwrap();

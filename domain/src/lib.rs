@@ -7,9 +7,12 @@
 //! `wasm32-unknown-unknown` and its tests compile in seconds.
 
 pub mod asset;
+pub mod auth;
+pub mod change_request;
 pub mod demo;
 pub mod edge;
 pub mod error;
+pub mod impact;
 pub mod lineage;
 pub mod query;
 pub mod record;

@@ -384,3 +384,15 @@ pub struct GraphDelta {
     #[serde(default)]
     pub path: Vec<String>,
 }
+
+/// A message to a person or team about a change request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: String,
+    pub recipient: String,
+    pub at: String,
+    pub change_request: u64,
+    pub event: String,
+    pub message: String,
+    pub read: bool,
+}

@@ -14,7 +14,9 @@ use domain::record::{ExportRecord, ImportBatch, Record};
 use domain::{AssetInput, EdgeInput, ValidationError};
 use serde_json::json;
 
+use crate::auth::Caller;
 use crate::router::AppState;
+use domain::auth::Action;
 
 /// The largest import body accepted, in bytes.
 pub const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
@@ -31,14 +33,22 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn invalid(e: ValidationError) -> Self {
+    pub fn status(status: StatusCode, field: &str, message: String) -> Self {
+        ApiError {
+            status,
+            field: (!field.is_empty()).then(|| field.to_string()),
+            message,
+        }
+    }
+
+    pub fn invalid(e: ValidationError) -> Self {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             field: Some(e.field),
             message: e.message,
         }
     }
-    fn not_found(what: String) -> Self {
+    pub fn not_found(what: String) -> Self {
         ApiError {
             status: StatusCode::NOT_FOUND,
             field: None,
@@ -55,6 +65,16 @@ impl From<CatalogError> for ApiError {
             CatalogError::Conflict(m) => ApiError {
                 status: StatusCode::CONFLICT,
                 field: Some("version".into()),
+                message: m,
+            },
+            CatalogError::Refused(v) => ApiError {
+                status: StatusCode::CONFLICT,
+                field: Some(v.field),
+                message: v.message,
+            },
+            CatalogError::Forbidden(m) => ApiError {
+                status: StatusCode::FORBIDDEN,
+                field: Some("role".into()),
                 message: m,
             },
             other => {
@@ -80,10 +100,19 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A non-empty query parameter, if given.
+pub fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
 
 /// Parses a JSON body, naming the field at fault when it does not fit.
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -131,6 +160,8 @@ pub fn routes() -> Router<AppState> {
         .route("/paths", get(paths))
         .route("/hubs", get(hubs))
         .route("/refresh-plan/{id}", get(refresh_plan))
+        .merge(crate::access::routes())
+        .merge(crate::changes::routes())
         .fallback(|| async {
             ApiError {
                 status: StatusCode::NOT_FOUND,
@@ -274,13 +305,15 @@ fn expected_version(headers: &HeaderMap) -> ApiResult<Option<u64>> {
 async fn put_asset(
     State(catalog): State<Catalog>,
     Path(id): Path<String>,
+    caller: Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
+    let who = caller.require(Action::WriteCatalog)?;
     let input: AssetInput = parse_json(&body)?;
     let asset = input.into_asset(Some(&id)).map_err(ApiError::invalid)?;
     let (stored, outcome) = catalog
-        .put_asset(asset, expected_version(&headers)?, "api")
+        .put_asset(asset, expected_version(&headers)?, &who.actor())
         .await?;
     let status = if outcome.assets_created > 0 {
         StatusCode::CREATED
@@ -298,15 +331,22 @@ async fn put_asset(
 async fn delete_asset(
     State(catalog): State<Catalog>,
     Path(id): Path<String>,
+    caller: Caller,
 ) -> ApiResult<StatusCode> {
-    catalog.delete_asset(&id, "api").await?;
+    let who = caller.require(Action::WriteCatalog)?;
+    catalog.delete_asset(&id, &who.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn post_edge(State(catalog): State<Catalog>, body: Bytes) -> ApiResult<Response> {
+async fn post_edge(
+    State(catalog): State<Catalog>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let who = caller.require(Action::WriteCatalog)?;
     let input: EdgeInput = parse_json(&body)?;
     let edge = input.into_edge().map_err(ApiError::invalid)?;
-    let (stored, _) = catalog.put_edge(edge, "api").await?;
+    let (stored, _) = catalog.put_edge(edge, &who.actor()).await?;
     Ok((StatusCode::CREATED, Json(stored)).into_response())
 }
 
@@ -324,8 +364,10 @@ async fn get_edge(
 async fn delete_edge(
     State(catalog): State<Catalog>,
     Path(id): Path<String>,
+    caller: Caller,
 ) -> ApiResult<StatusCode> {
-    catalog.delete_edge(&id).await?;
+    let who = caller.require(Action::WriteCatalog)?;
+    catalog.delete_edge(&id, &who.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -363,13 +405,15 @@ pub fn parse_import(text: &str) -> Result<(ImportBatch, Vec<String>), Validation
 
 async fn import(
     State(catalog): State<Catalog>,
+    caller: Caller,
     body: Bytes,
 ) -> ApiResult<Json<catalog::WriteOutcome>> {
+    let who = caller.require(Action::WriteCatalog)?;
     let text = std::str::from_utf8(&body).map_err(|e| {
         ApiError::invalid(ValidationError::new("body", format!("is not UTF-8: {e}")))
     })?;
     let (batch, labels) = parse_import(text).map_err(ApiError::invalid)?;
-    Ok(Json(catalog.import(batch, labels, "api").await?))
+    Ok(Json(catalog.import(batch, labels, &who.actor()).await?))
 }
 
 /// Writes every asset, then every edge, one JSON record per line.

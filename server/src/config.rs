@@ -33,6 +33,19 @@ pub struct ServeArgs {
     /// Where the compiled site (wasm, CSS, public files) is. Default: `site-root` in Leptos.toml.
     #[arg(long, env = "LEPTOS_SITE_ROOT")]
     pub site_root: Option<String>,
+    /// Whether callers who have not signed in may read (`0` turns anonymous access off).
+    /// Default: `[mlgraph] anonymous` in Leptos.toml, else on.
+    #[arg(long, env = "MLGRAPH_ANONYMOUS")]
+    pub anonymous: Option<String>,
+    /// A URL that receives a JSON POST for every change-request state change.
+    #[arg(long, env = "MLGRAPH_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// A bearer token accepted as an admin, for automation.
+    #[arg(long, env = "MLGRAPH_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// The password of every demo user; without it each gets a random one, printed at first start.
+    #[arg(long, env = "MLGRAPH_DEMO_PASSWORD", hide_env_values = true)]
+    pub demo_password: Option<String>,
 }
 
 /// mlgraph's own section of Leptos.toml.
@@ -46,11 +59,17 @@ struct FileSettings {
 struct MlgraphSection {
     db: Option<String>,
     demo: Option<bool>,
+    anonymous: Option<bool>,
+    webhook_url: Option<String>,
 }
 
 pub struct Settings {
     pub db: String,
     pub demo: bool,
+    pub anonymous: bool,
+    pub webhook_url: Option<String>,
+    pub admin_token: Option<String>,
+    pub demo_password: Option<String>,
     pub leptos: leptos::config::LeptosOptions,
 }
 
@@ -110,18 +129,42 @@ impl Settings {
             .map_err(|e| anyhow::anyhow!("reading {CONFIG_FILE}: {e}"))?
             .leptos_options;
         let file = file_settings()?;
-        let demo = match args.demo.as_deref() {
-            Some("0" | "false" | "no" | "off") => false,
-            Some("1" | "true" | "yes" | "on") => true,
-            Some(other) => anyhow::bail!("MLGRAPH_DEMO must be 0 or 1, not {other:?}"),
-            None => file.demo.unwrap_or(true),
-        };
+        let demo =
+            switch("MLGRAPH_DEMO", args.demo.as_deref())?.unwrap_or(file.demo.unwrap_or(true));
+        let anonymous = switch("MLGRAPH_ANONYMOUS", args.anonymous.as_deref())?
+            .unwrap_or(file.anonymous.unwrap_or(true));
+        let webhook_url = args
+            .webhook_url
+            .clone()
+            .or(file.webhook_url)
+            .filter(|u| !u.is_empty());
+        if let Some(url) = &webhook_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                anyhow::bail!(
+                    "MLGRAPH_WEBHOOK_URL must start with http:// or https://, not {url:?}"
+                );
+            }
+        }
         Ok(Settings {
             db: db_url(&args.db)?,
             demo,
+            anonymous,
+            webhook_url,
+            admin_token: args.admin_token.clone().filter(|t| !t.is_empty()),
+            demo_password: args.demo_password.clone().filter(|t| !t.is_empty()),
             leptos,
         })
     }
+}
+
+/// Reads an on/off setting.
+fn switch(name: &str, value: Option<&str>) -> anyhow::Result<Option<bool>> {
+    Ok(match value {
+        None => None,
+        Some("0" | "false" | "no" | "off") => Some(false),
+        Some("1" | "true" | "yes" | "on") => Some(true),
+        Some(other) => anyhow::bail!("{name} must be 0 or 1, not {other:?}"),
+    })
 }
 
 /// A file or standard output.

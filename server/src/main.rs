@@ -4,13 +4,19 @@
 // Leptos view types nest deeply; the asset page needs more than the default.
 #![recursion_limit = "256"]
 
+mod access;
+#[cfg(test)]
+mod access_tests;
 mod api;
+mod auth;
 mod bench;
+mod changes;
 mod config;
 mod router;
 #[cfg(test)]
 mod router_tests;
 mod seed;
+mod webhook;
 
 use std::path::PathBuf;
 
@@ -71,6 +77,53 @@ enum Command {
         #[arg(long, default_value = "-")]
         out: String,
     },
+    /// Manages users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manages API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Creates a user; without --password, a random one is made and printed.
+    Add {
+        #[command(flatten)]
+        db: config::DbArgs,
+        username: String,
+        /// Comma-separated: viewer, editor, approver, operator, admin.
+        #[arg(long, default_value = "admin")]
+        roles: String,
+        /// Comma-separated teams whose assets the user answers for.
+        #[arg(long, default_value = "")]
+        teams: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// The password (or MLGRAPH_PASSWORD in the environment).
+        #[arg(long, env = "MLGRAPH_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Lists users.
+    List {
+        #[command(flatten)]
+        db: config::DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Creates a bearer API token for a user and prints it (it is shown only once).
+    Create {
+        #[command(flatten)]
+        db: config::DbArgs,
+        /// Whose token.
+        #[arg(long)]
+        user: String,
+        /// A name to tell the token apart, such as the machine that uses it.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
 }
 
 #[tokio::main]
@@ -120,6 +173,62 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string(&out)?);
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            db,
+            username,
+            roles,
+            teams,
+            display_name,
+            password,
+        }) => {
+            let catalog = config::open(&db).await?;
+            let roles = domain::auth::parse_roles(&roles).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(catalog::random_password);
+            let user = catalog
+                .add_user(
+                    catalog::NewUser {
+                        username: username.clone(),
+                        display_name: display_name.unwrap_or_default(),
+                        password: password.clone(),
+                        roles,
+                        teams: teams
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|t| !t.is_empty())
+                            .map(str::to_string)
+                            .collect(),
+                    },
+                    "cli",
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string(&user)?);
+            if generated {
+                println!("password: {password}");
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::List { db }) => {
+            let catalog = config::open(&db).await?;
+            for u in catalog
+                .list_users()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                println!("{}", serde_json::to_string(&u)?);
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { db, user, name }) => {
+            let catalog = config::open(&db).await?;
+            let (token, _) = catalog
+                .create_token(&user, &name, "cli")
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{token}");
             Ok(())
         }
         Command::Export { db, out } => {

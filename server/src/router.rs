@@ -8,16 +8,20 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
+use std::sync::Arc;
+
+use crate::auth::AuthState;
 use crate::config::Settings;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub catalog: Catalog,
+    pub auth: Arc<AuthState>,
 }
 
 /// Builds the whole application around an open catalog.
-pub fn build(catalog: Catalog, leptos_options: LeptosOptions) -> Router {
+pub fn build(catalog: Catalog, leptos_options: LeptosOptions, auth: Arc<AuthState>) -> Router {
     // Leptos spawns rendering tasks on a global executor and silently drops
     // any task spawned before one is set; set it before anything renders.
     // A second call (in tests, one per app) is a harmless "already set".
@@ -25,11 +29,16 @@ pub fn build(catalog: Catalog, leptos_options: LeptosOptions) -> Router {
     let state = AppState {
         leptos_options: leptos_options.clone(),
         catalog: catalog.clone(),
+        auth,
     };
     let routes = generate_route_list(app::App);
     let context = move || provide_context(catalog.clone());
     Router::new()
         .nest("/api/v1", crate::api::routes())
+        .route(
+            "/signout",
+            axum::routing::post(crate::access::sign_out_form),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = leptos_options.clone();
             move || app::shell(options.clone())
@@ -38,6 +47,10 @@ pub fn build(catalog: Catalog, leptos_options: LeptosOptions) -> Router {
             AppState,
             _,
         >(context, app::shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::authenticate,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(
             crate::api::MAX_JSON_BYTES,
         ))
@@ -60,16 +73,26 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             crate::seed::load(&catalog, domain::demo::DEMO_SEED, domain::demo::DEMO_ASSETS).await?;
         tracing::info!("loaded the demo catalog: {a} assets, {e} edges");
     }
+    crate::seed::demo_users(&catalog, settings.demo, settings.demo_password.as_deref()).await?;
+    if let Some(url) = &settings.webhook_url {
+        catalog.set_webhook_enabled(true);
+        tokio::spawn(crate::webhook::deliver(catalog.clone(), url.clone()));
+        tracing::info!("change-request events go to the webhook {url}");
+    }
     let addr = settings.leptos.site_addr;
-    let app = build(catalog.clone(), settings.leptos);
+    let auth = AuthState::new(settings.anonymous, settings.admin_token.clone());
+    let app = build(catalog.clone(), settings.leptos, auth);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(
         "mlgraph listening on http://{addr} (database {})",
         settings.db
     );
-    axum::serve(listener, app.into_make_service())
-        .with_graceful_shutdown(stopped())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(stopped())
+    .await?;
     // No request is in flight any more: keep the lineage graph's image for
     // a fast next start.
     match catalog.save_lineage_image().await {

@@ -9,35 +9,47 @@ use tower::ServiceExt;
 
 use crate::router::build;
 
-async fn app_with_demo() -> axum::Router {
+/// The admin bearer token the test apps accept, as `MLGRAPH_ADMIN_TOKEN`.
+pub const ADMIN: &str = "test-admin-token";
+
+pub async fn app_with_demo() -> axum::Router {
     let catalog = catalog::Catalog::connect("mem://").await.unwrap();
     crate::seed::load(&catalog, domain::demo::DEMO_SEED, domain::demo::DEMO_ASSETS)
         .await
         .unwrap();
-    build(catalog, options())
+    build(
+        catalog,
+        options(),
+        crate::auth::AuthState::new(true, Some(ADMIN.into())),
+    )
 }
 
 async fn empty_app() -> axum::Router {
     build(
         catalog::Catalog::connect("mem://").await.unwrap(),
         options(),
+        crate::auth::AuthState::new(true, Some(ADMIN.into())),
     )
 }
 
-fn options() -> leptos::config::LeptosOptions {
+pub fn options() -> leptos::config::LeptosOptions {
     leptos::config::LeptosOptions::builder()
         .output_name("mlgraph")
         .site_root("target/site")
         .build()
 }
 
+/// Calls the app as the admin token; reads work the same anonymously.
 async fn call(
     app: &axum::Router,
     method: &str,
     uri: &str,
     body: Option<String>,
 ) -> (StatusCode, String) {
-    let mut req = Request::builder().method(method).uri(uri);
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {ADMIN}"));
     if body.is_some() {
         req = req.header("content-type", "application/json");
     }

@@ -68,3 +68,53 @@ pub fn write_ndjson(estate: &Estate, w: &mut dyn Write) -> anyhow::Result<()> {
     w.flush()?;
     Ok(())
 }
+
+/// The demo's users: one per role, with teams that own demo assets.
+const DEMO_USERS: &[(&str, &str, &str, &[&str])] = &[
+    ("admin", "Demo Admin", "admin", &[]),
+    ("ana.silva", "Ana Silva", "editor", &["playback-data"]),
+    ("ben.okafor", "Ben Okafor", "approver", &["ml-platform"]),
+    ("olu.ops", "Olu Operator", "operator", &["ml-platform"]),
+    ("val.viewer", "Val Viewer", "viewer", &[]),
+];
+
+/// Creates the demo users in a catalog that has none, when the demo is on,
+/// and prints their passwords once: `password` for all of them, or a
+/// random one each.
+pub async fn demo_users(
+    catalog: &catalog::Catalog,
+    demo: bool,
+    password: Option<&str>,
+) -> anyhow::Result<()> {
+    let e = |e: catalog::CatalogError| anyhow::anyhow!("{e}");
+    if !demo || catalog.count_users().await.map_err(e)? > 0 {
+        return Ok(());
+    }
+    let mut lines = Vec::new();
+    for (name, display, role, teams) in DEMO_USERS {
+        let pw = password
+            .map(str::to_string)
+            .unwrap_or_else(catalog::random_password);
+        catalog
+            .add_user(
+                catalog::NewUser {
+                    username: name.to_string(),
+                    display_name: display.to_string(),
+                    password: pw.clone(),
+                    roles: domain::auth::parse_roles(role).map_err(|e| anyhow::anyhow!("{e}"))?,
+                    teams: teams.iter().map(|t| t.to_string()).collect(),
+                },
+                "seed-demo",
+            )
+            .await
+            .map_err(e)?;
+        lines.push(format!("  {name:<12} {role:<9} {pw}"));
+    }
+    println!(
+        "Demo users (shown once; sign in at /signin):\n  {:<12} {:<9} password\n{}",
+        "user",
+        "role",
+        lines.join("\n")
+    );
+    Ok(())
+}

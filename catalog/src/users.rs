@@ -1,0 +1,346 @@
+//! Users, sign-in sessions and API tokens. Passwords are stored as argon2
+//! hashes; session and token secrets are random and stored only as their
+//! SHA-256, so a copy of the database lets nobody sign in.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use domain::auth::{validate_password, validate_username, Role, TokenInfo, User};
+use domain::ValidationError;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::audit::Audit;
+use crate::error::{first_real_error, CatalogError, Result};
+use crate::Catalog;
+
+/// How long a sign-in lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+/// What it takes to create a user.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    pub roles: Vec<Role>,
+    pub teams: Vec<String>,
+}
+
+/// A random secret, as 64 hex digits after a prefix that says what it is.
+fn secret(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    format!("{prefix}{}", hex(&bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The key a secret is stored under.
+fn digest(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| CatalogError::Corrupt(format!("hashing a password: {e}")))
+}
+
+fn password_matches(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash to check unknown user names against, so that a wrong name takes
+/// as long to refuse as a wrong password and names cannot be probed.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy password").unwrap_or_default())
+}
+
+fn row_to_user(row: Value) -> Result<User> {
+    serde_json::from_value(row).map_err(|e| CatalogError::Corrupt(format!("user row: {e}")))
+}
+
+const USER_FIELDS: &str = "username, display_name, roles, teams, disabled";
+
+impl Catalog {
+    pub async fn add_user(&self, new: NewUser, by: &str) -> Result<User> {
+        validate_username(&new.username)?;
+        validate_password(&new.password)?;
+        if new.roles.is_empty() {
+            return Err(ValidationError::new("roles", "name at least one role").into());
+        }
+        if new.display_name.len() > 200 {
+            return Err(ValidationError::new("display_name", "must be at most 200 bytes").into());
+        }
+        let password = new.password.clone();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| CatalogError::Corrupt(e.to_string()))??;
+        let display = if new.display_name.trim().is_empty() {
+            new.username.clone()
+        } else {
+            new.display_name.trim().to_string()
+        };
+        let doc = json!({
+            "username": new.username,
+            "display_name": display,
+            "roles": new.roles,
+            "teams": new.teams,
+            "password_hash": hash,
+        });
+        let audit = Audit::new(
+            "user.create",
+            &new.username,
+            json!({"roles": new.roles, "teams": new.teams}),
+        );
+        let res = self
+            .db
+            .query(
+                "BEGIN;
+                 LET $rid = type::record('user', $name);
+                 IF $rid.username != NONE {
+                     THROW 'mlgraph-conflict: a user named ' + $name + ' already exists';
+                 };
+                 CREATE $rid CONTENT $doc;
+                 CREATE audit CONTENT $audit;
+                 COMMIT;",
+            )
+            .bind(("name", new.username.clone()))
+            .bind(("doc", doc))
+            .bind(("audit", audit.row(by)))
+            .await?;
+        first_real_error(res)?;
+        self.get_user(&new.username)
+            .await?
+            .ok_or_else(|| CatalogError::NotFound(format!("user {:?}", new.username)))
+    }
+
+    pub async fn get_user(&self, username: &str) -> Result<Option<User>> {
+        let mut res = self
+            .db
+            .query(format!(
+                "SELECT {USER_FIELDS} FROM ONLY type::record('user', $name)"
+            ))
+            .bind(("name", username.to_string()))
+            .await?;
+        let row: Option<Value> = res.take(0)?;
+        row.filter(|r| !r.is_null()).map(row_to_user).transpose()
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<User>> {
+        let mut res = self
+            .db
+            .query(format!("SELECT {USER_FIELDS} FROM user ORDER BY username"))
+            .await?;
+        let rows: Vec<Value> = res.take(0)?;
+        rows.into_iter().map(row_to_user).collect()
+    }
+
+    pub async fn count_users(&self) -> Result<u64> {
+        self.count("SELECT count() AS n FROM user GROUP ALL").await
+    }
+
+    /// Checks a user name and password. On success it opens a session and
+    /// returns its secret (for the cookie) with the user.
+    pub async fn sign_in(&self, username: &str, password: &str) -> Result<Option<(String, User)>> {
+        let mut res = self
+            .db
+            .query(format!(
+                "SELECT {USER_FIELDS}, password_hash FROM ONLY type::record('user', $name)"
+            ))
+            .bind(("name", username.to_string()))
+            .await?;
+        let row: Option<Value> = res.take(0)?;
+        let row = row.filter(|r| !r.is_null());
+        let stored = row
+            .as_ref()
+            .and_then(|r| r["password_hash"].as_str())
+            .map(str::to_string);
+        let given = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || match stored {
+            Some(h) => password_matches(&given, &h),
+            None => {
+                password_matches(&given, decoy_hash());
+                false
+            }
+        })
+        .await
+        .map_err(|e| CatalogError::Corrupt(e.to_string()))?;
+        let Some(row) = row.filter(|_| ok) else {
+            return Ok(None);
+        };
+        let user = row_to_user(row)?;
+        if user.disabled {
+            return Ok(None);
+        }
+        let token = secret("mls_");
+        let res = self
+            .db
+            .query(
+                "BEGIN;
+                 CREATE type::record('session', $key) SET user = $user, expires_at = time::now() + <duration> $ttl;
+                 CREATE audit CONTENT $audit;
+                 COMMIT;",
+            )
+            .bind(("key", digest(&token)))
+            .bind(("user", user.username.clone()))
+            .bind(("ttl", format!("{SESSION_HOURS}h")))
+            .bind((
+                "audit",
+                Audit::new("session.create", &user.username, json!({})).row(&user.username),
+            ))
+            .await?;
+        first_real_error(res)?;
+        Ok(Some((token, user)))
+    }
+
+    /// The user a session secret belongs to, if the session is live.
+    pub async fn session_user(&self, token: &str) -> Result<Option<User>> {
+        if !token.starts_with("mls_") || token.len() > 100 {
+            return Ok(None);
+        }
+        let mut res = self
+            .db
+            .query(format!(
+                "LET $s = type::record('session', $key);
+                 LET $live = $s.expires_at != NONE AND $s.expires_at >= time::now();
+                 IF $s.expires_at != NONE AND !$live {{ DELETE $s; }};
+                 RETURN IF $live {{ (SELECT {USER_FIELDS} FROM ONLY type::record('user', $s.user)) }} ELSE {{ NONE }};"
+            ))
+            .bind(("key", digest(token)))
+            .await?;
+        let row: Option<Value> = res.take(3)?;
+        Ok(row
+            .filter(|r| !r.is_null())
+            .map(row_to_user)
+            .transpose()?
+            .filter(|u| !u.disabled))
+    }
+
+    pub async fn sign_out(&self, token: &str) -> Result<()> {
+        let res = self
+            .db
+            .query(
+                "BEGIN;
+                 LET $s = type::record('session', $key);
+                 IF $s.user != NONE {
+                     CREATE audit SET actor = $s.user, action = 'session.delete', target = $s.user, detail = {};
+                     DELETE $s;
+                 };
+                 COMMIT;",
+            )
+            .bind(("key", digest(token)))
+            .await?;
+        first_real_error(res)?;
+        Ok(())
+    }
+
+    /// Makes an API token for `username` and returns its secret, which is
+    /// never stored and cannot be shown again.
+    pub async fn create_token(
+        &self,
+        username: &str,
+        name: &str,
+        by: &str,
+    ) -> Result<(String, TokenInfo)> {
+        if self.get_user(username).await?.is_none() {
+            return Err(
+                ValidationError::new("user", format!("no user is named {username:?}")).into(),
+            );
+        }
+        let name = name.trim();
+        if name.is_empty() || name.len() > 100 {
+            return Err(ValidationError::new("name", "must be 1 to 100 bytes").into());
+        }
+        let token = secret("mlt_");
+        let prefix: String = token.chars().take(10).collect();
+        let res = self
+            .db
+            .query(
+                "BEGIN;
+                 CREATE type::record('api_token', $key) SET user = $user, name = $name, prefix = $prefix;
+                 CREATE audit CONTENT $audit;
+                 COMMIT;",
+            )
+            .bind(("key", digest(&token)))
+            .bind(("user", username.to_string()))
+            .bind(("name", name.to_string()))
+            .bind(("prefix", prefix.clone()))
+            .bind((
+                "audit",
+                Audit::new("token.create", username, json!({"name": name, "prefix": prefix})).row(by),
+            ))
+            .await?;
+        first_real_error(res)?;
+        Ok((
+            token,
+            TokenInfo {
+                user: username.to_string(),
+                name: name.to_string(),
+                prefix,
+                created_at: String::new(),
+            },
+        ))
+    }
+
+    /// The user an API token acts for, if the token is known.
+    pub async fn token_user(&self, token: &str) -> Result<Option<User>> {
+        if !token.starts_with("mlt_") || token.len() > 100 {
+            return Ok(None);
+        }
+        let mut res = self
+            .db
+            .query(format!(
+                "LET $t = type::record('api_token', $key);
+                 RETURN IF $t.user != NONE AND $t.revoked = false {{ (SELECT {USER_FIELDS} FROM ONLY type::record('user', $t.user)) }} ELSE {{ NONE }};"
+            ))
+            .bind(("key", digest(token)))
+            .await?;
+        let row: Option<Value> = res.take(1)?;
+        Ok(row
+            .filter(|r| !r.is_null())
+            .map(row_to_user)
+            .transpose()?
+            .filter(|u| !u.disabled))
+    }
+
+    pub async fn list_tokens(&self, username: &str) -> Result<Vec<TokenInfo>> {
+        let mut res = self
+            .db
+            .query("SELECT user, name, prefix, <string> created_at AS created_at FROM api_token WHERE user = $user AND revoked = false ORDER BY created_at")
+            .bind(("user", username.to_string()))
+            .await?;
+        let rows: Vec<Value> = res.take(0)?;
+        rows.into_iter()
+            .map(|r| {
+                serde_json::from_value(r)
+                    .map_err(|e| CatalogError::Corrupt(format!("token row: {e}")))
+            })
+            .collect()
+    }
+}
+
+/// A random password of 20 letters and digits, for generated accounts.
+pub fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 20];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
+}

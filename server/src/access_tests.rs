@@ -1,0 +1,728 @@
+//! Access tests: the role × endpoint matrix, sign-in with cookies, the
+//! origin check, rate limits, anonymous access turned off, the audit log
+//! and webhook delivery, all over the real embedded SurrealDB.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use domain::auth::Role;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use crate::auth::AuthState;
+use crate::router::build;
+use crate::router_tests::{options, ADMIN};
+
+/// Who a request is sent as.
+#[derive(Clone, Copy)]
+enum As<'a> {
+    Anonymous,
+    Bearer(&'a str),
+    Cookie(&'a str),
+}
+
+async fn send(
+    app: &axum::Router,
+    who: As<'_>,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut req = Request::builder().method(method).uri(uri);
+    match who {
+        As::Anonymous => {}
+        As::Bearer(t) => req = req.header("authorization", format!("Bearer {t}")),
+        As::Cookie(c) => req = req.header("cookie", format!("mlgraph_session={c}")),
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let res = app
+        .clone()
+        .oneshot(
+            req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_default())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+/// One line of the matrix: method, path, body, the roles allowed, and
+/// whether anonymous callers are.
+type Row<'a> = (&'a str, String, Option<Value>, &'a [Role], bool);
+
+/// A demo catalog with one user (and token) per role, plus a proposer.
+async fn demo_with_users() -> (catalog::Catalog, Vec<(Option<Role>, String)>) {
+    let catalog = catalog::Catalog::connect("mem://").await.unwrap();
+    crate::seed::load(&catalog, domain::demo::DEMO_SEED, domain::demo::DEMO_ASSETS)
+        .await
+        .unwrap();
+    let mut tokens = vec![(None, String::new())];
+    for role in Role::ALL.into_iter().chain([Role::Editor]) {
+        let name = if tokens.iter().any(|(r, _)| *r == Some(role)) {
+            "proposer".to_string()
+        } else {
+            role.as_str().to_string()
+        };
+        catalog
+            .add_user(
+                catalog::NewUser {
+                    username: name.clone(),
+                    display_name: String::new(),
+                    password: "password-1".into(),
+                    roles: vec![role],
+                    teams: vec![],
+                },
+                "test",
+            )
+            .await
+            .unwrap();
+        let (t, _) = catalog.create_token(&name, "test", "test").await.unwrap();
+        if name != "proposer" {
+            tokens.push((Some(role), t));
+        } else {
+            tokens.push((None, t));
+        }
+    }
+    (catalog, tokens)
+}
+
+/// A demo dataset and one of its columns that feeds a model.
+fn dataset_and_column() -> (String, String) {
+    let e = domain::demo::demo();
+    for d in &e.edges {
+        if d.kind != domain::EdgeKind::Derives {
+            continue;
+        }
+        for m in &d.columns {
+            if e.edges.iter().any(|t| {
+                t.kind == domain::EdgeKind::Trains
+                    && t.from == d.to
+                    && t.columns.iter().any(|tm| tm.from == m.to)
+            }) && d.from.starts_with("dataset:")
+            {
+                return (d.from.clone(), m.from.clone());
+            }
+        }
+    }
+    panic!("no column of the demo feeds a model");
+}
+
+fn enc(id: &str) -> String {
+    domain::query::encode_component(id)
+}
+
+#[tokio::test]
+async fn every_role_gets_exactly_the_endpoints_it_should() {
+    let (catalog, tokens) = demo_with_users().await;
+    let app = build(
+        catalog.clone(),
+        options(),
+        AuthState::new(true, Some(ADMIN.into())),
+    );
+    let proposer = &tokens.last().unwrap().1;
+    let (dataset, column) = dataset_and_column();
+    let change = json!({"dataset": dataset, "changes": [{"op": "drop", "column": column}]});
+    // Two requests by someone else, so no role here is their proposer.
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (s, _, text) = send(
+            &app,
+            As::Bearer(proposer),
+            "POST",
+            "/api/v1/change-requests",
+            Some(change.clone()),
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{text}");
+        ids.push(
+            serde_json::from_str::<Value>(&text).unwrap()["id"]
+                .as_u64()
+                .unwrap(),
+        );
+    }
+    let (cr, cr2) = (ids[0], ids[1]);
+    let asset = json!({"kind": "dataset", "namespace": "matrix", "name": "t", "schema": []});
+    let edge = json!({"from": "dataset:matrix:t", "to": "dataset:matrix:u", "kind": "derives"});
+    use Role::*;
+    let anyone: &[Role] = &[Viewer, Editor, Approver, Operator, Admin];
+    // (method, path, body, roles allowed, whether anonymous callers are).
+    let matrix: Vec<Row> = vec![
+        ("GET", "/api/v1/assets?q=watch".into(), None, anyone, true),
+        (
+            "GET",
+            format!("/api/v1/assets/{}", enc(&dataset)),
+            None,
+            anyone,
+            true,
+        ),
+        (
+            "GET",
+            format!("/api/v1/lineage/{}", enc(&dataset)),
+            None,
+            anyone,
+            true,
+        ),
+        (
+            "PUT",
+            "/api/v1/assets/dataset:matrix:t".into(),
+            Some(asset),
+            &[Editor, Admin],
+            false,
+        ),
+        (
+            "POST",
+            "/api/v1/edges".into(),
+            Some(edge),
+            &[Editor, Admin],
+            false,
+        ),
+        (
+            "DELETE",
+            "/api/v1/edges/0123".into(),
+            None,
+            &[Editor, Admin],
+            false,
+        ),
+        (
+            "DELETE",
+            "/api/v1/assets/dataset:matrix:gone".into(),
+            None,
+            &[Editor, Admin],
+            false,
+        ),
+        (
+            "POST",
+            "/api/v1/import".into(),
+            None,
+            &[Editor, Admin],
+            false,
+        ),
+        ("GET", "/api/v1/export".into(), None, anyone, true),
+        (
+            "POST",
+            "/api/v1/impact".into(),
+            Some(change.clone()),
+            anyone,
+            true,
+        ),
+        (
+            "POST",
+            "/api/v1/change-requests".into(),
+            Some(change.clone()),
+            &[Editor, Admin],
+            false,
+        ),
+        (
+            "GET",
+            "/api/v1/change-requests?state=open".into(),
+            None,
+            anyone,
+            true,
+        ),
+        (
+            "GET",
+            format!("/api/v1/change-requests/{cr}"),
+            None,
+            anyone,
+            true,
+        ),
+        (
+            "GET",
+            format!("/api/v1/change-requests/{cr}/impact?format=csv"),
+            None,
+            anyone,
+            true,
+        ),
+        (
+            "POST",
+            format!("/api/v1/change-requests/{cr}/comment"),
+            Some(json!({"text": "hi"})),
+            &[Editor, Approver, Admin],
+            false,
+        ),
+        (
+            "POST",
+            format!("/api/v1/change-requests/{cr}/recompute"),
+            None,
+            &[Editor, Admin],
+            false,
+        ),
+        (
+            "POST",
+            format!("/api/v1/change-requests/{cr}/approve"),
+            None,
+            &[Approver, Admin],
+            false,
+        ),
+        (
+            "POST",
+            format!("/api/v1/change-requests/{cr2}/reject"),
+            None,
+            &[Approver, Admin],
+            false,
+        ),
+        (
+            "POST",
+            format!("/api/v1/change-requests/{cr}/apply"),
+            None,
+            &[Editor, Approver, Admin],
+            false,
+        ),
+        (
+            "POST",
+            format!("/api/v1/change-requests/{cr2}/withdraw"),
+            None,
+            &[Admin],
+            false,
+        ),
+        (
+            "POST",
+            format!("/api/v1/change-requests/{cr2}/submit"),
+            None,
+            &[Admin],
+            false,
+        ),
+        ("GET", "/api/v1/inbox".into(), None, anyone, false),
+        ("GET", "/api/v1/notifications".into(), None, anyone, false),
+        (
+            "POST",
+            "/api/v1/notifications/read".into(),
+            None,
+            anyone,
+            false,
+        ),
+        (
+            "POST",
+            "/api/v1/tokens".into(),
+            Some(json!({"name": "m"})),
+            anyone,
+            false,
+        ),
+        ("GET", "/api/v1/tokens".into(), None, anyone, false),
+        (
+            "POST",
+            "/api/v1/tokens".into(),
+            Some(json!({"name": "m", "user": "proposer"})),
+            &[Admin],
+            false,
+        ),
+        ("GET", "/api/v1/users".into(), None, &[Admin], false),
+        (
+            "POST",
+            "/api/v1/users".into(),
+            Some(json!({"username": "x", "password": "short", "roles": ["viewer"]})),
+            &[Admin],
+            false,
+        ),
+        ("GET", "/api/v1/audit".into(), None, &[Admin], false),
+        ("GET", "/api/v1/session".into(), None, anyone, true),
+    ];
+    let mut wrong = Vec::new();
+    for (method, path, body, roles, anonymous) in &matrix {
+        for (role, token) in tokens.iter().take(6) {
+            let who = match role {
+                None => As::Anonymous,
+                Some(_) => As::Bearer(token),
+            };
+            let (s, _, text) = send(&app, who, method, path, body.clone(), &[]).await;
+            let allowed = match role {
+                None => *anonymous,
+                Some(r) => roles.contains(r),
+            };
+            let denied = s == StatusCode::UNAUTHORIZED || s == StatusCode::FORBIDDEN;
+            let expected_status = match role {
+                None => StatusCode::UNAUTHORIZED,
+                Some(_) => StatusCode::FORBIDDEN,
+            };
+            if allowed == denied || (!allowed && s != expected_status) {
+                let role = role.map_or("anonymous", |r| r.as_str());
+                wrong.push(format!("{method} {path} as {role}: {s} {text}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_strict_cookie_and_failures_are_rate_limited() {
+    let (catalog, _) = demo_with_users().await;
+    let app = build(catalog.clone(), options(), AuthState::new(true, None));
+    let (s, h, text) = send(
+        &app,
+        As::Anonymous,
+        "POST",
+        "/api/v1/session",
+        Some(json!({"username": "editor", "password": "password-1"})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let set = h.get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let secret = set
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("mlgraph_session=")
+        .to_string();
+    let (_, _, me) = send(
+        &app,
+        As::Cookie(&secret),
+        "GET",
+        "/api/v1/session",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&me).unwrap()["user"],
+        "editor"
+    );
+    // The cookie lets the editor write.
+    let (s, _, text) = send(
+        &app,
+        As::Cookie(&secret),
+        "PUT",
+        "/api/v1/assets/dataset:cookie:t",
+        Some(json!({"kind": "dataset", "namespace": "cookie", "name": "t"})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
+    let log = catalog
+        .audit_log(Some("editor"), Some("dataset:cookie:t"), 10)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1, "the write is audited under the user's name");
+    // Signing out ends the session.
+    let (s, _, _) = send(
+        &app,
+        As::Cookie(&secret),
+        "DELETE",
+        "/api/v1/session",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, _, me) = send(
+        &app,
+        As::Cookie(&secret),
+        "GET",
+        "/api/v1/session",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&me).unwrap()["via"],
+        "anonymous"
+    );
+
+    let bad = json!({"username": "viewer", "password": "wrong password"});
+    for _ in 0..5 {
+        let (s, _, text) = send(
+            &app,
+            As::Anonymous,
+            "POST",
+            "/api/v1/session",
+            Some(bad.clone()),
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert!(text.contains("\"field\":\"password\""), "{text}");
+    }
+    let right = json!({"username": "viewer", "password": "password-1"});
+    let (s, h, _) = send(
+        &app,
+        As::Anonymous,
+        "POST",
+        "/api/v1/session",
+        Some(right),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    assert!(h.get("retry-after").is_some());
+    let (s, _, text) = send(
+        &app,
+        As::Anonymous,
+        "POST",
+        "/api/v1/session",
+        Some(json!({"username": "viewer", "password": "x".repeat(20_000)})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{text}");
+    let (s, _, _) = send(
+        &app,
+        As::Bearer("mlt_forged"),
+        "GET",
+        "/api/v1/assets",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "a bad token is refused, not ignored"
+    );
+}
+
+#[tokio::test]
+async fn other_origins_cannot_change_anything() {
+    let (catalog, tokens) = demo_with_users().await;
+    let app = build(catalog, options(), AuthState::new(true, None));
+    let admin = &tokens
+        .iter()
+        .find(|(r, _)| *r == Some(Role::Admin))
+        .unwrap()
+        .1;
+    let body = Some(json!({"kind": "dataset", "namespace": "o", "name": "t"}));
+    let (s, _, text) = send(
+        &app,
+        As::Bearer(admin),
+        "PUT",
+        "/api/v1/assets/dataset:o:t",
+        body.clone(),
+        &[
+            ("origin", "http://evil.example"),
+            ("host", "127.0.0.1:3000"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{text}");
+    assert!(text.contains("\"field\":\"origin\""));
+    let (s, _, _) = send(
+        &app,
+        As::Bearer(admin),
+        "GET",
+        "/api/v1/assets/dataset:o:t",
+        None,
+        &[("origin", "http://evil.example")],
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "reads from anywhere are fine, and nothing was written"
+    );
+    let (s, _, text) = send(
+        &app,
+        As::Bearer(admin),
+        "PUT",
+        "/api/v1/assets/dataset:o:t",
+        body,
+        &[
+            ("origin", "http://127.0.0.1:3000"),
+            ("host", "127.0.0.1:3000"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
+}
+
+#[tokio::test]
+async fn anonymous_access_can_be_turned_off() {
+    let (catalog, tokens) = demo_with_users().await;
+    let app = build(catalog, options(), AuthState::new(false, None));
+    let (s, _, _) = send(&app, As::Anonymous, "GET", "/api/v1/assets", None, &[]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, h, _) = send(&app, As::Anonymous, "GET", "/graph", None, &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(h.get("location").unwrap(), "/signin?next=%2Fgraph");
+    let viewer = &tokens
+        .iter()
+        .find(|(r, _)| *r == Some(Role::Viewer))
+        .unwrap()
+        .1;
+    let (s, _, _) = send(&app, As::Bearer(viewer), "GET", "/api/v1/assets", None, &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, text) = send(
+        &app,
+        As::Anonymous,
+        "POST",
+        "/api/v1/session",
+        Some(json!({"username": "viewer", "password": "password-1"})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "signing in stays open: {text}");
+}
+
+#[tokio::test]
+async fn a_change_request_walks_through_the_api_and_reaches_the_webhook() {
+    // A real HTTP receiver that fails its first delivery, to see a retry.
+    let received = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::<Value>::new()));
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let hook = {
+        let received = received.clone();
+        let calls = calls.clone();
+        axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |body: String| {
+                let received = received.clone();
+                let calls = calls.clone();
+                async move {
+                    if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                        return StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    received
+                        .lock()
+                        .await
+                        .push(serde_json::from_str(&body).unwrap());
+                    StatusCode::NO_CONTENT
+                }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, hook).await.unwrap() });
+
+    let (catalog, tokens) = demo_with_users().await;
+    catalog.set_webhook_enabled(true);
+    tokio::spawn(crate::webhook::deliver(
+        catalog.clone(),
+        format!("http://{addr}/hook"),
+    ));
+    let app = build(catalog.clone(), options(), AuthState::new(true, None));
+    let token = |r: Role| {
+        tokens
+            .iter()
+            .find(|(x, _)| *x == Some(r))
+            .unwrap()
+            .1
+            .clone()
+    };
+    let (dataset, column) = dataset_and_column();
+    let (s, _, text) = send(
+        &app,
+        As::Bearer(&token(Role::Editor)),
+        "POST",
+        "/api/v1/impact?format=csv",
+        Some(json!({"dataset": dataset, "changes": [{"op": "drop", "column": column}]})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert!(text.starts_with("id,kind,name,hops,severity"), "{text}");
+    let (s, _, text) = send(
+        &app,
+        As::Bearer(&token(Role::Editor)),
+        "POST",
+        "/api/v1/impact",
+        Some(json!({"dataset": dataset, "changes": [{"op": "explode", "column": column}]})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(text.contains("changes[0].op"), "{text}");
+
+    let (s, _, text) = send(
+        &app,
+        As::Bearer(&token(Role::Editor)),
+        "POST",
+        "/api/v1/change-requests",
+        Some(json!({"dataset": dataset, "changes": [{"op": "drop", "column": column}]})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
+    let cr: Value = serde_json::from_str(&text).unwrap();
+    let id = cr["id"].as_u64().unwrap();
+    assert!(cr["approver_status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["approved_by"].is_null()));
+    let version = cr["version"].as_u64().unwrap().to_string();
+    let (s, _, text) = send(
+        &app,
+        As::Bearer(&token(Role::Approver)),
+        "POST",
+        &format!("/api/v1/change-requests/{id}/approve"),
+        Some(json!({"text": "looks right"})),
+        &[("if-match", &version)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    // The same version again is stale now.
+    let (s, _, text) = send(
+        &app,
+        As::Bearer(&token(Role::Approver)),
+        "POST",
+        &format!("/api/v1/change-requests/{id}/comment"),
+        Some(json!({"text": "late"})),
+        &[("if-match", &version)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{text}");
+    let (s, _, text) = send(
+        &app,
+        As::Bearer(&token(Role::Editor)),
+        "POST",
+        &format!("/api/v1/change-requests/{id}/apply"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["state"],
+        "applied"
+    );
+
+    // Three events (opened, approved, applied), the first after a retry.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if received.lock().await.len() >= 3 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the webhook got {:?}",
+            received.lock().await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let got = received.lock().await;
+    let mut types: Vec<&str> = got.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    types.sort();
+    assert_eq!(
+        types,
+        vec![
+            "change_request.applied",
+            "change_request.approved",
+            "change_request.opened"
+        ]
+    );
+    assert!(
+        calls.load(std::sync::atomic::Ordering::SeqCst) >= 4,
+        "one failed attempt was retried"
+    );
+    assert_eq!(catalog.webhook_counts().await.unwrap(), (3, 0));
+}

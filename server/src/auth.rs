@@ -1,0 +1,358 @@
+//! Who is calling, and whether they may: the middleware that turns a
+//! session cookie or bearer token into a `Principal` for every request,
+//! refuses state-changing requests from other origins, keeps anonymous
+//! callers out when the configuration says so, and rate-limits sign-ins.
+//! Handlers and server functions then ask the principal about each action.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::auth::{Action, Principal, Role, Via};
+use serde_json::json;
+
+use crate::router::AppState;
+
+/// The cookie that carries a session secret.
+pub const SESSION_COOKIE: &str = "mlgraph_session";
+
+/// How many failed sign-ins one user name, or one client address, may
+/// have in a window before further attempts are refused.
+const SIGN_IN_FAILURES: u32 = 5;
+const SIGN_IN_WINDOW: Duration = Duration::from_secs(300);
+
+/// The security settings the middleware needs, shared by every request.
+pub struct AuthState {
+    /// Whether callers who have not signed in may read.
+    pub anonymous_reads: bool,
+    /// `MLGRAPH_ADMIN_TOKEN`: a bearer token that acts as an admin.
+    pub admin_token: Option<String>,
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl AuthState {
+    pub fn new(anonymous_reads: bool, admin_token: Option<String>) -> Arc<Self> {
+        Arc::new(AuthState {
+            anonymous_reads,
+            admin_token: admin_token.filter(|t| !t.is_empty()),
+            failures: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// How long the caller must wait before another attempt, if any of
+    /// `keys` has failed too often.
+    pub fn sign_in_blocked(&self, keys: &[String]) -> Option<Duration> {
+        let now = Instant::now();
+        let mut map = self.failures.lock().expect("never poisoned");
+        map.retain(|_, (_, start)| now.duration_since(*start) < SIGN_IN_WINDOW);
+        keys.iter()
+            .filter_map(|k| map.get(k))
+            .filter(|(n, _)| *n >= SIGN_IN_FAILURES)
+            .map(|(_, start)| SIGN_IN_WINDOW.saturating_sub(now.duration_since(*start)))
+            .max()
+    }
+
+    pub fn sign_in_failed(&self, keys: &[String]) {
+        let now = Instant::now();
+        let mut map = self.failures.lock().expect("never poisoned");
+        for k in keys {
+            map.entry(k.clone()).or_insert((0, now)).0 += 1;
+        }
+    }
+
+    pub fn sign_in_succeeded(&self, keys: &[String]) {
+        let mut map = self.failures.lock().expect("never poisoned");
+        for k in keys {
+            map.remove(k);
+        }
+    }
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// The value of one cookie of a request.
+pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// A JSON error answer, the same shape as the REST API's.
+pub fn refuse(status: StatusCode, field: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({
+            "error": format!("{field}: {message}"),
+            "field": field,
+            "message": message,
+            "status": status.as_u16(),
+        })),
+    )
+        .into_response()
+}
+
+/// Whether a state-changing request comes from a page of another site.
+/// Browsers send `Origin` on such requests and `Sec-Fetch-Site` on all;
+/// clients that send neither (curl, the OpenLineage client) are not
+/// browsers, and cookies, the thing a forged request would abuse, are
+/// SameSite=Strict anyway.
+fn cross_origin(parts: &axum::http::HeaderMap) -> bool {
+    if let Some(site) = parts.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        if site == "cross-site" || site == "same-site" {
+            return true;
+        }
+    }
+    let Some(origin) = parts.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let host = parts
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(origin)
+        .trim_end_matches('/');
+    origin == "null" || !origin_host.eq_ignore_ascii_case(host)
+}
+
+/// Paths an anonymous caller may reach even when anonymous reads are off:
+/// signing in, and the files the sign-in page needs.
+fn always_open(path: &str) -> bool {
+    path == "/signin"
+        || path == "/api/v1/session"
+        || path == "/rpc/sign_in"
+        || path.starts_with("/pkg/")
+        || path.starts_with("/vendor/")
+        || path == "/favicon.ico"
+        || path.ends_with(".css")
+}
+
+/// Resolves the caller of a request and applies the origin and anonymous
+/// rules; the principal is left in the request's extensions.
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if unsafe_method && cross_origin(req.headers()) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "origin",
+            "requests from another site may not change anything",
+        );
+    }
+    let auth = &state.auth;
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|t| t.trim().to_string());
+    let principal = if let Some(token) = bearer {
+        match resolve_token(&state, &token).await {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                return refuse(
+                    StatusCode::UNAUTHORIZED,
+                    "Authorization",
+                    "the bearer token is not valid",
+                )
+            }
+            Err(e) => return e,
+        }
+    } else if let Some(secret) = cookie(req.headers(), SESSION_COOKIE) {
+        match state.catalog.session_user(&secret).await {
+            Ok(Some(u)) => u.principal(Via::Session),
+            Ok(None) => Principal::anonymous(),
+            Err(e) => {
+                tracing::error!(error = %e, "looking up a session");
+                Principal::anonymous()
+            }
+        }
+    } else {
+        Principal::anonymous()
+    };
+    let path = req.uri().path().to_string();
+    if principal.is_anonymous() && !auth.anonymous_reads && !always_open(&path) {
+        if path.starts_with("/api/") || path.starts_with("/rpc/") {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "session",
+                "sign in first: anonymous access is turned off",
+            );
+        }
+        let back = domain::query::encode_component(
+            req.uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/"),
+        );
+        return Redirect::to(&format!("/signin?next={back}")).into_response();
+    }
+    req.extensions_mut().insert(principal);
+    next.run(req).await
+}
+
+async fn resolve_token(state: &AppState, token: &str) -> Result<Option<Principal>, Response> {
+    if let Some(admin) = &state.auth.admin_token {
+        if same_secret(token, admin) {
+            return Ok(Some(Principal {
+                user: "admin-token".into(),
+                display_name: "MLGRAPH_ADMIN_TOKEN".into(),
+                roles: vec![Role::Admin],
+                teams: vec![],
+                via: Via::Environment,
+            }));
+        }
+    }
+    match state.catalog.token_user(token).await {
+        Ok(u) => Ok(u.map(|u| u.principal(Via::Token))),
+        Err(e) => {
+            tracing::error!(error = %e, "looking up a token");
+            Err(refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "",
+                "internal error; see the server log",
+            ))
+        }
+    }
+}
+
+/// The caller, for handlers: `Caller(principal)`.
+pub struct Caller(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Caller(
+            parts
+                .extensions
+                .get::<Principal>()
+                .cloned()
+                .unwrap_or_else(Principal::anonymous),
+        ))
+    }
+}
+
+impl Caller {
+    /// Refuses the request unless the caller may take `action`: 401 for
+    /// anonymous callers, 403 for signed-in ones.
+    pub fn require(&self, action: Action) -> Result<&Principal, crate::api::ApiError> {
+        if self.0.may(action, true) {
+            return Ok(&self.0);
+        }
+        Err(self.denied(action))
+    }
+
+    /// Refuses anonymous callers.
+    pub fn signed_in(&self) -> Result<&Principal, crate::api::ApiError> {
+        if self.0.is_anonymous() {
+            return Err(crate::api::ApiError::status(
+                StatusCode::UNAUTHORIZED,
+                "session",
+                "sign in first".into(),
+            ));
+        }
+        Ok(&self.0)
+    }
+
+    fn denied(&self, action: Action) -> crate::api::ApiError {
+        if self.0.is_anonymous() {
+            crate::api::ApiError::status(
+                StatusCode::UNAUTHORIZED,
+                "session",
+                format!("sign in to {}", action.describe()),
+            )
+        } else {
+            crate::api::ApiError::status(
+                StatusCode::FORBIDDEN,
+                "role",
+                format!(
+                    "{} may not {}; ask an admin for a role that allows it",
+                    self.0.user,
+                    action.describe()
+                ),
+            )
+        }
+    }
+}
+
+/// The `Set-Cookie` value that starts a session.
+pub fn session_cookie(secret: &str) -> String {
+    format!(
+        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        catalog::SESSION_HOURS * 3600
+    )
+}
+
+/// The `Set-Cookie` value that ends one.
+pub fn cleared_cookie() -> String {
+    format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_compared_with_the_host() {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(header::HOST, "127.0.0.1:3000".parse().unwrap());
+        assert!(!cross_origin(&h), "no Origin: not a browser form");
+        h.insert(header::ORIGIN, "http://127.0.0.1:3000".parse().unwrap());
+        assert!(!cross_origin(&h));
+        h.insert(header::ORIGIN, "http://evil.example".parse().unwrap());
+        assert!(cross_origin(&h));
+        h.insert(header::ORIGIN, "null".parse().unwrap());
+        assert!(cross_origin(&h));
+        h.remove(header::ORIGIN);
+        h.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(cross_origin(&h));
+    }
+
+    #[test]
+    fn sign_in_failures_block_after_the_limit_and_success_clears_them() {
+        let s = AuthState::new(true, None);
+        let keys = vec!["user:ana".to_string()];
+        for _ in 0..SIGN_IN_FAILURES - 1 {
+            s.sign_in_failed(&keys);
+        }
+        assert!(s.sign_in_blocked(&keys).is_none());
+        s.sign_in_failed(&keys);
+        assert!(s.sign_in_blocked(&keys).is_some());
+        s.sign_in_succeeded(&keys);
+        assert!(s.sign_in_blocked(&keys).is_none());
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            "a=1; mlgraph_session=mls_abc; b=2".parse().unwrap(),
+        );
+        assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("mls_abc"));
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd") && !same_secret("abc", "ab"));
+    }
+}
