@@ -38,6 +38,8 @@ cargo leptos build
 say "browser journeys"
 port=3917
 log=$(mktemp)
+# The demo users' password, so the journeys can sign in as them.
+export MLGRAPH_DEMO_PASSWORD=demo-password-1
 MLGRAPH_DB=mem:// LEPTOS_SITE_ADDR=127.0.0.1:$port LEPTOS_SITE_ROOT=target/site RUST_LOG=warn \
   "$target/debug/mlgraph" serve >"$log" 2>&1 &
 server=$!

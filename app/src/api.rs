@@ -5,6 +5,9 @@
 use domain::query::{AssetDetail, GraphDelta, GraphView, HubItem, SearchResult};
 use leptos::prelude::*;
 
+pub mod access;
+pub mod change_requests;
+
 /// Searches the catalog. The argument is the page's URL query string, so
 /// the page, its links and this call agree on one encoding.
 #[server(prefix = "/rpc", endpoint = "search")]
@@ -24,14 +27,62 @@ pub async fn load_asset(id: String) -> Result<AssetDetail, ServerFnError> {
 }
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod server {
     use catalog::CatalogError;
-    use leptos::prelude::ServerFnError;
+    use domain::auth::{Action, Principal};
+    use leptos::prelude::{use_context, ServerFnError};
+
+    /// Sets the HTTP status of the answer a server function is giving.
+    fn status(code: http::StatusCode) {
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(code);
+        }
+    }
+
+    /// The caller, as the server's authentication middleware found them.
+    pub fn caller() -> Principal {
+        use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Principal>().cloned())
+            .unwrap_or_else(Principal::anonymous)
+    }
+
+    /// The caller, if they may take `action` (any signed-in user for
+    /// `None`); otherwise an error with status 401 or 403.
+    pub fn require(action: Option<Action>) -> Result<Principal, ServerFnError> {
+        let who = caller();
+        if who.is_anonymous() {
+            status(http::StatusCode::UNAUTHORIZED);
+            return Err(ServerFnError::new("sign in first"));
+        }
+        if let Some(a) = action {
+            if !who.may(a, false) {
+                status(http::StatusCode::FORBIDDEN);
+                return Err(ServerFnError::new(format!(
+                    "{} may not {}",
+                    who.user,
+                    a.describe()
+                )));
+            }
+        }
+        Ok(who)
+    }
 
     /// The message a user may see; internal failures are logged instead.
     pub fn public(e: CatalogError) -> ServerFnError {
         match e {
-            CatalogError::Invalid(_) | CatalogError::NotFound(_) | CatalogError::Conflict(_) => {
+            CatalogError::Forbidden(_) => {
+                status(http::StatusCode::FORBIDDEN);
+                ServerFnError::new(e.to_string())
+            }
+            CatalogError::Invalid(_)
+            | CatalogError::NotFound(_)
+            | CatalogError::Conflict(_)
+            | CatalogError::Refused(_) => {
+                status(match e {
+                    CatalogError::Invalid(_) => http::StatusCode::BAD_REQUEST,
+                    CatalogError::NotFound(_) => http::StatusCode::NOT_FOUND,
+                    _ => http::StatusCode::CONFLICT,
+                });
                 ServerFnError::new(e.to_string())
             }
             other => {

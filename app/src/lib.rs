@@ -7,6 +7,9 @@
 //! `domain` and Leptos only; `catalog` (and with it SurrealDB and tokio)
 //! comes in only with `ssr`.
 
+// Leptos view types nest deeply; the impact view needs more than the default.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 #[cfg(feature = "hydrate")]
@@ -14,6 +17,7 @@ mod cy;
 pub mod graph;
 #[cfg(feature = "hydrate")]
 mod graph_live;
+pub mod impact_view;
 pub mod pages;
 
 use leptos::prelude::*;
@@ -21,9 +25,15 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
+use crate::api::access::whoami;
 use crate::pages::asset::AssetPage;
+use crate::pages::audit::AuditPage;
+use crate::pages::change_request::{ChangeListPage, ChangeRequestView};
 use crate::pages::graph::GraphPage;
+use crate::pages::inbox::InboxPage;
+use crate::pages::propose::ProposePage;
 use crate::pages::search::SearchPage;
+use crate::pages::signin::SignInPage;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -62,20 +72,56 @@ pub fn App() -> impl IntoView {
                 <nav>
                     <A href="/">"Catalog"</A>
                     <A href="/graph">"Lineage"</A>
+                    <A href="/changes">"Changes"</A>
                     <a href="/api/v1/assets" rel="external">"API"</a>
                 </nav>
                 <form class="topsearch" method="get" action="/">
                     <input type="search" name="q" placeholder="Search datasets, features, models…" aria-label="Search the catalog"/>
                 </form>
+                <UserMenu/>
             </header>
             <main>
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/asset") view=AssetPage ssr=SsrMode::Async/>
                     <Route path=path!("/graph") view=GraphPage ssr=SsrMode::Async/>
+                    <Route path=path!("/propose") view=ProposePage ssr=SsrMode::Async/>
+                    <Route path=path!("/change") view=ChangeRequestView ssr=SsrMode::Async/>
+                    <Route path=path!("/changes") view=ChangeListPage ssr=SsrMode::Async/>
+                    <Route path=path!("/inbox") view=InboxPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/signin") view=SignInPage/>
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// Who is signed in, with their inbox and a sign-out button, or a
+/// sign-in link.
+#[component]
+fn UserMenu() -> impl IntoView {
+    let me = Resource::new(|| (), |_| whoami());
+    view! {
+        <div class="usermenu" data-testid="usermenu">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(p)) => {
+                            let roles = p.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+                            let admin = p.has(domain::auth::Role::Admin);
+                            view! {
+                                <a href="/inbox" data-testid="inbox-link">"Inbox"</a>
+                                {admin.then(|| view! { <a href="/audit">"Audit"</a> })}
+                                <span class="me" data-testid="me" title=roles.clone()>{p.display_name.clone()}<small>{format!(" · {roles}")}</small></span>
+                                <form method="post" action="/signout"><button type="submit" class="link" data-testid="signout">"Sign out"</button></form>
+                            }.into_any()
+                        }
+                        _ => view! { <a href="/signin" data-testid="signin-link">"Sign in"</a> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </div>
     }
 }
 

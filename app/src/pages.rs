@@ -1,5 +1,10 @@
 //! The pages of the app, one module per route.
 
 pub mod asset;
+pub mod audit;
+pub mod change_request;
 pub mod graph;
+pub mod inbox;
+pub mod propose;
 pub mod search;
+pub mod signin;

@@ -100,32 +100,7 @@ fn refusal(r: Refusal) -> CatalogError {
 
 /// What the title says when the proposer gives none.
 fn default_title(dataset: &str, changes: &[SchemaChange]) -> String {
-    let parts: Vec<String> = changes
-        .iter()
-        .map(|c| match c.op {
-            ChangeOp::Add => format!("add {}", c.column),
-            ChangeOp::Drop => format!("drop {}", c.column),
-            ChangeOp::Rename => format!(
-                "rename {} to {}",
-                c.column,
-                c.new_name.as_deref().unwrap_or("?")
-            ),
-            ChangeOp::Retype => format!(
-                "retype {} to {}",
-                c.column,
-                c.data_type.as_deref().unwrap_or("?")
-            ),
-            ChangeOp::Nullability => format!(
-                "make {} {}",
-                c.column,
-                if c.nullable == Some(true) {
-                    "nullable"
-                } else {
-                    "required"
-                }
-            ),
-        })
-        .collect();
+    let parts: Vec<String> = changes.iter().map(SchemaChange::summary).collect();
     let name = dataset.rsplit(':').next().unwrap_or(dataset);
     let mut t = format!("{name}: {}", parts.join(", "));
     if t.len() > 200 {
@@ -328,18 +303,19 @@ impl Catalog {
         expected_version: Option<u64>,
     ) -> Result<ChangeRequest> {
         let mut cr = self.load_change_request(id).await?;
+        let before = cr.version;
+        let now = now_rfc3339();
+        // Whether the caller may take the step is answered first, so a
+        // refusal does not depend on which version they saw.
+        cr.take(step, who, &now, text).map_err(refusal)?;
         if let Some(v) = expected_version {
-            if v != cr.version {
+            if v != before {
                 return Err(CatalogError::Conflict(format!(
-                    "change request {id} is at version {}, not {v}; reload it and try again",
-                    cr.version
+                    "change request {id} is at version {before}, not {v}; reload it and try again"
                 )));
             }
         }
-        let before = cr.version;
-        let now = now_rfc3339();
         if step == Step::Recompute {
-            cr.take(step, who, &now, text).map_err(refusal)?;
             cr.graph_version = self.graph_version().await?;
             cr.impact = self.impact(&cr.dataset, &cr.changes).await?;
             cr.required_approvers = required_approvers(&cr.impact);
@@ -347,7 +323,6 @@ impl Catalog {
             self.save_step(&cr, before, "recomputed", who, text).await?;
             return Ok(cr);
         }
-        cr.take(step, who, &now, text).map_err(refusal)?;
         let event = match (step, cr.state) {
             (Step::Approve, CrState::Approved) => "approved",
             (Step::Approve, _) => "signed-off",
@@ -482,13 +457,7 @@ impl Catalog {
         let changes: Vec<String> = cr
             .changes
             .iter()
-            .map(|c| {
-                format!(
-                    "schema: {} (change request {})",
-                    default_title("", std::slice::from_ref(c)).trim_start_matches(": "),
-                    cr.id
-                )
-            })
+            .map(|c| format!("schema: {} (change request {})", c.summary(), cr.id))
             .collect();
 
         let renamed: Vec<(String, String)> = cr

@@ -163,6 +163,34 @@ pub enum Step {
 }
 
 impl Step {
+    pub const ALL: [Step; 7] = [
+        Step::Submit,
+        Step::Approve,
+        Step::Reject,
+        Step::Apply,
+        Step::Withdraw,
+        Step::Comment,
+        Step::Recompute,
+    ];
+
+    pub fn parse(s: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The role action a step needs before the request is even looked at.
+    /// `None` means any signed-in user: deciding is for approvers and the
+    /// owners of affected assets, and withdrawing for the proposer, which
+    /// only the request knows.
+    pub fn required_action(self) -> Option<crate::auth::Action> {
+        use crate::auth::Action;
+        match self {
+            Step::Approve | Step::Reject | Step::Withdraw => None,
+            Step::Apply => Some(Action::ApplyChange),
+            Step::Comment => Some(Action::Comment),
+            Step::Submit | Step::Recompute => Some(Action::ProposeChange),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Step::Submit => "submit",
@@ -373,6 +401,19 @@ impl ChangeRequest {
         self.version += 1;
         self.updated_at = now.to_string();
         Ok(())
+    }
+
+    /// The steps `who` could take now, for showing only the buttons that
+    /// would work.
+    pub fn possible_steps(&self, who: &Principal) -> Vec<Step> {
+        if who.is_anonymous() {
+            return vec![];
+        }
+        Step::ALL
+            .into_iter()
+            .filter(|st| st.required_action().is_none_or(|a| who.may(a, false)))
+            .filter(|st| self.clone().take(*st, who, "", "x").is_ok())
+            .collect()
     }
 
     /// The people and teams to tell about a step: the required approvers

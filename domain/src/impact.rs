@@ -73,6 +73,37 @@ pub enum Severity {
     Breaking,
 }
 
+impl SchemaChange {
+    /// The change in a few words, for titles, history and pages.
+    pub fn summary(&self) -> String {
+        let arg = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
+        match self.op {
+            ChangeOp::Add => format!(
+                "add {} ({}, {})",
+                self.column,
+                arg(&self.data_type),
+                if self.nullable == Some(false) {
+                    "required"
+                } else {
+                    "nullable"
+                }
+            ),
+            ChangeOp::Drop => format!("drop {}", self.column),
+            ChangeOp::Rename => format!("rename {} to {}", self.column, arg(&self.new_name)),
+            ChangeOp::Retype => format!("retype {} to {}", self.column, arg(&self.data_type)),
+            ChangeOp::Nullability => format!(
+                "make {} {}",
+                self.column,
+                if self.nullable == Some(true) {
+                    "nullable"
+                } else {
+                    "required"
+                }
+            ),
+        }
+    }
+}
+
 impl Severity {
     pub fn as_str(self) -> &'static str {
         match self {

@@ -29,6 +29,28 @@ async fn send(
     body: Option<Value>,
     headers: &[(&str, &str)],
 ) -> (StatusCode, axum::http::HeaderMap, String) {
+    // A string body is a form, the way server functions take arguments.
+    if let Some(Value::String(form)) = &body {
+        let mut all = headers.to_vec();
+        all.push(("content-type", "application/x-www-form-urlencoded"));
+        return send_raw(app, who, method, uri, form.clone(), &all).await;
+    }
+    let mut all = headers.to_vec();
+    if body.is_some() {
+        all.push(("content-type", "application/json"));
+    }
+    let text = body.map(|b| b.to_string()).unwrap_or_default();
+    send_raw(app, who, method, uri, text, &all).await
+}
+
+async fn send_raw(
+    app: &axum::Router,
+    who: As<'_>,
+    method: &str,
+    uri: &str,
+    body: String,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, String) {
     let mut req = Request::builder().method(method).uri(uri);
     match who {
         As::Anonymous => {}
@@ -38,15 +60,9 @@ async fn send(
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    if body.is_some() {
-        req = req.header("content-type", "application/json");
-    }
     let res = app
         .clone()
-        .oneshot(
-            req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_default())
-                .unwrap(),
-        )
+        .oneshot(req.body(Body::from(body)).unwrap())
         .await
         .unwrap();
     let status = res.status();
@@ -330,6 +346,80 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
         ),
         ("GET", "/api/v1/audit".into(), None, &[Admin], false),
         ("GET", "/api/v1/session".into(), None, anyone, true),
+        // Server functions, which the pages call, check the same rules.
+        (
+            "POST",
+            "/rpc/impact".into(),
+            Some(change.clone()),
+            anyone,
+            true,
+        ),
+        (
+            "POST",
+            "/rpc/propose".into(),
+            Some(
+                json!({"dataset": dataset, "title": "", "description": "", "changes": change["changes"], "draft": true}),
+            ),
+            &[Editor, Admin],
+            false,
+        ),
+        (
+            "POST",
+            "/rpc/change_request_step".into(),
+            Some(json!(format!("id={cr}&step=comment&text=hi&version=999"))),
+            &[Editor, Approver, Admin],
+            false,
+        ),
+        (
+            "POST",
+            "/rpc/change_request_step".into(),
+            Some(json!(format!("id={cr2}&step=approve&text=&version=999"))),
+            &[Approver, Admin],
+            false,
+        ),
+        (
+            "POST",
+            "/rpc/change_request_step".into(),
+            Some(json!(format!("id={cr2}&step=apply&text=&version=999"))),
+            &[Editor, Approver, Admin],
+            false,
+        ),
+        (
+            "POST",
+            "/rpc/change_request_step".into(),
+            Some(json!(format!("id={cr2}&step=withdraw&text=&version=999"))),
+            &[Admin],
+            false,
+        ),
+        (
+            "POST",
+            "/rpc/change_request".into(),
+            Some(json!(format!("id={cr}"))),
+            anyone,
+            true,
+        ),
+        ("POST", "/rpc/inbox".into(), Some(json!("")), anyone, false),
+        (
+            "POST",
+            "/rpc/notifications".into(),
+            Some(json!("")),
+            anyone,
+            false,
+        ),
+        (
+            "POST",
+            "/rpc/mark_read".into(),
+            Some(json!("")),
+            anyone,
+            false,
+        ),
+        (
+            "POST",
+            "/rpc/audit".into(),
+            Some(json!("actor=")),
+            &[Admin],
+            false,
+        ),
     ];
     let mut wrong = Vec::new();
     for (method, path, body, roles, anonymous) in &matrix {

@@ -192,23 +192,12 @@ async fn step(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let step = match step.as_str() {
-        "approve" => Step::Approve,
-        "reject" => Step::Reject,
-        "apply" => Step::Apply,
-        "comment" => Step::Comment,
-        "withdraw" => Step::Withdraw,
-        "submit" => Step::Submit,
-        "recompute" => Step::Recompute,
-        _ => return Err(ApiError::not_found(format!("change request step {step:?}"))),
+    let Some(step) = Step::parse(&step) else {
+        return Err(ApiError::not_found(format!("change request step {step:?}")));
     };
-    // Deciding is for approvers and the owners of affected assets, which
-    // the request itself knows; the rest is a matter of role.
-    let who = match step {
-        Step::Approve | Step::Reject | Step::Withdraw => caller.signed_in()?,
-        Step::Apply => caller.require(Action::ApplyChange)?,
-        Step::Comment => caller.require(Action::Comment)?,
-        Step::Submit | Step::Recompute => caller.require(Action::ProposeChange)?,
+    let who = match step.required_action() {
+        None => caller.signed_in()?,
+        Some(action) => caller.require(action)?,
     };
     let input: StepBody = if body.iter().all(u8::is_ascii_whitespace) {
         StepBody::default()

@@ -68,6 +68,12 @@ fn Detail(d: AssetDetail, col_offset: usize, lineage_tab: bool) -> impl IntoView
             </div>
             <p class="mono muted asset-id">{a.id.clone()}</p>
             <p class="asset-desc">{if a.description.is_empty() { "No description yet.".to_string() } else { a.description.clone() }}</p>
+            {(a.kind == domain::AssetKind::Dataset).then(|| view! {
+                <p class="buttons">
+                    <a class="button primary" data-testid="propose-change" href=format!("/propose?id={}", encode_component(&encode_component(&a.id)))>"Propose change"</a>
+                    <a class="button" href=format!("/changes?dataset={}", encode_component(&encode_component(&a.id)))>"Change requests"</a>
+                </p>
+            })}
         </header>
         <nav class="tabs" aria-label="Views of this asset">
             <a href=asset_href(&a.id) class:active=!lineage_tab aria-current=(!lineage_tab).then_some("page")>"Overview"</a>
@@ -151,7 +157,7 @@ fn Overview(
                         <dt>"Tags"</dt>
                         <dd>{a.tags.iter().map(|t| view! { <a class="tag" href=search_link("tag", t)>{t.clone()}</a> }).collect_view()}</dd>
                         {a.domain.clone().map(|d| view! { <dt>"Domain"</dt><dd>{d}</dd> })}
-                        <dt>"Version"</dt><dd>{a.version.to_string()}</dd>
+                        <dt>"Version"</dt><dd data-testid="asset-version">{a.version.to_string()}</dd>
                         <dt>"Created"</dt><dd class="mono">{a.created_at.clone().unwrap_or_default()}</dd>
                         <dt>"Updated"</dt><dd class="mono">{a.updated_at.clone().unwrap_or_default()}</dd>
                     </dl>
