@@ -146,7 +146,21 @@ impl Catalog {
         let mut assets = vec![root];
         let mut edges: Vec<Edge> = Vec::new();
         for chunk in keys.chunks(5_000) {
-            assets.extend(self.load_assets(chunk.to_vec()).await?.into_values());
+            let mut res = self
+                .db
+                .query("SELECT * FROM $rids")
+                .bind((
+                    "rids",
+                    chunk
+                        .iter()
+                        .map(|s| RecordId::new("asset", s.as_str()))
+                        .collect::<Vec<_>>(),
+                ))
+                .await?;
+            let rows: Vec<Value> = res.take(0)?;
+            for r in rows {
+                assets.push(crate::write::row_to_asset(r)?);
+            }
         }
         let mut sources: Vec<String> = keys;
         sources.push(dataset.to_string());

@@ -50,13 +50,13 @@ pub struct BenchArgs {
 
 /// Timings of one question on one system.
 #[derive(Serialize, Clone, Debug)]
-struct Timing {
-    runs: usize,
-    p50_ms: f64,
-    p99_ms: f64,
+pub(crate) struct Timing {
+    pub runs: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
     /// The answer's size for the first input (nodes, or hops for paths),
     /// which every system gets first, to show that they agree.
-    answer: usize,
+    pub answer: usize,
     /// Set when a single run took longer than the budget.
     timed_out: bool,
 }
@@ -88,7 +88,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
-fn timing(mut ms: Vec<f64>, answer: usize, timed_out: bool) -> Timing {
+pub(crate) fn timing(mut ms: Vec<f64>, answer: usize, timed_out: bool) -> Timing {
     ms.sort_by(|a, b| a.total_cmp(b));
     Timing {
         runs: ms.len(),
@@ -100,7 +100,11 @@ fn timing(mut ms: Vec<f64>, answer: usize, timed_out: bool) -> Timing {
 }
 
 /// Runs `f` over `inputs` until they run out or `budget` has passed.
-fn measure_sync<I, F: FnMut(&I) -> usize>(inputs: &[I], budget: Duration, mut f: F) -> Timing {
+pub(crate) fn measure_sync<I, F: FnMut(&I) -> usize>(
+    inputs: &[I],
+    budget: Duration,
+    mut f: F,
+) -> Timing {
     let started = Instant::now();
     let mut ms = Vec::new();
     let mut answer = 0;
@@ -118,7 +122,7 @@ fn measure_sync<I, F: FnMut(&I) -> usize>(inputs: &[I], budget: Duration, mut f:
     timing(ms, answer, false)
 }
 
-async fn measure_async<I, F, Fut>(
+pub(crate) async fn measure_async<I, F, Fut>(
     inputs: &[I],
     budget: Duration,
     mut f: F,

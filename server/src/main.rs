@@ -10,6 +10,7 @@ mod access_tests;
 mod api;
 mod auth;
 mod bench;
+mod bench_impact;
 mod changes;
 mod config;
 mod router;
@@ -64,6 +65,8 @@ enum Command {
     /// Times lineage queries on the index, SurrealDB recursion and PostgreSQL
     /// recursive CTEs over power-law graphs (see scripts/bench.sh).
     Bench(bench::BenchArgs),
+    /// Times impact analysis on generated estates (see docs/PERFORMANCE.md).
+    BenchImpact(bench_impact::ImpactBenchArgs),
     /// Imports an NDJSON file of assets and edges, atomically.
     Import {
         #[command(flatten)]
@@ -163,6 +166,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::BenchImpact(args) => bench_impact::run(args).await,
         Command::Import { db, file } => {
             let catalog = config::open(&db).await?;
             let text = std::fs::read_to_string(&file)
