@@ -11,6 +11,10 @@ use leptos::prelude::*;
 
 use crate::components::{asset_href, AssetLink, KindBadge};
 
+/// The most affected assets (and refresh steps) a page lists; the exports
+/// have them all.
+const ROWS_SHOWN: usize = 300;
+
 /// A coloured label for a severity.
 #[component]
 pub fn SeverityBadge(severity: Severity) -> impl IntoView {
@@ -42,9 +46,11 @@ pub fn ImpactView(
     let services = report.services.len();
     let owners = report.owners.len();
     let mut by_hop: BTreeMap<u32, Vec<AffectedAsset>> = BTreeMap::new();
-    for a in report.affected.iter().cloned() {
+    for a in report.affected.iter().take(ROWS_SHOWN).cloned() {
         by_hop.entry(a.hops).or_default().push(a);
     }
+    let cut = report.affected.len().saturating_sub(ROWS_SHOWN);
+    let plan_cut = report.refresh_plan.len().saturating_sub(ROWS_SHOWN);
     let kinds: Vec<AssetKind> = AssetKind::ALL
         .into_iter()
         .filter(|k| report.counts.iter().any(|c| c.kind == *k))
@@ -158,11 +164,12 @@ pub fn ImpactView(
                         </tbody>
                     </table>
                 }).collect_view()}
+                {(cut > 0).then(|| view! { <p class="muted">{format!("… and {cut} more, nearest first; the CSV export lists every one.")}</p> })}
             </div>
             <details class="refresh-plan">
                 <summary>{format!("Refresh plan · {} step{}", report.refresh_plan.len(), if report.refresh_plan.len() == 1 { "" } else { "s" })}</summary>
                 <ol>
-                    {report.refresh_plan.iter().map(|s| view! {
+                    {report.refresh_plan.iter().take(ROWS_SHOWN).map(|s| view! {
                         <li>
                             <span class="muted small">{format!("stage {} · ", s.stage)}</span>
                             <KindBadge kind=s.kind/>" "<a href=asset_href(&s.id)>{s.name.clone()}</a>
@@ -170,6 +177,7 @@ pub fn ImpactView(
                         </li>
                     }).collect_view()}
                 </ol>
+                {(plan_cut > 0).then(|| view! { <p class="muted">{format!("… and {plan_cut} more steps.")}</p> })}
             </details>
         </section>
     }

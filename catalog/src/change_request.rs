@@ -115,6 +115,16 @@ fn default_title(dataset: &str, changes: &[SchemaChange]) -> String {
 }
 
 impl Catalog {
+    /// The rows of `sql` with `$rids` bound to the asset records `keys`.
+    async fn rows_of(&self, sql: &str, keys: &[String]) -> Result<Vec<Value>> {
+        let rids: Vec<RecordId> = keys
+            .iter()
+            .map(|k| RecordId::new("asset", k.as_str()))
+            .collect();
+        let mut res = self.db.query(sql.to_string()).bind(("rids", rids)).await?;
+        Ok(res.take(0)?)
+    }
+
     /// The impact of `changes` on `dataset`, from the assets and edges
     /// downstream of it as stored now.
     pub async fn impact(&self, dataset: &str, changes: &[SchemaChange]) -> Result<ImpactReport> {
@@ -145,41 +155,18 @@ impl Catalog {
         };
         let mut assets = vec![root];
         let mut edges: Vec<Edge> = Vec::new();
+        // Rows are read by record id, a chunk at a time, so no query grows
+        // with the catalog and none scans a table.
         for chunk in keys.chunks(5_000) {
-            let mut res = self
-                .db
-                .query("SELECT * FROM $rids")
-                .bind((
-                    "rids",
-                    chunk
-                        .iter()
-                        .map(|s| RecordId::new("asset", s.as_str()))
-                        .collect::<Vec<_>>(),
-                ))
-                .await?;
-            let rows: Vec<Value> = res.take(0)?;
-            for r in rows {
+            for r in self.rows_of("SELECT * FROM $rids", chunk).await? {
                 assets.push(crate::write::row_to_asset(r)?);
             }
         }
         let mut sources: Vec<String> = keys;
         sources.push(dataset.to_string());
+        let edges_of = format!("SELECT {EDGE_FIELDS} FROM edge WHERE in INSIDE $rids");
         for chunk in sources.chunks(5_000) {
-            let mut res = self
-                .db
-                .query(format!(
-                    "SELECT {EDGE_FIELDS} FROM edge WHERE in INSIDE $srcs"
-                ))
-                .bind((
-                    "srcs",
-                    chunk
-                        .iter()
-                        .map(|s| RecordId::new("asset", s.as_str()))
-                        .collect::<Vec<_>>(),
-                ))
-                .await?;
-            let rows: Vec<Value> = res.take(0)?;
-            for r in rows {
+            for r in self.rows_of(&edges_of, chunk).await? {
                 edges.push(
                     serde_json::from_value(r)
                         .map_err(|e| CatalogError::Corrupt(format!("edge row: {e}")))?,
@@ -290,6 +277,10 @@ impl Catalog {
             let mut cr: ChangeRequest = serde_json::from_value(r)
                 .map_err(|e| CatalogError::Corrupt(format!("change request row: {e}")))?;
             cr.stale = !cr.state.is_final() && cr.graph_version != version;
+            // A listing carries the snapshot's summary; the affected assets
+            // (tens of thousands in a large estate) come with one request.
+            cr.impact.affected.clear();
+            cr.impact.refresh_plan.clear();
             out.push(cr);
         }
         out.sort_by_key(|cr| std::cmp::Reverse(cr.id));

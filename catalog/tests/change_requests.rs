@@ -303,13 +303,22 @@ async fn a_change_request_is_opened_approved_and_applied() {
         .unwrap();
     assert!(log.iter().any(|r| r.action == "change_request.apply"));
     assert_eq!(log.len(), 3, "open, approve, apply: {log:?}");
-    assert_eq!(
-        c.list_change_requests(Some(CrState::Applied), None)
-            .await
-            .unwrap()
-            .len(),
-        1
+    let listed = c
+        .list_change_requests(Some(CrState::Applied), None)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(
+        listed[0].impact.affected.is_empty(),
+        "a listing leaves out the affected assets"
     );
+    assert_eq!(listed[0].impact.severity, Severity::Breaking);
+    assert_eq!(listed[0].required_approvers, stored.required_approvers);
+    assert!(c
+        .list_change_requests(Some(CrState::Open), None)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]

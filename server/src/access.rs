@@ -128,7 +128,7 @@ async fn sign_in(
     {
         Ok(Some((secret, user))) => {
             state.auth.sign_in_succeeded(&keys);
-            let cookie = [(header::SET_COOKIE, session_cookie(&secret))];
+            let cookie = [(header::SET_COOKIE, session_cookie(&secret, &headers))];
             if form {
                 (cookie, Redirect::to(&safe_next(input.next.as_deref()))).into_response()
             } else {

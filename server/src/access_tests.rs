@@ -472,6 +472,21 @@ async fn sign_in_sets_a_strict_cookie_and_failures_are_rate_limited() {
         .unwrap()
         .trim_start_matches("mlgraph_session=")
         .to_string();
+    assert!(
+        !set.contains("Secure"),
+        "plain HTTP cannot keep a Secure cookie"
+    );
+    let (_, h, _) = send(
+        &app,
+        As::Anonymous,
+        "POST",
+        "/api/v1/session",
+        Some(json!({"username": "editor", "password": "password-1"})),
+        &[("x-forwarded-proto", "https")],
+    )
+    .await;
+    let secure = h.get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(secure.contains("; Secure"), "{secure}");
     let (_, _, me) = send(
         &app,
         As::Cookie(&secret),

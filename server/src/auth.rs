@@ -297,11 +297,17 @@ impl Caller {
     }
 }
 
-/// The `Set-Cookie` value that starts a session.
-pub fn session_cookie(secret: &str) -> String {
+/// The `Set-Cookie` value that starts a session. Behind a TLS-terminating
+/// proxy (`X-Forwarded-Proto: https`) the cookie is also `Secure`.
+pub fn session_cookie(secret: &str, headers: &axum::http::HeaderMap) -> String {
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
     format!(
-        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        catalog::SESSION_HOURS * 3600
+        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        catalog::SESSION_HOURS * 3600,
+        if https { "; Secure" } else { "" }
     )
 }
 
