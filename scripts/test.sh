@@ -35,6 +35,18 @@ cargo test --workspace
 say "build the site"
 cargo leptos build
 
+say "static export (the demo plus hostile names) for the browser journeys"
+exp=$(mktemp -d)
+"$target/debug/mlgraph" seed-demo --db "surrealkv://$exp/db" >/dev/null 2>&1
+cat > "$exp/hostile.ndjson" <<'NDJSON'
+{"type":"asset","kind":"dataset","namespace":"evil","name":"pwned <script>window.__pwned=1;alert(1)</script>","description":"</script><script>window.__pwned=2</script>","owners":["<b>owner</b>"],"schema":[{"name":"a\"<b>","type":"string"}]}
+{"type":"asset","kind":"feature","namespace":"evil","name":"pwned \"quote' & </script><img src=x onerror=\"window.__pwned=3\">","tags":["</script>"]}
+{"type":"edge","from":"dataset:evil:pwned <script>window.__pwned=1;alert(1)</script>","to":"feature:evil:pwned \"quote' & </script><img src=x onerror=\"window.__pwned=3\">","kind":"derives"}
+NDJSON
+"$target/debug/mlgraph" import --db "surrealkv://$exp/db" "$exp/hostile.ndjson" >/dev/null 2>&1
+"$target/debug/mlgraph" export --db "surrealkv://$exp/db" --out "$exp/site" --site-root target/site 2>/dev/null | grep '^wrote' 
+export MLGRAPH_EXPORT_DIR="$exp/site"
+
 say "browser journeys"
 port=3917
 log=$(mktemp)

@@ -10,8 +10,27 @@ pub fn KindBadge(kind: AssetKind) -> impl IntoView {
     view! { <span class=format!("badge kind-{}", kind.as_str())>{kind.as_str()}</span> }
 }
 
+thread_local! {
+    /// Set on the pages of an exported static site: the relative path to
+    /// the site's root, which asset links then resolve against.
+    static STATIC_BASE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Makes asset links point at an exported site's pages (`BASE/a/PAGE.html`).
+pub fn set_static_base(base: &str) {
+    STATIC_BASE.with(|b| *b.borrow_mut() = Some(base.to_string()));
+}
+
+/// The relative path to an exported site's root, on its pages.
+pub fn static_base() -> Option<String> {
+    STATIC_BASE.with(|b| b.borrow().clone())
+}
+
 /// The URL of an asset's page.
 pub fn asset_href(id: &str) -> String {
+    if let Some(base) = static_base() {
+        return format!("{base}a/{}.html", domain::site::page_name(id));
+    }
     // Ids go in the query string: path parameters are decoded differently
     // by the server and the browser router, and ids contain `/`. Leptos's
     // router decodes query values twice (once while splitting the query,

@@ -37,12 +37,15 @@ pub enum Action {
 }
 
 /// The graph panel. `action` is the page the depth form submits to and
-/// `tab` an extra query value it keeps.
+/// `tab` an extra query value it keeps. An `offline` panel (on an exported
+/// static site) has no depth form or path search, which need the server,
+/// and expands nodes from the neighbours' own data files.
 #[component]
 pub fn GraphPanel(
     view: GraphView,
     action: &'static str,
     #[prop(optional)] tab: Option<&'static str>,
+    #[prop(optional)] offline: bool,
 ) -> impl IntoView {
     let canvas: NodeRef<leptos::html::Div> = NodeRef::new();
     let ready = RwSignal::new(false);
@@ -106,13 +109,15 @@ pub fn GraphPanel(
     view! {
         <section class="panel graph-panel" data-testid="graph-panel">
             <div class="graph-bar">
-                <form class="depth-form" method="get" action=action>
-                    <input type="hidden" name="id" value=center_field/>
-                    {tab.map(|t| view! { <input type="hidden" name="tab" value=t/> })}
-                    <label>"Upstream " <select name="up" data-testid="up-depth">{depth_options(view.up)}</select></label>
-                    <label>"Downstream " <select name="down" data-testid="down-depth">{depth_options(view.down)}</select></label>
-                    <button type="submit">"Show"</button>
-                </form>
+                {(!offline).then(|| view! {
+                    <form class="depth-form" method="get" action=action>
+                        <input type="hidden" name="id" value=center_field/>
+                        {tab.map(|t| view! { <input type="hidden" name="tab" value=t/> })}
+                        <label>"Upstream " <select name="up" data-testid="up-depth">{depth_options(view.up)}</select></label>
+                        <label>"Downstream " <select name="down" data-testid="down-depth">{depth_options(view.down)}</select></label>
+                        <button type="submit">"Show"</button>
+                    </form>
+                })}
                 <div class="graph-tools" hidden=move || !ready.get()>
                     <button type="button" data-testid="fit" on:click=move |_| act(Action::Fit)>"Fit"</button>
                     <button type="button" aria-label="Zoom in" on:click=move |_| act(Action::Zoom(1.25))>"+"</button>
@@ -122,7 +127,7 @@ pub fn GraphPanel(
                             prop:value=move || focus.get() on:input=move |ev| focus.set(event_target_value(&ev))/>
                         <button type="submit">"Focus"</button>
                     </form>
-                    <form class="inline-form" on:submit=move |ev| { ev.prevent_default(); act(Action::Path(path_from.get_untracked(), path_to.get_untracked())); }>
+                    <form class="inline-form" hidden=offline on:submit=move |ev| { ev.prevent_default(); act(Action::Path(path_from.get_untracked(), path_to.get_untracked())); }>
                         <input list="graph-nodes" aria-label="Path from" data-testid="path-from" prop:value=move || path_from.get() on:input=move |ev| path_from.set(event_target_value(&ev))/>
                         " → "
                         <input list="graph-nodes" aria-label="Path to" data-testid="path-to" placeholder="another asset" prop:value=move || path_to.get() on:input=move |ev| path_to.set(event_target_value(&ev))/>

@@ -68,6 +68,34 @@ fn node_json(n: &GraphNode, center: &str, position: Option<(f64, f64)>) -> Value
     v
 }
 
+/// What expanding `id` adds, from the graph view centred on it: its
+/// direct neighbours and the edges among them.
+fn delta_from_view(v: &GraphView, id: &str) -> GraphDelta {
+    let near: HashSet<&str> = v
+        .nodes
+        .iter()
+        .filter(|n| n.depth.abs() <= 1)
+        .map(|n| n.id.as_str())
+        .collect();
+    let centre_more = v.nodes.iter().find(|n| n.id == id).map_or(0, |n| n.more);
+    GraphDelta {
+        nodes: v
+            .nodes
+            .iter()
+            .filter(|n| n.id != id && near.contains(n.id.as_str()))
+            .cloned()
+            .collect(),
+        edges: v
+            .edges
+            .iter()
+            .filter(|e| near.contains(e.from.as_str()) && near.contains(e.to.as_str()))
+            .cloned()
+            .collect(),
+        more: vec![(id.to_string(), centre_more)],
+        path: vec![],
+    }
+}
+
 fn edge_json(e: &LineageEdge) -> Value {
     json!({
         "group": "edges",
@@ -392,16 +420,26 @@ impl Inner {
         let inner = this.clone();
         let shown = this.shown();
         leptos::task::spawn_local(async move {
-            match crate::api::expand_graph(id.clone(), shown).await {
+            let got = match crate::components::static_base() {
+                // On an exported site the neighbour's own data file holds
+                // its surroundings.
+                Some(base) => crate::static_site::fetch_json::<GraphView>(&format!(
+                    "{base}data/{}.json",
+                    domain::site::page_name(&id)
+                ))
+                .await
+                .map(|v| delta_from_view(&v, &id)),
+                None => crate::api::expand_graph(id.clone(), shown)
+                    .await
+                    .map_err(|e| crate::api::error_text(&e)),
+            };
+            match got {
                 Ok(delta) => {
                     let n = delta.nodes.len();
                     inner.merge(&delta, Some(&id));
                     inner.status.set(format!("added {n} around {name}"));
                 }
-                Err(e) => inner.status.set(format!(
-                    "could not expand {name}: {}",
-                    crate::api::error_text(&e)
-                )),
+                Err(e) => inner.status.set(format!("could not expand {name}: {e}")),
             }
             inner.pending.borrow_mut().remove(&id);
         });

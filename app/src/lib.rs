@@ -19,6 +19,8 @@ pub mod graph;
 mod graph_live;
 pub mod impact_view;
 pub mod pages;
+#[cfg(feature = "hydrate")]
+mod static_site;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

@@ -380,27 +380,8 @@ impl Catalog {
     pub fn graph_window(&self, id: &str, up: u32, down: u32, budget: usize) -> Result<GraphView> {
         let g = self.graph.read().expect("the graph lock is never poisoned");
         let start = Self::node_of(&g, id)?;
-        let w = g.window(start, up, down, budget.max(1));
         let hubs = Self::hub_set(&g);
-        let more: std::collections::HashMap<NodeId, usize> = w.more.iter().copied().collect();
-        Ok(GraphView {
-            center: id.to_string(),
-            up,
-            down,
-            capped: w.nodes.len() >= budget,
-            nodes: w
-                .nodes
-                .iter()
-                .map(|&(n, d)| {
-                    Self::graph_node(&g, &hubs, n, d, more.get(&n).copied().unwrap_or(0))
-                })
-                .collect(),
-            edges: w
-                .edges
-                .into_iter()
-                .map(|e| Self::lineage_edge(&g, e))
-                .collect(),
-        })
+        Ok(domain::site::graph_view(&g, start, up, down, budget, &hubs))
     }
 
     /// Expanding `id` in a drawing of `shown`: at most `budget` new

@@ -16,6 +16,8 @@ pub mod impact;
 pub mod lineage;
 pub mod query;
 pub mod record;
+pub mod site;
+pub mod svg;
 
 pub use asset::{Asset, AssetInput, AssetKind, AssetVersion, Field};
 pub use edge::{ColumnMapping, Edge, EdgeInput, EdgeKind};

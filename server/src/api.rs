@@ -162,6 +162,7 @@ pub fn routes() -> Router<AppState> {
         .route("/refresh-plan/{id}", get(refresh_plan))
         .merge(crate::access::routes())
         .merge(crate::changes::routes())
+        .merge(crate::report::routes())
         .fallback(|| async {
             ApiError {
                 status: StatusCode::NOT_FOUND,

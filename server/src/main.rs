@@ -13,6 +13,10 @@ mod bench;
 mod bench_impact;
 mod changes;
 mod config;
+mod export;
+#[cfg(test)]
+mod export_tests;
+mod report;
 mod router;
 #[cfg(test)]
 mod router_tests;
@@ -73,13 +77,12 @@ enum Command {
         db: config::DbArgs,
         file: PathBuf,
     },
-    /// Exports the whole catalog as NDJSON.
-    Export {
-        #[command(flatten)]
-        db: config::DbArgs,
-        #[arg(long, default_value = "-")]
-        out: String,
-    },
+    /// Writes the catalog as a static site that works from any static file host
+    /// (`--out DIR`), or with `--ndjson` as NDJSON in the import format (`--out FILE`, `-` for
+    /// standard output).
+    Export(export::ExportArgs),
+    /// Writes a lineage report on one asset: FILE.html (self-contained), FILE.svg or FILE.json.
+    Report(report::ReportArgs),
     /// Manages users.
     #[command(subcommand)]
     User(UserCommand),
@@ -131,7 +134,10 @@ enum TokenCommand {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Logs go to standard error, so that commands writing data to
+    // standard output (`export --ndjson --out -`, `gen`) stay clean.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
                 "info,surrealdb=warn,surrealdb_core=warn,surrealkv=warn".into()
@@ -235,10 +241,31 @@ async fn main() -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
-        Command::Export { db, out } => {
-            let catalog = config::open(&db).await?;
-            let mut w = config::writer(&out)?;
+        Command::Report(args) => report::run(args).await,
+        Command::Export(args) if args.ndjson => {
+            let catalog = config::open(&args.db).await?;
+            let mut w = config::writer(&args.out.to_string_lossy())?;
             api::write_export(&catalog, &mut w).await?;
+            Ok(())
+        }
+        Command::Export(args) => {
+            let started = std::time::Instant::now();
+            let out = args.out.clone();
+            let stats = export::run(args).await?;
+            println!(
+                "wrote {} files ({:.1} MB) for {} assets to {} in {:.1}s{}",
+                stats.files,
+                stats.bytes as f64 / 1e6,
+                stats.assets,
+                out.display(),
+                started.elapsed().as_secs_f64(),
+                if stats.interactive {
+                    ""
+                } else {
+                    " (no compiled site found: pages without the graph and explorer)"
+                }
+            );
+            println!("{}", serde_json::to_string(&stats)?);
             Ok(())
         }
     }

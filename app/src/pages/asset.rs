@@ -68,6 +68,11 @@ fn Detail(d: AssetDetail, col_offset: usize, lineage_tab: bool) -> impl IntoView
             </div>
             <p class="mono muted asset-id">{a.id.clone()}</p>
             <p class="asset-desc">{if a.description.is_empty() { "No description yet.".to_string() } else { a.description.clone() }}</p>
+            <p class="buttons">
+                <a class="button" rel="external" download="" data-testid="download-report" href=format!("/api/v1/assets/{}/report", encode_component(&a.id))>"Download report"</a>
+                <a class="small" rel="external" href=format!("/api/v1/assets/{}/report?format=svg", encode_component(&a.id))>"SVG"</a>
+                <a class="small" rel="external" href=format!("/api/v1/assets/{}/report?format=json", encode_component(&a.id))>"JSON"</a>
+            </p>
             {(a.kind == domain::AssetKind::Dataset).then(|| view! {
                 <p class="buttons">
                     <a class="button primary" data-testid="propose-change" href=format!("/propose?id={}", encode_component(&encode_component(&a.id)))>"Propose change"</a>

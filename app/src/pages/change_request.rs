@@ -120,6 +120,7 @@ fn Body(p: ChangeRequestPage, step: ServerAction<TakeStep>) -> impl IntoView {
                 {cr.applied_schema_version.map(|v| format!(" · applied as schema version {v}"))}
             </p>
             {(!cr.description.is_empty()).then(|| view! { <p class="asset-desc">{cr.description.clone()}</p> })}
+            <p class="buttons"><a class="button" rel="external" download="" data-testid="download-report" href=format!("/api/v1/change-requests/{}/report", cr.id)>"Download report"</a></p>
         </header>
         {cr.stale.then(|| view! {
             <p class="error-box" role="alert" data-testid="stale">"The graph changed after this impact was computed. Recompute it before anyone decides."</p>

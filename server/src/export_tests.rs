@@ -1,0 +1,180 @@
+//! Tests of the static site and the reports: reproducible files, small
+//! pages, escaping of hostile names, relative links, and the report
+//! endpoints over the real embedded SurrealDB.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use domain::{Asset, Edge};
+
+use crate::export::write_site;
+
+fn estate() -> (Vec<Asset>, Vec<Edge>) {
+    let e = domain::demo::demo();
+    let mut assets = e.assets;
+    let mut hostile = assets
+        .iter()
+        .find(|a| a.kind == domain::AssetKind::Dataset)
+        .unwrap()
+        .clone();
+    hostile.name = "pwned </script><script>alert(1)</script> \"q' & <b>".into();
+    hostile.id = domain::asset::asset_id(hostile.kind, "evil", &hostile.name);
+    hostile.description = "<img src=x onerror=alert(2)>".into();
+    hostile.owners = vec!["<i>o</i>".into()];
+    assets.push(hostile);
+    (assets, e.edges)
+}
+
+/// Every file under `dir` with its bytes.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_same_catalog_gives_byte_identical_sites() {
+    let (assets, edges) = estate();
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let site = Path::new("no-compiled-site");
+    let stats = write_site(&assets, &edges, one.path(), site).unwrap();
+    // Input order does not matter either.
+    let (mut a2, mut e2) = (assets.clone(), edges.clone());
+    a2.reverse();
+    e2.reverse();
+    write_site(&a2, &e2, two.path(), site).unwrap();
+    let (f1, f2) = (files(one.path()), files(two.path()));
+    assert_eq!(f1.len(), f2.len());
+    assert_eq!(f1.keys().collect::<Vec<_>>(), f2.keys().collect::<Vec<_>>());
+    for (k, v) in &f1 {
+        assert!(v == &f2[k], "{k} differs between two exports");
+    }
+    assert_eq!(stats.assets, assets.len());
+    assert_eq!(
+        f1.keys().filter(|k| k.starts_with("a/")).count(),
+        assets.len(),
+        "one page per asset"
+    );
+    assert!(f1.contains_key("index.html") && f1.contains_key("search/manifest.json"));
+    // Re-exporting into the same folder leaves nothing stale behind.
+    write_site(&assets[..10], &[], one.path(), site).unwrap();
+    assert_eq!(
+        files(one.path())
+            .keys()
+            .filter(|k| k.starts_with("a/"))
+            .count(),
+        10
+    );
+}
+
+#[test]
+fn pages_are_small_escaped_and_linked_relatively() {
+    let (assets, edges) = estate();
+    let dir = tempfile::tempdir().unwrap();
+    let stats = write_site(&assets, &edges, dir.path(), Path::new("none")).unwrap();
+    assert!(stats.largest_page < 200_000, "{stats:?}");
+    assert!(stats.first_load < 1_000_000, "{stats:?}");
+    let all = files(dir.path());
+    let hostile = assets.last().unwrap();
+    let page = format!("a/{}.html", domain::site::page_name(&hostile.id));
+    let html = String::from_utf8(all[&page].clone()).unwrap();
+    assert!(!html.contains("<script>alert(1)"), "the name is escaped");
+    assert!(!html.contains("</script><script>"));
+    assert!(!html.contains("<img src=x"), "the description is escaped");
+    assert!(!html.contains("<i>o</i>"), "owners are escaped");
+    assert!(html.contains(
+        "pwned &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &quot;q&#39; &amp; &lt;b&gt;"
+    ));
+    // No absolute links: everything works under a sub-path.
+    for (name, bytes) in &all {
+        if name.ends_with(".html") {
+            let text = String::from_utf8_lossy(bytes);
+            assert!(
+                !text.contains("href=\"/"),
+                "{name} links to an absolute path"
+            );
+            assert!(
+                !text.contains("src=\"/"),
+                "{name} loads from an absolute path"
+            );
+            assert!(!text.contains("/api/"), "{name} mentions the API");
+        }
+    }
+    // JSON files carry the name as data, which the pages insert as text.
+    let shard = format!(
+        "g/{}.json",
+        domain::site::graph_shard(&domain::site::page_name(&hostile.id))
+    );
+    let records: BTreeMap<String, domain::site::GraphRecord> =
+        serde_json::from_slice(&all[&shard]).unwrap();
+    assert!(records.values().any(|r| r.name == hostile.name));
+}
+
+#[tokio::test]
+async fn reports_come_as_html_svg_and_json() {
+    use crate::router_tests::{app_with_demo, options};
+    let _ = options();
+    let app = app_with_demo().await;
+    let e = domain::demo::demo();
+    let model = e
+        .assets
+        .iter()
+        .find(|a| a.kind == domain::AssetKind::Model)
+        .unwrap();
+    let get = |uri: String| {
+        let app = app.clone();
+        async move {
+            use http_body_util::BodyExt;
+            use tower::ServiceExt;
+            let res = app
+                .oneshot(
+                    axum::http::Request::builder()
+                        .uri(uri)
+                        .body(axum::body::Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let status = res.status();
+            let ct = res
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            (status, ct, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let id = domain::query::encode_component(&model.id);
+    let (s, ct, html) = get(format!("/api/v1/assets/{id}/report")).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(ct.starts_with("text/html"));
+    assert!(html.contains("<svg") && html.contains(&model.name));
+    assert!(!html.contains("<script"), "a report runs no script");
+    assert!(html.contains("Upstream") && html.contains("Hubs it depends on"));
+    let (s, ct, svg) = get(format!(
+        "/api/v1/assets/{id}/report?format=svg&direction=upstream&depth=2"
+    ))
+    .await;
+    assert_eq!(s, 200);
+    assert!(ct.starts_with("image/svg+xml") && svg.starts_with("<svg"));
+    let (s, _, json) = get(format!("/api/v1/assets/{id}/report?format=json")).await;
+    assert_eq!(s, 200);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["asset"]["id"], model.id);
+    assert!(v["lineage"]["nodes"].as_array().unwrap().len() > 3);
+    let (s, _, text) = get(format!("/api/v1/assets/{id}/report?format=pdf")).await;
+    assert_eq!(s, 400, "{text}");
+    assert!(text.contains("\"field\":\"format\""));
+}
