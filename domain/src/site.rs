@@ -49,9 +49,25 @@ pub fn search_tokens(name: &str) -> Vec<String> {
 /// The search shard a token belongs to: its first two characters, with
 /// anything outside `a-z0-9` as `_`, so shard keys are safe file names.
 pub fn shard_key(token: &str) -> String {
+    prefix_key(token, 2)
+}
+
+/// The finer shard a token belongs to when its two-letter shard is split
+/// (too many names start that way): its first three characters, or the
+/// two-letter key and `-` for a two-letter token.
+pub fn sub_shard_key(token: &str) -> String {
+    let k = prefix_key(token, 3);
+    if k.chars().count() == 3 {
+        k
+    } else {
+        format!("{k}-")
+    }
+}
+
+fn prefix_key(token: &str, n: usize) -> String {
     token
         .chars()
-        .take(2)
+        .take(n)
         .map(|c| {
             if c.is_ascii_lowercase() || c.is_ascii_digit() {
                 c
@@ -84,6 +100,10 @@ pub struct SiteManifest {
     pub kinds: Vec<(AssetKind, usize)>,
     /// Search shard keys, sorted.
     pub shards: Vec<String>,
+    /// Two-letter keys whose shard is split into three-letter ones
+    /// (`sub_shard_key`), sorted.
+    #[serde(default)]
+    pub split: Vec<String>,
 }
 
 /// An edge as the impact explorer reads it.
@@ -243,6 +263,8 @@ mod tests {
         assert_eq!(shard_key("x"), "x");
         assert_eq!(shard_key("éclair"), "_c");
         assert_eq!(shard_key("../"), "__");
+        assert_eq!(sub_shard_key("member"), "mem");
+        assert_eq!(sub_shard_key("me"), "me-");
     }
 
     #[test]

@@ -25,8 +25,8 @@ use anyhow::Context;
 use domain::lineage::{LineageGraph, NodeId};
 use domain::query::GraphView;
 use domain::site::{
-    graph_shard, graph_view, page_name, search_tokens, shard_key, GraphRecord, OutEdge,
-    SearchEntry, SiteManifest,
+    graph_shard, graph_view, page_name, search_tokens, shard_key, sub_shard_key, GraphRecord,
+    OutEdge, SearchEntry, SiteManifest,
 };
 use domain::svg::escape;
 use domain::{Asset, AssetKind, Edge};
@@ -37,6 +37,8 @@ const GRAPH_HOPS: u32 = 2;
 const GRAPH_BUDGET: usize = 60;
 /// How many hubs the index lists and the graphs mark.
 const HUBS: usize = 25;
+/// The most names in one search shard before it is split by a third letter.
+const SEARCH_SHARD_MAX: usize = 3_000;
 /// Neighbours listed on a page, each way.
 const NEIGHBOURS_SHOWN: usize = 200;
 
@@ -291,10 +293,13 @@ pub fn write_site(
             bytes: serde_json::to_vec(records)?,
         });
     }
-    // Search shards: each asset once in the shard of each of its words.
-    let mut search: BTreeMap<String, Vec<SearchEntry>> = BTreeMap::new();
+    // Search shards: each asset once in the shard of each of its words; a
+    // crowded two-letter shard is split by the third letter, so no query
+    // downloads more than a few hundred kilobytes.
+    let mut search: BTreeMap<String, Vec<(SearchEntry, Vec<String>)>> = BTreeMap::new();
     for a in &assets {
-        let mut keys: Vec<String> = search_tokens(&a.name)
+        let tokens = search_tokens(&a.name);
+        let mut keys: Vec<String> = tokens
             .iter()
             .map(|t| shard_key(t))
             .filter(|k| k.chars().count() == 2)
@@ -302,16 +307,40 @@ pub fn write_site(
         keys.sort();
         keys.dedup();
         for k in keys {
-            search.entry(k).or_default().push(SearchEntry {
-                n: a.name.clone(),
-                k: a.kind,
-                p: pages[a.id.as_str()].clone(),
-                s: a.namespace.clone(),
-            });
+            search.entry(k).or_default().push((
+                SearchEntry {
+                    n: a.name.clone(),
+                    k: a.kind,
+                    p: pages[a.id.as_str()].clone(),
+                    s: a.namespace.clone(),
+                },
+                tokens.clone(),
+            ));
+        }
+    }
+    let mut leaves: BTreeMap<String, Vec<&SearchEntry>> = BTreeMap::new();
+    let mut split = Vec::new();
+    for (key, entries) in &search {
+        if entries.len() <= SEARCH_SHARD_MAX {
+            leaves.insert(key.clone(), entries.iter().map(|(e, _)| e).collect());
+            continue;
+        }
+        split.push(key.clone());
+        for (e, tokens) in entries {
+            let mut subs: Vec<String> = tokens
+                .iter()
+                .filter(|t| shard_key(t) == *key)
+                .map(|t| sub_shard_key(t))
+                .collect();
+            subs.sort();
+            subs.dedup();
+            for sub in subs {
+                leaves.entry(sub).or_default().push(e);
+            }
         }
     }
     let mut largest_shard = 0u64;
-    for (key, entries) in &search {
+    for (key, entries) in &leaves {
         let bytes = serde_json::to_vec(entries)?;
         largest_shard = largest_shard.max(bytes.len() as u64);
         rest.push(Out {
@@ -328,7 +357,8 @@ pub fn write_site(
         assets: assets.len(),
         edges: edges.len(),
         kinds: kinds.into_iter().collect(),
-        shards: search.keys().cloned().collect(),
+        shards: leaves.keys().cloned().collect(),
+        split,
     };
     let manifest_bytes = serde_json::to_vec(&manifest)?;
     let index = index_page(&manifest, &hub_list, &g, &pages);
@@ -630,7 +660,15 @@ const count = document.getElementById("count");
 const manifest = await (await fetch("search/manifest.json")).json();
 const shards = new Map();
 const words = (s) => s.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
-const key = (t) => [...t].slice(0, 2).map((c) => (/[a-z0-9]/.test(c) ? c : "_")).join("");
+const prefix = (t, n) => [...t].slice(0, n).map((c) => (/[a-z0-9]/.test(c) ? c : "_")).join("");
+// The shard a query word needs: two letters, or three (two and "-" for a
+// two-letter word) where the two-letter shard was split.
+const key = (t) => {
+  const two = prefix(t, 2);
+  if (!manifest.split.includes(two)) return two;
+  const three = prefix(t, 3);
+  return three.length === 3 ? three : two + "-";
+};
 let latest = 0;
 async function search(text) {
   const started = performance.now();
@@ -638,6 +676,8 @@ async function search(text) {
   const q = words(text);
   let hits = [];
   if (q.length && q[0].length >= 2 && manifest.shards.includes(key(q[0]))) {
+    // The first word picks the shard; a two-letter word on a split prefix
+    // finds two-letter words only, and a third letter finds the rest.
     const k = key(q[0]);
     if (!shards.has(k)) shards.set(k, fetch("search/" + k + ".json").then((r) => r.json()));
     const entries = await shards.get(k);

@@ -178,3 +178,84 @@ async fn reports_come_as_html_svg_and_json() {
     assert_eq!(s, 400, "{text}");
     assert!(text.contains("\"field\":\"format\""));
 }
+
+#[tokio::test]
+async fn a_report_can_carry_an_impact_and_a_change_request_trail() {
+    let catalog = catalog::Catalog::connect("mem://").await.unwrap();
+    crate::seed::load(&catalog, domain::demo::DEMO_SEED, domain::demo::DEMO_ASSETS)
+        .await
+        .unwrap();
+    // A dataset column that a derived asset maps, found from the demo.
+    let e = domain::demo::demo();
+    let (dataset, column) = e
+        .edges
+        .iter()
+        .filter(|x| x.kind == domain::EdgeKind::Derives && x.from.starts_with("dataset:"))
+        .find_map(|x| x.columns.first().map(|m| (x.from.clone(), m.from.clone())))
+        .unwrap();
+    let change = domain::impact::SchemaChange {
+        op: domain::impact::ChangeOp::Drop,
+        column: column.clone(),
+        new_name: None,
+        data_type: None,
+        nullable: None,
+    };
+    let impact = catalog.impact(&dataset, &[change.clone()]).await.unwrap();
+    let first = impact.affected[1].name.clone();
+    let data = crate::report::build(
+        &catalog,
+        &dataset,
+        "downstream",
+        Some(3),
+        Some(impact),
+        None,
+    )
+    .await
+    .unwrap();
+    let html = crate::report::html(&data);
+    assert!(html.contains("Impact of the change"));
+    assert!(html.contains(&format!("drop {column}")));
+    assert!(html.contains(&first), "the affected assets are listed");
+
+    let who = domain::auth::Principal {
+        user: "ana".into(),
+        display_name: "Ana".into(),
+        roles: vec![domain::auth::Role::Editor],
+        teams: vec![],
+        via: domain::auth::Via::Session,
+    };
+    let cr = catalog
+        .open_change_request(
+            domain::change_request::NewChangeRequest {
+                dataset: dataset.clone(),
+                title: "drop it".into(),
+                description: String::new(),
+                changes: vec![change],
+                draft: false,
+            },
+            &who,
+        )
+        .await
+        .unwrap();
+    catalog
+        .change_request_step(
+            cr.id,
+            domain::change_request::Step::Comment,
+            &who,
+            "<b>why</b>",
+            None,
+        )
+        .await
+        .unwrap();
+    let cr = catalog.get_change_request(cr.id).await.unwrap();
+    let data = crate::report::build(&catalog, &dataset, "downstream", None, None, Some(cr))
+        .await
+        .unwrap();
+    let html = crate::report::html(&data);
+    assert!(html.contains("Approval trail") && html.contains("waiting"));
+    assert!(
+        html.contains("&lt;b&gt;why&lt;/b&gt;"),
+        "comments are escaped"
+    );
+    assert!(html.contains("Impact of the change"));
+}
