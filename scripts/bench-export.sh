@@ -10,7 +10,7 @@ assets="${1:-100000}"
 work="${MLGRAPH_BENCH_DIR:-/var/tmp/mlgraph-export-bench}/n$assets"
 mkdir -p "$work"
 cargo build --release -p server
-bin=target/release/mlgraph
+bin="${CARGO_TARGET_DIR:-target}/release/mlgraph"
 [ -d target/site/pkg ] || cargo leptos build
 if [ ! -d "$work/store" ]; then
   "$bin" seed-demo --db "surrealkv://$work/store" --assets "$assets" 2>/dev/null

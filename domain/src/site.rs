@@ -52,16 +52,21 @@ pub fn shard_key(token: &str) -> String {
     prefix_key(token, 2)
 }
 
-/// The finer shard a token belongs to when its two-letter shard is split
-/// (too many names start that way): its first three characters, or the
-/// two-letter key and `-` for a two-letter token.
-pub fn sub_shard_key(token: &str) -> String {
-    let k = prefix_key(token, 3);
-    if k.chars().count() == 3 {
-        k
-    } else {
-        format!("{k}-")
+/// The shard a token belongs to once crowded shards have been split: start
+/// from its two-letter key and, while that key is in `split`, take one more
+/// character; a token that runs out of characters ends with `-`.
+pub fn leaf_key(token: &str, split: &std::collections::BTreeSet<String>) -> String {
+    let mut n = 2;
+    let mut key = prefix_key(token, n);
+    while split.contains(&key) {
+        n += 1;
+        let next = prefix_key(token, n);
+        if next.chars().count() < n {
+            return format!("{key}-");
+        }
+        key = next;
     }
+    key
 }
 
 fn prefix_key(token: &str, n: usize) -> String {
@@ -100,8 +105,7 @@ pub struct SiteManifest {
     pub kinds: Vec<(AssetKind, usize)>,
     /// Search shard keys, sorted.
     pub shards: Vec<String>,
-    /// Two-letter keys whose shard is split into three-letter ones
-    /// (`sub_shard_key`), sorted.
+    /// Keys whose shard was split into longer ones (see `leaf_key`), sorted.
     #[serde(default)]
     pub split: Vec<String>,
 }
@@ -263,8 +267,13 @@ mod tests {
         assert_eq!(shard_key("x"), "x");
         assert_eq!(shard_key("éclair"), "_c");
         assert_eq!(shard_key("../"), "__");
-        assert_eq!(sub_shard_key("member"), "mem");
-        assert_eq!(sub_shard_key("me"), "me-");
+        let split: std::collections::BTreeSet<String> =
+            ["me", "mem"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(leaf_key("member", &split), "memb");
+        assert_eq!(leaf_key("mem", &split), "mem-");
+        assert_eq!(leaf_key("me", &split), "me-");
+        assert_eq!(leaf_key("metric", &split), "met");
+        assert_eq!(leaf_key("watch", &split), "wa");
     }
 
     #[test]

@@ -47,15 +47,16 @@ const rows = [];
     await p.goto(base + '/index.html', { waitUntil: 'load' });
     paints.push(await fcp(p));
     firstLoad = Math.max(firstLoad, [...served.values()].reduce((a, b) => a + b, 0));
-    const t0 = Date.now();
     await p.fill('[data-testid=static-search]', q);
     await p.waitForFunction((q) => document.getElementById('results').dataset.query === q, q);
-    searches.push(Date.now() - t0);
+    // The page's own clock: from the input event to the rendered results,
+    // including fetching and parsing the shard.
+    searches.push(Number(await p.$eval('#results', (el) => el.dataset.ms)));
     await p.context().close();
   }
   rows.push(['export: index first paint (ms)', median(paints), Math.max(...paints)]);
   rows.push(['export: bytes loaded before a search', firstLoad, firstLoad]);
-  rows.push(['export: search answer, typing to results (ms)', median(searches), Math.max(...searches)]);
+  rows.push(['export: search answer, query to rendered results (ms)', median(searches), Math.max(...searches)]);
 }
 // The heaviest asset page (largest page + data), first paint.
 {

@@ -25,8 +25,8 @@ use anyhow::Context;
 use domain::lineage::{LineageGraph, NodeId};
 use domain::query::GraphView;
 use domain::site::{
-    graph_shard, graph_view, page_name, search_tokens, shard_key, sub_shard_key, GraphRecord,
-    OutEdge, SearchEntry, SiteManifest,
+    graph_shard, graph_view, leaf_key, page_name, search_tokens, shard_key, GraphRecord, OutEdge,
+    SearchEntry, SiteManifest,
 };
 use domain::svg::escape;
 use domain::{Asset, AssetKind, Edge};
@@ -318,27 +318,51 @@ pub fn write_site(
             ));
         }
     }
-    let mut leaves: BTreeMap<String, Vec<&SearchEntry>> = BTreeMap::new();
-    let mut split = Vec::new();
-    for (key, entries) in &search {
-        if entries.len() <= SEARCH_SHARD_MAX {
-            leaves.insert(key.clone(), entries.iter().map(|(e, _)| e).collect());
-            continue;
+    // Split until every shard is small or its key is five characters long.
+    let mut split: std::collections::BTreeSet<String> = Default::default();
+    loop {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for entries in search.values() {
+            for (_, tokens) in entries {
+                let mut keys: Vec<String> = tokens.iter().map(|t| leaf_key(t, &split)).collect();
+                keys.sort();
+                keys.dedup();
+                for k in keys {
+                    *counts.entry(k).or_default() += 1;
+                }
+            }
         }
-        split.push(key.clone());
+        let crowded: Vec<String> = counts
+            .into_iter()
+            .filter(|(k, n)| *n > SEARCH_SHARD_MAX && k.len() < 5 && !k.ends_with('-'))
+            .map(|(k, _)| k)
+            .collect();
+        if crowded.is_empty() {
+            break;
+        }
+        split.extend(crowded);
+    }
+    let mut leaves: BTreeMap<String, Vec<&SearchEntry>> = BTreeMap::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    for entries in search.values() {
         for (e, tokens) in entries {
-            let mut subs: Vec<String> = tokens
-                .iter()
-                .filter(|t| shard_key(t) == *key)
-                .map(|t| sub_shard_key(t))
-                .collect();
-            subs.sort();
-            subs.dedup();
-            for sub in subs {
-                leaves.entry(sub).or_default().push(e);
+            // Each asset is listed once per leaf, however many shards it
+            // was grouped under first.
+            if !seen.insert(e.p.as_str()) {
+                continue;
+            }
+            let mut keys: Vec<String> = tokens.iter().map(|t| leaf_key(t, &split)).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                leaves.entry(k).or_default().push(e);
             }
         }
     }
+    for v in leaves.values_mut() {
+        v.sort_by(|a, b| (&a.n, &a.p).cmp(&(&b.n, &b.p)));
+    }
+    let split: Vec<String> = split.into_iter().collect();
     let mut largest_shard = 0u64;
     for (key, entries) in &leaves {
         let bytes = serde_json::to_vec(entries)?;
@@ -661,13 +685,18 @@ const manifest = await (await fetch("search/manifest.json")).json();
 const shards = new Map();
 const words = (s) => s.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
 const prefix = (t, n) => [...t].slice(0, n).map((c) => (/[a-z0-9]/.test(c) ? c : "_")).join("");
-// The shard a query word needs: two letters, or three (two and "-" for a
-// two-letter word) where the two-letter shard was split.
+// The shard a query word needs, as domain::site::leaf_key picks it: two
+// letters, one more while that shard was split, "-" when the word ends.
 const key = (t) => {
-  const two = prefix(t, 2);
-  if (!manifest.split.includes(two)) return two;
-  const three = prefix(t, 3);
-  return three.length === 3 ? three : two + "-";
+  let n = 2;
+  let k = prefix(t, n);
+  while (manifest.split.includes(k)) {
+    n += 1;
+    const next = prefix(t, n);
+    if ([...next].length < n) return k + "-";
+    k = next;
+  }
+  return k;
 };
 let latest = 0;
 async function search(text) {
@@ -676,8 +705,8 @@ async function search(text) {
   const q = words(text);
   let hits = [];
   if (q.length && q[0].length >= 2 && manifest.shards.includes(key(q[0]))) {
-    // The first word picks the shard; a two-letter word on a split prefix
-    // finds two-letter words only, and a third letter finds the rest.
+    // The first word picks the shard; a short word on a split prefix finds
+    // only words that short, and another letter finds the rest.
     const k = key(q[0]);
     if (!shards.has(k)) shards.set(k, fetch("search/" + k + ".json").then((r) => r.json()));
     const entries = await shards.get(k);

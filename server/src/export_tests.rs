@@ -200,7 +200,10 @@ async fn a_report_can_carry_an_impact_and_a_change_request_trail() {
         data_type: None,
         nullable: None,
     };
-    let impact = catalog.impact(&dataset, &[change.clone()]).await.unwrap();
+    let impact = catalog
+        .impact(&dataset, std::slice::from_ref(&change))
+        .await
+        .unwrap();
     let first = impact.affected[1].name.clone();
     let data = crate::report::build(
         &catalog,
@@ -258,4 +261,51 @@ async fn a_report_can_carry_an_impact_and_a_change_request_trail() {
         "comments are escaped"
     );
     assert!(html.contains("Impact of the change"));
+}
+
+#[test]
+fn crowded_search_shards_are_split_and_still_find_every_asset() {
+    let e = domain::demo::generate(7, 12_000);
+    let dir = tempfile::tempdir().unwrap();
+    write_site(&e.assets, &e.edges, dir.path(), Path::new("none")).unwrap();
+    let read = |p: &str| std::fs::read(dir.path().join(p)).unwrap();
+    let manifest: domain::site::SiteManifest =
+        serde_json::from_slice(&read("search/manifest.json")).unwrap();
+    assert!(
+        !manifest.split.is_empty(),
+        "a 12k catalog has crowded prefixes"
+    );
+    let split: std::collections::BTreeSet<String> = manifest.split.iter().cloned().collect();
+    let mut shards: BTreeMap<String, Vec<domain::site::SearchEntry>> = BTreeMap::new();
+    for key in &manifest.shards {
+        shards.insert(
+            key.clone(),
+            serde_json::from_slice(&read(&format!("search/{key}.json"))).unwrap(),
+        );
+    }
+    // Every shard is small unless its key cannot grow any more.
+    for (k, v) in &shards {
+        assert!(
+            v.len() <= 3_000 || k.len() >= 5 || k.ends_with('-'),
+            "{k}: {}",
+            v.len()
+        );
+    }
+    // Every asset is in the shard its first word leads to, for every word.
+    for a in e.assets.iter().step_by(97) {
+        for t in domain::site::search_tokens(&a.name) {
+            if t.chars().count() < 2 {
+                continue;
+            }
+            let leaf = domain::site::leaf_key(&t, &split);
+            let page = domain::site::page_name(&a.id);
+            assert!(
+                shards
+                    .get(&leaf)
+                    .is_some_and(|s| s.iter().any(|x| x.p == page)),
+                "{} is not in shard {leaf} of its word {t}",
+                a.name
+            );
+        }
+    }
 }
