@@ -33,6 +33,7 @@ use crate::pages::audit::AuditPage;
 use crate::pages::change_request::{ChangeListPage, ChangeRequestView};
 use crate::pages::graph::GraphPage;
 use crate::pages::inbox::InboxPage;
+use crate::pages::ingestion::IngestionPage;
 use crate::pages::propose::ProposePage;
 use crate::pages::search::SearchPage;
 use crate::pages::signin::SignInPage;
@@ -75,6 +76,7 @@ pub fn App() -> impl IntoView {
                     <A href="/">"Catalog"</A>
                     <A href="/graph">"Lineage"</A>
                     <A href="/changes">"Changes"</A>
+                    <A href="/ingestion">"Ingestion"</A>
                     <a href="/api/v1/assets" rel="external">"API"</a>
                 </nav>
                 <form class="topsearch" method="get" action="/">
@@ -92,6 +94,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/changes") view=ChangeListPage ssr=SsrMode::Async/>
                     <Route path=path!("/inbox") view=InboxPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/ingestion") view=IngestionPage ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=SignInPage/>
                 </Routes>
             </main>

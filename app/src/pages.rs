@@ -5,6 +5,7 @@ pub mod audit;
 pub mod change_request;
 pub mod graph;
 pub mod inbox;
+pub mod ingestion;
 pub mod propose;
 pub mod search;
 pub mod signin;

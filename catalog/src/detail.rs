@@ -165,3 +165,71 @@ impl Catalog {
         rows_to(res.take(0)?, "edge")
     }
 }
+
+impl Catalog {
+    /// Assets by id, for readers outside the catalog; missing ids are absent.
+    pub async fn assets_by_id(
+        &self,
+        ids: Vec<String>,
+    ) -> Result<std::collections::HashMap<String, domain::Asset>> {
+        self.load_assets(ids).await
+    }
+
+    /// Every edge into and out of one asset, with its column mappings.
+    pub async fn edges_touching(&self, id: &str) -> Result<(Vec<Edge>, Vec<Edge>)> {
+        let mut res = self
+            .db
+            .query(format!(
+                "LET $rid = type::record('asset', $key);
+                 SELECT {EDGE_FIELDS} FROM edge WHERE out = $rid;
+                 SELECT {EDGE_FIELDS} FROM edge WHERE in = $rid;"
+            ))
+            .bind(("key", id.to_string()))
+            .await?;
+        Ok((
+            rows_to(res.take(1)?, "edge")?,
+            rows_to(res.take(2)?, "edge")?,
+        ))
+    }
+
+    /// Namespaces of datasets and workflows, with how many of each.
+    pub async fn namespaces(&self) -> Result<Vec<(String, u64)>> {
+        let mut res = self
+            .db
+            .query("SELECT namespace, count() AS n FROM asset WHERE kind INSIDE ['dataset', 'workflow'] GROUP BY namespace ORDER BY namespace")
+            .await?;
+        let rows: Vec<Value> = res.take(0)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| Some((r["namespace"].as_str()?.to_string(), r["n"].as_u64()?)))
+            .collect())
+    }
+
+    /// One page of the assets of one kind in one namespace, by name, with
+    /// the total.
+    pub async fn assets_in_namespace(
+        &self,
+        namespace: &str,
+        kind: AssetKind,
+        limit: usize,
+        offset: usize,
+    ) -> Result<(Vec<domain::Asset>, u64)> {
+        let mut res = self
+            .db
+            .query(
+                "SELECT * FROM asset WHERE namespace = $ns AND kind = $kind ORDER BY name LIMIT $limit START $offset;
+                 SELECT count() AS n FROM asset WHERE namespace = $ns AND kind = $kind GROUP ALL;",
+            )
+            .bind(("ns", namespace.to_string()))
+            .bind(("kind", kind.as_str().to_string()))
+            .bind(("limit", limit))
+            .bind(("offset", offset))
+            .await?;
+        let rows: Vec<Value> = res.take(0)?;
+        let total: Option<Value> = res.take(1)?;
+        Ok((
+            rows.into_iter().map(row_to_asset).collect::<Result<_>>()?,
+            total.and_then(|t| t["n"].as_u64()).unwrap_or(0),
+        ))
+    }
+}

@@ -13,9 +13,11 @@
 mod audit;
 mod baseline;
 mod change_request;
+mod dbt;
 mod detail;
 mod error;
 mod graph;
+mod ingest;
 mod outbox;
 mod schema;
 mod search;
@@ -25,7 +27,9 @@ mod write;
 use surrealdb::engine::any::{self, Any};
 use surrealdb::Surreal;
 
+pub use dbt::DbtOutcome;
 pub use error::{CatalogError, Result};
+pub use ingest::IngestItem;
 pub use outbox::{OutboxItem, MAX_ATTEMPTS};
 pub use users::{random_password, NewUser, SESSION_HOURS};
 pub use write::WriteOutcome;

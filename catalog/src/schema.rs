@@ -109,6 +109,26 @@ DEFINE FIELD IF NOT EXISTS next_at ON webhook_outbox TYPE datetime DEFAULT time:
 DEFINE FIELD IF NOT EXISTS delivered ON webhook_outbox TYPE bool DEFAULT false;
 DEFINE FIELD IF NOT EXISTS last_error ON webhook_outbox TYPE option<string>;
 DEFINE INDEX IF NOT EXISTS webhook_outbox_pending ON webhook_outbox FIELDS delivered, next_at;
+
+DEFINE TABLE IF NOT EXISTS run SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS run_id ON run TYPE string;
+DEFINE FIELD IF NOT EXISTS job ON run TYPE string;
+DEFINE FIELD IF NOT EXISTS state ON run TYPE string;
+DEFINE FIELD IF NOT EXISTS started_at ON run TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS ended_at ON run TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS events ON run TYPE array<array<string>> DEFAULT [];
+DEFINE FIELD IF NOT EXISTS facets ON run TYPE object FLEXIBLE DEFAULT {};
+DEFINE FIELD IF NOT EXISTS facet_sources ON run TYPE option<object> FLEXIBLE;
+DEFINE INDEX IF NOT EXISTS run_job ON run FIELDS job;
+
+DEFINE TABLE IF NOT EXISTS ingest_event SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS at ON ingest_event TYPE datetime DEFAULT time::now();
+DEFINE FIELD IF NOT EXISTS source ON ingest_event TYPE string;
+DEFINE FIELD IF NOT EXISTS kind ON ingest_event TYPE string;
+DEFINE FIELD IF NOT EXISTS summary ON ingest_event TYPE string;
+DEFINE FIELD IF NOT EXISTS ok ON ingest_event TYPE bool;
+DEFINE FIELD IF NOT EXISTS problems ON ingest_event TYPE array<object> FLEXIBLE DEFAULT [];
+DEFINE INDEX IF NOT EXISTS ingest_event_at ON ingest_event FIELDS at;
 "#;
 
 pub(crate) async fn migrate(db: &Surreal<Any>) -> Result<()> {

@@ -26,6 +26,20 @@ pub struct WriteOutcome {
 pub(crate) struct LabelledEdge {
     pub label: String,
     pub edge: Edge,
+    /// Check only the kinds at the ends, not that mapped columns exist:
+    /// ingested column lineage may name columns no schema facet listed.
+    pub lenient: bool,
+}
+
+/// Rows a write carries besides assets and edges, in the same transaction.
+#[derive(Default)]
+pub(crate) struct Extras {
+    /// Run records (OpenLineage), upserted by run id.
+    pub runs: Vec<Value>,
+    /// Ingestion log rows.
+    pub log: Vec<Value>,
+    /// Edges to delete (by key): a re-imported source no longer has them.
+    pub drop_edges: Vec<String>,
 }
 
 const APPLY: &str = r#"
@@ -48,8 +62,13 @@ FOR $e IN $edges {
         RELATE $from->$eid->$to SET key = $e.key, kind = $e.kind, columns = $e.columns;
     };
 };
+FOR $r IN $runs { UPSERT type::record('run', $r.run_id) CONTENT $r; };
+FOR $k IN $drop_edges { DELETE type::record('edge', $k); };
+FOR $l IN $log { CREATE ingest_event CONTENT $l; };
 CREATE audit CONTENT $audit;
-UPSERT meta:graph SET version = (version ?? 0) + 1;
+IF array::len($assets) > 0 OR array::len($edges) > 0 OR array::len($drop_edges) > 0 {
+    UPSERT meta:graph SET version = (version ?? 0) + 1;
+};
 COMMIT;
 "#;
 
@@ -116,6 +135,30 @@ pub(crate) fn row_to_asset(mut row: Value) -> Result<Asset> {
 }
 
 impl Catalog {
+    /// The stored column mappings of the edges among `ids` that exist.
+    pub(crate) async fn edge_columns(
+        &self,
+        ids: Vec<String>,
+    ) -> Result<HashMap<String, Vec<domain::ColumnMapping>>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut res = self
+            .db
+            .query("SELECT key, columns FROM edge WHERE key INSIDE $keys")
+            .bind(("keys", ids))
+            .await?;
+        let rows: Vec<Value> = res.take(0)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let key = r.get("key")?.as_str()?.to_string();
+                let cols = serde_json::from_value(r.get("columns")?.clone()).ok()?;
+                Some((key, cols))
+            })
+            .collect())
+    }
+
     /// Loads assets by id; missing ids are simply absent from the map.
     pub(crate) async fn load_assets(&self, ids: Vec<String>) -> Result<HashMap<String, Asset>> {
         if ids.is_empty() {
@@ -158,7 +201,14 @@ impl Catalog {
             .unwrap_or_default();
         let audit = Audit::new("asset.put", &id, json!({}));
         let outcome = self
-            .apply(batch.assets, vec![], &expected, by, audit)
+            .apply(
+                batch.assets,
+                vec![],
+                &expected,
+                by,
+                audit,
+                Extras::default(),
+            )
             .await?;
         Ok((self.get_asset(&id).await?, outcome))
     }
@@ -176,10 +226,12 @@ impl Catalog {
                 vec![LabelledEdge {
                     label: String::new(),
                     edge,
+                    lenient: false,
                 }],
                 &HashMap::new(),
                 by,
                 audit,
+                Extras::default(),
             )
             .await?;
         let edge = self
@@ -204,6 +256,7 @@ impl Catalog {
             .map(|(i, edge)| LabelledEdge {
                 label: labels.get(i).cloned().unwrap_or_default(),
                 edge,
+                lenient: false,
             })
             .collect::<Vec<_>>();
         let audit = Audit::new(
@@ -211,17 +264,25 @@ impl Catalog {
             "catalog",
             json!({"assets": batch.assets.len(), "edges": edges.len()}),
         );
-        self.apply(batch.assets, edges, &HashMap::new(), by, audit)
-            .await
+        self.apply(
+            batch.assets,
+            edges,
+            &HashMap::new(),
+            by,
+            audit,
+            Extras::default(),
+        )
+        .await
     }
 
-    async fn apply(
+    pub(crate) async fn apply(
         &self,
         assets: Vec<Asset>,
         edges: Vec<LabelledEdge>,
         expected: &HashMap<String, u64>,
         by: &str,
         audit: Audit,
+        extras: Extras,
     ) -> Result<WriteOutcome> {
         // A later record for the same id replaces an earlier one.
         let mut assets_by_id: BTreeMap<String, Asset> = BTreeMap::new();
@@ -240,7 +301,12 @@ impl Catalog {
         wanted.dedup();
         let stored = self.load_assets(wanted).await?;
 
-        for LabelledEdge { label, edge } in &edges {
+        for LabelledEdge {
+            label,
+            edge,
+            lenient,
+        } in &edges
+        {
             let end = |id: &String, field: &str| {
                 assets_by_id
                     .get(id)
@@ -256,6 +322,16 @@ impl Catalog {
             };
             let from = end(&edge.from, "from")?;
             let to = end(&edge.to, "to")?;
+            let checked;
+            let edge = if *lenient {
+                checked = Edge {
+                    columns: vec![],
+                    ..edge.clone()
+                };
+                &checked
+            } else {
+                edge
+            };
             edge.check_ends(from, to).map_err(|e| {
                 if label.is_empty() {
                     e
@@ -303,8 +379,17 @@ impl Catalog {
             });
             asset_ops.push(op);
         }
+        // Edges already stored with the same mappings are left alone, so
+        // writing the same thing twice (an event posted again) changes
+        // nothing and does not move the graph version.
+        let stored_edges = self
+            .edge_columns(edges.iter().map(|e| e.edge.id.clone()).collect())
+            .await?;
         let edge_ops: Vec<Value> = edges
             .iter()
+            .filter(|LabelledEdge { edge, .. }| {
+                stored_edges.get(&edge.id) != Some(&edge.columns)
+            })
             .map(|LabelledEdge { edge, .. }| {
                 let mut cols = serde_json::to_value(&edge.columns).unwrap_or_default();
                 strip_nulls(&mut cols);
@@ -312,7 +397,12 @@ impl Catalog {
             })
             .collect();
         outcome.edges_written = edge_ops.len();
-        if asset_ops.is_empty() && edge_ops.is_empty() {
+        if asset_ops.is_empty()
+            && edge_ops.is_empty()
+            && extras.runs.is_empty()
+            && extras.log.is_empty()
+            && extras.drop_edges.is_empty()
+        {
             return Ok(outcome);
         }
         let res = self
@@ -322,6 +412,9 @@ impl Catalog {
             .bind(("edges", Value::Array(edge_ops)))
             .bind(("by", by.to_string()))
             .bind(("audit", audit.row(by)))
+            .bind(("runs", Value::Array(extras.runs)))
+            .bind(("log", Value::Array(extras.log)))
+            .bind(("drop_edges", extras.drop_edges.clone()))
             .await?;
         first_real_error(res)?;
         // Committed: now the in-memory graph may follow.
@@ -331,6 +424,9 @@ impl Catalog {
         }
         for LabelledEdge { edge, .. } in &edges {
             g.upsert_edge(edge);
+        }
+        for key in &extras.drop_edges {
+            g.remove_edge(key);
         }
         Ok(outcome)
     }

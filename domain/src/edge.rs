@@ -50,7 +50,12 @@ impl EdgeKind {
     pub fn endpoints(self) -> (&'static [AssetKind], &'static [AssetKind]) {
         use AssetKind::*;
         match self {
-            EdgeKind::Reads => (&[Dataset, Feature, Model, Evaluation], &[Workflow]),
+            // Applications read tables directly too: dashboards and apps
+            // on top of a warehouse (dbt exposures) have no job between.
+            EdgeKind::Reads => (
+                &[Dataset, Feature, Model, Evaluation],
+                &[Workflow, Application],
+            ),
             EdgeKind::Writes => (&[Workflow], &[Dataset, Feature, Model, Evaluation]),
             EdgeKind::Derives => (&[Dataset, Feature], &[Dataset, Feature]),
             EdgeKind::Trains => (&[Dataset, Feature], &[Model]),
@@ -338,6 +343,8 @@ mod tests {
         let m = asset("model", "ranker", &[]);
         let e = input(&d.id, &f.id, "derives").into_edge().unwrap();
         e.check_ends(&d, &f).unwrap();
+        assert!(EdgeKind::Reads.allows(AssetKind::Dataset, AssetKind::Application));
+        assert!(!EdgeKind::Reads.allows(AssetKind::Dataset, AssetKind::Service));
         let bad = input(&d.id, &m.id, "deploys").into_edge().unwrap();
         let err = bad.check_ends(&d, &m).unwrap_err();
         assert_eq!(err.field, "kind");

@@ -9,11 +9,13 @@
 pub mod asset;
 pub mod auth;
 pub mod change_request;
+pub mod dbt;
 pub mod demo;
 pub mod edge;
 pub mod error;
 pub mod impact;
 pub mod lineage;
+pub mod openlineage;
 pub mod query;
 pub mod record;
 pub mod site;

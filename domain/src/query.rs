@@ -396,3 +396,36 @@ pub struct Notification {
     pub message: String,
     pub read: bool,
 }
+
+/// One OpenLineage event as the ingestion page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestEventRow {
+    pub at: String,
+    /// The event's producer (the integration that sent it).
+    pub source: String,
+    /// run, dataset or job, with the run's event type.
+    pub kind: String,
+    pub summary: String,
+    pub ok: bool,
+    #[serde(default)]
+    pub problems: Vec<serde_json::Value>,
+}
+
+/// Events per producer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceCount {
+    pub source: String,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub last_at: String,
+}
+
+/// What the ingestion page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestOverview {
+    pub accepted: u64,
+    pub rejected: u64,
+    pub sources: Vec<SourceCount>,
+    pub recent: Vec<IngestEventRow>,
+    pub rejections: Vec<IngestEventRow>,
+}

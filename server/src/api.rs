@@ -155,6 +155,10 @@ pub fn routes() -> Router<AppState> {
             "/import",
             post(import).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
         )
+        .route(
+            "/import/dbt",
+            post(import_dbt).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+        )
         .route("/export", get(export))
         .route("/lineage/{id}", get(lineage))
         .route("/paths", get(paths))
@@ -163,6 +167,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::access::routes())
         .merge(crate::changes::routes())
         .merge(crate::report::routes())
+        .merge(crate::openlineage::routes())
         .fallback(|| async {
             ApiError {
                 status: StatusCode::NOT_FOUND,
@@ -415,6 +420,31 @@ async fn import(
     })?;
     let (batch, labels) = parse_import(text).map_err(ApiError::invalid)?;
     Ok(Json(catalog.import(batch, labels, &who.actor()).await?))
+}
+
+/// `POST /api/v1/import/dbt?namespace=`: a dbt manifest as the body, or
+/// `{"manifest": …, "catalog": …}` to add catalog.json's column types.
+async fn import_dbt(
+    State(catalog): State<Catalog>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> ApiResult<Json<catalog::DbtOutcome>> {
+    let who = caller.require(Action::WriteCatalog)?;
+    let pairs = parse_query_string(raw.as_deref().unwrap_or(""));
+    let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::invalid(ValidationError::new(
+            "body",
+            format!("is not valid JSON: {e}"),
+        ))
+    })?;
+    let (manifest, cat) = match v.get("manifest") {
+        Some(m) => (m.clone(), v.get("catalog").cloned()),
+        None => (v, None),
+    };
+    let import = domain::dbt::parse_manifest(&manifest, cat.as_ref(), param(&pairs, "namespace"))
+        .map_err(ApiError::invalid)?;
+    Ok(Json(catalog.import_dbt(import, &who.actor()).await?))
 }
 
 /// Writes every asset, then every edge, one JSON record per line.

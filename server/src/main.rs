@@ -16,6 +16,9 @@ mod config;
 mod export;
 #[cfg(test)]
 mod export_tests;
+#[cfg(test)]
+mod ingest_tests;
+mod openlineage;
 mod report;
 mod router;
 #[cfg(test)]
@@ -71,11 +74,20 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Times impact analysis on generated estates (see docs/PERFORMANCE.md).
     BenchImpact(bench_impact::ImpactBenchArgs),
-    /// Imports an NDJSON file of assets and edges, atomically.
+    /// Imports an NDJSON file of assets and edges atomically (`import FILE`), or a dbt
+    /// project (`import dbt MANIFEST.json [--catalog CATALOG.json] [--namespace NS]`).
     Import {
         #[command(flatten)]
         db: config::DbArgs,
-        file: PathBuf,
+        /// FILE, or `dbt` and the manifest.
+        #[arg(num_args = 1..=2, required = true)]
+        what: Vec<PathBuf>,
+        /// With `dbt`: the catalog.json that `dbt docs generate` wrote, for column types.
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+        /// With `dbt`: the namespace of the imported assets (default `dbt://ADAPTER`).
+        #[arg(long)]
+        namespace: Option<String>,
     },
     /// Writes the catalog as a static site that works from any static file host
     /// (`--out DIR`), or with `--ndjson` as NDJSON in the import format (`--out FILE`, `-` for
@@ -173,15 +185,38 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bench(args) => bench::run(args).await,
         Command::BenchImpact(args) => bench_impact::run(args).await,
-        Command::Import { db, file } => {
-            let catalog = config::open(&db).await?;
-            let text = std::fs::read_to_string(&file)
+        Command::Import {
+            db,
+            what,
+            catalog,
+            namespace,
+        } => {
+            let store = config::open(&db).await?;
+            let e = |e: catalog::CatalogError| anyhow::anyhow!("{e}");
+            if what.len() == 2 && what[0].as_os_str() == "dbt" {
+                let read = |p: &PathBuf| -> anyhow::Result<serde_json::Value> {
+                    let text = std::fs::read_to_string(p)
+                        .with_context(|| format!("reading {}", p.display()))?;
+                    serde_json::from_str(&text)
+                        .with_context(|| format!("{} is not JSON", p.display()))
+                };
+                let manifest = read(&what[1])?;
+                let cat = catalog.as_ref().map(read).transpose()?;
+                let import =
+                    domain::dbt::parse_manifest(&manifest, cat.as_ref(), namespace.as_deref())
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let out = store.import_dbt(import, "cli").await.map_err(e)?;
+                println!("{}", serde_json::to_string(&out)?);
+                return Ok(());
+            }
+            if what.len() != 1 {
+                anyhow::bail!("give one NDJSON file, or `dbt` and a manifest");
+            }
+            let file = &what[0];
+            let text = std::fs::read_to_string(file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let (batch, labels) = api::parse_import(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let out = catalog
-                .import(batch, labels, "cli")
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let out = store.import(batch, labels, "cli").await.map_err(e)?;
             println!("{}", serde_json::to_string(&out)?);
             Ok(())
         }

@@ -18,6 +18,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub catalog: Catalog,
     pub auth: Arc<AuthState>,
+    pub ingestor: crate::openlineage::Ingestor,
 }
 
 /// Builds the whole application around an open catalog.
@@ -30,6 +31,7 @@ pub fn build(catalog: Catalog, leptos_options: LeptosOptions, auth: Arc<AuthStat
         leptos_options: leptos_options.clone(),
         catalog: catalog.clone(),
         auth,
+        ingestor: crate::openlineage::Ingestor::start(catalog.clone()),
     };
     let routes = generate_route_list(app::App);
     let context = move || provide_context(catalog.clone());

@@ -45,3 +45,25 @@ pub async fn audit_log(actor: String) -> Result<Vec<AuditRecord>, ServerFnError>
         .await
         .map_err(super::server::public)
 }
+
+/// The ingestion page: counts, sources, recent and rejected events.
+#[server(prefix = "/rpc", endpoint = "ingestion")]
+pub async fn ingestion_overview() -> Result<domain::query::IngestOverview, ServerFnError> {
+    let catalog = expect_context::<catalog::Catalog>();
+    catalog
+        .ingest_overview()
+        .await
+        .map_err(super::server::public)
+}
+
+/// A workflow's runs, newest first.
+#[server(prefix = "/rpc", endpoint = "runs")]
+pub async fn workflow_runs(
+    id: String,
+) -> Result<Vec<domain::openlineage::RunRecord>, ServerFnError> {
+    let catalog = expect_context::<catalog::Catalog>();
+    catalog
+        .runs_of(&id, 100)
+        .await
+        .map_err(super::server::public)
+}

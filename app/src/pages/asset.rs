@@ -140,6 +140,7 @@ fn Overview(
                     </div>
                 </section>
                 <FullLineage view=closure/>
+                {(a.kind == domain::AssetKind::Workflow).then(|| view! { <crate::pages::ingestion::RunHistory id=a.id.clone()/> })}
                 <section class="panel">
                     <h2>"Version history"</h2>
                     <table class="data compact">

@@ -1,0 +1,121 @@
+//! Importing a dbt project: the assets and edges `domain::dbt` reads from a
+//! manifest are merged into what is stored (properties other sources added
+//! are kept), and edges among the project's assets that the new manifest
+//! no longer has are removed, all in one transaction whose audit record
+//! lists what went away. Importing the same manifest twice changes nothing.
+
+use std::collections::{BTreeSet, HashMap};
+
+use domain::dbt::DbtImport;
+use serde_json::{json, Value};
+use surrealdb::types::RecordId;
+
+use crate::audit::Audit;
+use crate::error::Result;
+use crate::write::{Extras, LabelledEdge, WriteOutcome};
+use crate::Catalog;
+
+/// What a dbt import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DbtOutcome {
+    pub schema_version: u32,
+    pub project: String,
+    pub namespace: String,
+    #[serde(flatten)]
+    pub written: WriteOutcome,
+    pub edges_removed: usize,
+    pub warnings: Vec<String>,
+}
+
+impl Catalog {
+    pub async fn import_dbt(&self, import: DbtImport, by: &str) -> Result<DbtOutcome> {
+        let ids: Vec<String> = import.assets.iter().map(|a| a.id.clone()).collect();
+        let stored = self.load_assets(ids.clone()).await?;
+        let assets: Vec<domain::Asset> = import
+            .assets
+            .iter()
+            .map(|a| {
+                let mut next = a.clone();
+                if let Some(old) = stored.get(&a.id) {
+                    // Keep what other sources said; dbt's own keys win.
+                    let mut props = old.properties.clone();
+                    props.extend(a.properties.clone());
+                    next.properties = props;
+                    if next.owners.is_empty() {
+                        next.owners = old.owners.clone();
+                    }
+                    if next.description.is_empty() {
+                        next.description = old.description.clone();
+                    }
+                    next.version = old.version;
+                }
+                next
+            })
+            .collect();
+        // Edges among this project's assets that the manifest no longer has.
+        let wanted: BTreeSet<&str> = import.edges.iter().map(|e| e.id.as_str()).collect();
+        let mut res = self
+            .db
+            .query("SELECT key, record::id(in) AS from, record::id(out) AS to FROM edge WHERE in INSIDE $rids OR out INSIDE $rids")
+            .bind((
+                "rids",
+                ids.iter().map(|k| RecordId::new("asset", k.as_str())).collect::<Vec<_>>(),
+            ))
+            .await?;
+        let rows: Vec<Value> = res.take(0)?;
+        let ours = |id: &str| {
+            domain::asset::parse_asset_id(id).is_ok_and(|(_, ns, _)| ns == import.namespace)
+        };
+        let mut removed: Vec<(String, String, String)> = rows
+            .iter()
+            .filter_map(|r| {
+                let key = r["key"].as_str()?;
+                let (from, to) = (r["from"].as_str()?, r["to"].as_str()?);
+                (!wanted.contains(key) && ours(from) && ours(to))
+                    .then(|| (key.to_string(), from.to_string(), to.to_string()))
+            })
+            .collect();
+        removed.sort();
+        removed.dedup();
+        let audit = Audit::new(
+            "dbt.import",
+            &import.namespace,
+            json!({
+                "project": import.project,
+                "schema_version": import.schema_version,
+                "assets": assets.len(),
+                "edges": import.edges.len(),
+                "removed_edges": removed.iter().map(|(k, f, t)| json!({"key": k, "from": f, "to": t})).collect::<Vec<_>>(),
+            }),
+        );
+        let written = self
+            .apply(
+                assets,
+                import
+                    .edges
+                    .iter()
+                    .map(|e| LabelledEdge {
+                        label: String::new(),
+                        edge: e.clone(),
+                        lenient: false,
+                    })
+                    .collect(),
+                &HashMap::new(),
+                by,
+                audit,
+                Extras {
+                    drop_edges: removed.iter().map(|(k, _, _)| k.clone()).collect(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        Ok(DbtOutcome {
+            schema_version: import.schema_version,
+            project: import.project,
+            namespace: import.namespace,
+            written,
+            edges_removed: removed.len(),
+            warnings: import.warnings,
+        })
+    }
+}

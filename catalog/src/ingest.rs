@@ -1,0 +1,198 @@
+//! Ingestion from OpenLineage: a batch of events becomes one transaction
+//! that merges what each event says about assets into what is stored (an
+//! event without a schema facet leaves the schema alone), upserts the
+//! edges, folds run states into run records in any arrival order, and logs
+//! every event for the ingestion page. Rejected events are logged too.
+
+use std::collections::{BTreeMap, HashMap};
+
+use domain::openlineage::{merge_run, IngestPlan, RunRecord};
+use domain::query::{IngestEventRow, IngestOverview, SourceCount};
+use domain::Asset;
+use serde_json::{json, Value};
+
+use crate::audit::Audit;
+use crate::error::{first_real_error, CatalogError, Result};
+use crate::write::{Extras, LabelledEdge};
+use crate::Catalog;
+
+/// One accepted event, ready to apply.
+#[derive(Debug, Clone)]
+pub struct IngestItem {
+    pub plan: IngestPlan,
+    /// The event's producer.
+    pub source: String,
+    /// "run COMPLETE", "dataset", "job".
+    pub kind: String,
+    /// A line for the log: the job and datasets it names.
+    pub summary: String,
+}
+
+impl Catalog {
+    /// Applies a batch of events atomically: all of them or none.
+    pub async fn ingest(&self, items: &[IngestItem], by: &str) -> Result<()> {
+        let mut ids: Vec<String> = items
+            .iter()
+            .flat_map(|i| i.plan.assets.iter().map(|p| p.id.clone()))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let stored = self.load_assets(ids).await?;
+        let mut merged: BTreeMap<String, Asset> = BTreeMap::new();
+        for item in items {
+            for p in &item.plan.assets {
+                let base = merged.get(&p.id).or_else(|| stored.get(&p.id));
+                let next = p.apply(base);
+                merged.insert(p.id.clone(), next);
+            }
+        }
+        let mut edges: BTreeMap<String, domain::Edge> = BTreeMap::new();
+        for item in items {
+            for e in &item.plan.edges {
+                edges.insert(e.id.clone(), e.clone());
+            }
+        }
+        // Run records fold every update of the batch into what is stored.
+        let run_ids: Vec<String> = items
+            .iter()
+            .filter_map(|i| i.plan.run.as_ref().map(|r| r.run_id.clone()))
+            .collect();
+        let mut runs: HashMap<String, RunRecord> = self.load_runs(run_ids).await?;
+        for item in items {
+            if let Some(update) = &item.plan.run {
+                let next = merge_run(runs.remove(&update.run_id), update);
+                runs.insert(update.run_id.clone(), next);
+            }
+        }
+        let mut run_rows: Vec<(String, Value)> = runs
+            .into_iter()
+            .map(|(id, r)| {
+                let mut v = serde_json::to_value(&r).unwrap_or_default();
+                crate::write::strip_nulls(&mut v);
+                (id, v)
+            })
+            .collect();
+        run_rows.sort_by(|a, b| a.0.cmp(&b.0));
+        let log: Vec<Value> = items
+            .iter()
+            .map(|i| {
+                json!({"source": i.source, "kind": i.kind, "summary": i.summary, "ok": true, "problems": []})
+            })
+            .collect();
+        let audit = Audit::new(
+            "openlineage.ingest",
+            "openlineage",
+            json!({"events": items.len(), "assets": merged.len(), "edges": edges.len()}),
+        );
+        self.apply(
+            merged.into_values().collect(),
+            edges
+                .into_values()
+                .map(|edge| LabelledEdge {
+                    label: String::new(),
+                    edge,
+                    lenient: true,
+                })
+                .collect(),
+            &HashMap::new(),
+            by,
+            audit,
+            Extras {
+                runs: run_rows.into_iter().map(|(_, v)| v).collect(),
+                log,
+                ..Default::default()
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn load_runs(&self, ids: Vec<String>) -> Result<HashMap<String, RunRecord>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut res = self
+            .db
+            .query("SELECT run_id, job, state, started_at, ended_at, events, facets, facet_sources ?? {} AS facet_sources FROM run WHERE run_id INSIDE $ids")
+            .bind(("ids", ids))
+            .await?;
+        let rows: Vec<Value> = res.take(0)?;
+        rows.into_iter()
+            .map(|r| {
+                let rec: RunRecord = serde_json::from_value(r)
+                    .map_err(|e| CatalogError::Corrupt(format!("run row: {e}")))?;
+                Ok((rec.run_id.clone(), rec))
+            })
+            .collect()
+    }
+
+    /// A workflow's runs, newest first.
+    pub async fn runs_of(&self, job: &str, limit: usize) -> Result<Vec<RunRecord>> {
+        let mut res = self
+            .db
+            .query("SELECT run_id, job, state, started_at, ended_at, events, facets, facet_sources ?? {} AS facet_sources FROM run WHERE job = $job ORDER BY started_at DESC, ended_at DESC LIMIT $limit")
+            .bind(("job", job.to_string()))
+            .bind(("limit", limit))
+            .await?;
+        let rows: Vec<Value> = res.take(0)?;
+        rows.into_iter()
+            .map(|r| {
+                serde_json::from_value(r)
+                    .map_err(|e| CatalogError::Corrupt(format!("run row: {e}")))
+            })
+            .collect()
+    }
+
+    /// Logs an event that was refused, with its problems.
+    pub async fn log_rejected(&self, source: &str, kind: &str, problems: Value) -> Result<()> {
+        let res = self
+            .db
+            .query("CREATE ingest_event CONTENT $row RETURN NONE")
+            .bind((
+                "row",
+                json!({"source": source, "kind": kind, "summary": "", "ok": false, "problems": problems}),
+            ))
+            .await?;
+        first_real_error(res)?;
+        Ok(())
+    }
+
+    /// Counts, sources, recent and rejected events for the ingestion page.
+    pub async fn ingest_overview(&self) -> Result<IngestOverview> {
+        let mut res = self
+            .db
+            .query(
+                "SELECT source, count(ok = true) AS accepted, count(ok = false) AS rejected, <string> time::max(at) AS last_at
+                   FROM ingest_event GROUP BY source;
+                 SELECT <string> at AS at, source, kind, summary, ok, problems FROM ingest_event ORDER BY at DESC LIMIT 50;
+                 SELECT <string> at AS at, source, kind, summary, ok, problems FROM ingest_event WHERE ok = false ORDER BY at DESC LIMIT 50;",
+            )
+            .await?;
+        let sources: Vec<Value> = res.take(0)?;
+        let recent: Vec<Value> = res.take(1)?;
+        let rejections: Vec<Value> = res.take(2)?;
+        let parse = |rows: Vec<Value>| -> Result<Vec<IngestEventRow>> {
+            rows.into_iter()
+                .map(|r| {
+                    serde_json::from_value(r)
+                        .map_err(|e| CatalogError::Corrupt(format!("ingest row: {e}")))
+                })
+                .collect()
+        };
+        let mut sources: Vec<SourceCount> = sources
+            .into_iter()
+            .map(|r| {
+                serde_json::from_value(r)
+                    .map_err(|e| CatalogError::Corrupt(format!("source row: {e}")))
+            })
+            .collect::<Result<_>>()?;
+        sources.sort_by(|a, b| b.last_at.cmp(&a.last_at));
+        Ok(IngestOverview {
+            accepted: sources.iter().map(|s| s.accepted).sum(),
+            rejected: sources.iter().map(|s| s.rejected).sum(),
+            sources,
+            recent: parse(recent)?,
+            rejections: parse(rejections)?,
+        })
+    }
+}
