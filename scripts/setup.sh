@@ -37,6 +37,13 @@ for f in cytoscape/dist/cytoscape.min.js cytoscape-dagre/dist/cytoscape-dagre.mi
   cmp -s "node_modules/$f" "public/vendor/$(basename "$f")" || cp "node_modules/$f" public/vendor/
 done
 
+# The OpenLineage journey installs the official Python client into a
+# throwaway virtualenv, which needs Debian's venv module.
+if [ "${1:-}" = "--tests" ] && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  say "installing python3-venv (for the OpenLineage client journey)"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv
+fi
 if [ "${1:-}" = "--tests" ] && ! [ -x /usr/bin/chromium ]; then
   say "installing Chromium for the browser tests"
   as_root apt-get update

@@ -52,7 +52,7 @@ port=3917
 log=$(mktemp)
 # The demo users' password, so the journeys can sign in as them.
 export MLGRAPH_DEMO_PASSWORD=demo-password-1
-MLGRAPH_DB=mem:// LEPTOS_SITE_ADDR=127.0.0.1:$port LEPTOS_SITE_ROOT=target/site RUST_LOG=warn \
+MLGRAPH_ADMIN_TOKEN=ci-admin-token MLGRAPH_DB=mem:// LEPTOS_SITE_ADDR=127.0.0.1:$port LEPTOS_SITE_ROOT=target/site RUST_LOG=warn \
   "$target/debug/mlgraph" serve >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
@@ -62,3 +62,10 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 MLGRAPH_URL="http://127.0.0.1:$port" node --test end2end/
+
+say "OpenLineage: the official Python client (from PyPI, in a throwaway virtualenv)"
+venv=$(mktemp -d)
+python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check openlineage-python
+"$venv/bin/python" end2end/openlineage/pipeline.py "http://127.0.0.1:$port" ci-admin-token
+rm -rf "$venv"

@@ -111,10 +111,15 @@ impl Catalog {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
+        // Read by record id: a lookup per run, not a scan of every run.
+        let rids: Vec<surrealdb::types::RecordId> = ids
+            .iter()
+            .map(|id| surrealdb::types::RecordId::new("run", id.as_str()))
+            .collect();
         let mut res = self
             .db
-            .query("SELECT run_id, job, state, started_at, ended_at, events, facets, facet_sources ?? {} AS facet_sources FROM run WHERE run_id INSIDE $ids")
-            .bind(("ids", ids))
+            .query("SELECT run_id, job, state, started_at, ended_at, events, facets, facet_sources ?? {} AS facet_sources FROM $rids")
+            .bind(("rids", rids))
             .await?;
         let rows: Vec<Value> = res.take(0)?;
         rows.into_iter()

@@ -143,10 +143,14 @@ impl Catalog {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
+        let rids: Vec<surrealdb::types::RecordId> = ids
+            .iter()
+            .map(|id| surrealdb::types::RecordId::new("edge", id.as_str()))
+            .collect();
         let mut res = self
             .db
-            .query("SELECT key, columns FROM edge WHERE key INSIDE $keys")
-            .bind(("keys", ids))
+            .query("SELECT key, columns FROM $rids")
+            .bind(("rids", rids))
             .await?;
         let rows: Vec<Value> = res.take(0)?;
         Ok(rows
@@ -164,10 +168,15 @@ impl Catalog {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
+        // Read by record id: one lookup each, not an index range per key.
+        let rids: Vec<surrealdb::types::RecordId> = ids
+            .iter()
+            .map(|id| surrealdb::types::RecordId::new("asset", id.as_str()))
+            .collect();
         let mut res = self
             .db
-            .query("SELECT * FROM asset WHERE key INSIDE $keys")
-            .bind(("keys", ids))
+            .query("SELECT * FROM $rids")
+            .bind(("rids", rids))
             .await?;
         let rows: Vec<Value> = res.take(0)?;
         rows.into_iter()

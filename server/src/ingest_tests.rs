@@ -459,3 +459,43 @@ async fn dbt_manifests_import_and_reimport_without_duplicates() {
         assert_eq!(s, StatusCode::OK, "{f}: {text}");
     }
 }
+
+#[tokio::test]
+async fn the_ingestion_page_and_run_history_show_what_arrived() {
+    let (_, app) = app().await;
+    let good = event(
+        RUN,
+        "COMPLETE",
+        "2024-05-01T10:05:00Z",
+        orders_input(),
+        orders_output(),
+    );
+    assert_eq!(
+        post(&app, "/api/v1/lineage", &good).await.0,
+        StatusCode::CREATED
+    );
+    let mut bad = good.clone();
+    bad["run"].as_object_mut().unwrap().remove("runId");
+    assert_eq!(
+        post(&app, "/api/v1/lineage", &bad).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let (s, html) = send(&app, "GET", "/ingestion", vec![], &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("1 events accepted · 1 rejected"), "counts");
+    assert!(
+        html.contains("https://github.com/example/pipeline"),
+        "the source"
+    );
+    assert!(
+        html.contains("run.runId: is required"),
+        "the rejection's reason"
+    );
+    assert!(html.contains("job etl/build_orders"), "the recent event");
+    let job = domain::query::encode_component(&domain::query::encode_component(
+        &domain::openlineage::job_asset_id("etl", "build_orders"),
+    ));
+    let (s, html) = send(&app, "GET", &format!("/asset?id={job}"), vec![], &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("Run history") && html.contains(RUN) && html.contains("COMPLETE"));
+}

@@ -11,6 +11,7 @@ mod api;
 mod auth;
 mod bench;
 mod bench_impact;
+mod bench_ingest;
 mod changes;
 mod config;
 mod export;
@@ -74,6 +75,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Times impact analysis on generated estates (see docs/PERFORMANCE.md).
     BenchImpact(bench_impact::ImpactBenchArgs),
+    /// Times OpenLineage ingestion over HTTP from concurrent clients.
+    BenchIngest(bench_ingest::IngestBenchArgs),
     /// Imports an NDJSON file of assets and edges atomically (`import FILE`), or a dbt
     /// project (`import dbt MANIFEST.json [--catalog CATALOG.json] [--namespace NS]`).
     Import {
@@ -185,6 +188,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bench(args) => bench::run(args).await,
         Command::BenchImpact(args) => bench_impact::run(args).await,
+        Command::BenchIngest(args) => bench_ingest::run(args).await,
         Command::Import {
             db,
             what,

@@ -594,6 +594,19 @@ async fn namespaces(State(catalog): State<Catalog>, caller: Caller) -> ApiResult
     Ok(Json(json!({ "namespaces": list })))
 }
 
+/// One page of a namespace's assets of one kind, as `?limit=&offset=` ask.
+async fn namespace_page(
+    catalog: &Catalog,
+    caller: &Caller,
+    ns: &str,
+    kind: AssetKind,
+    raw: Option<&str>,
+) -> ApiResult<(Vec<domain::Asset>, u64)> {
+    caller.require(Action::Read)?;
+    let (limit, offset) = paging(&parse_query_string(raw.unwrap_or("")))?;
+    Ok(catalog.assets_in_namespace(ns, kind, limit, offset).await?)
+}
+
 /// `GET /api/v1/namespaces/{ns}/datasets?limit=&offset=`.
 async fn datasets(
     State(catalog): State<Catalog>,
@@ -601,11 +614,8 @@ async fn datasets(
     Path(ns): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Action::Read)?;
-    let (limit, offset) = paging(&parse_query_string(raw.as_deref().unwrap_or("")))?;
-    let (items, total) = catalog
-        .assets_in_namespace(&ns, AssetKind::Dataset, limit, offset)
-        .await?;
+    let (items, total) =
+        namespace_page(&catalog, &caller, &ns, AssetKind::Dataset, raw.as_deref()).await?;
     Ok(Json(json!({
         "totalCount": total,
         "datasets": items.iter().map(dataset_json).collect::<Vec<_>>(),
@@ -619,11 +629,8 @@ async fn jobs(
     Path(ns): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Action::Read)?;
-    let (limit, offset) = paging(&parse_query_string(raw.as_deref().unwrap_or("")))?;
-    let (items, total) = catalog
-        .assets_in_namespace(&ns, AssetKind::Workflow, limit, offset)
-        .await?;
+    let (items, total) =
+        namespace_page(&catalog, &caller, &ns, AssetKind::Workflow, raw.as_deref()).await?;
     let mut jobs = Vec::with_capacity(items.len());
     for a in &items {
         let latest = catalog.runs_of(&a.id, 1).await?.into_iter().next();
