@@ -9,6 +9,7 @@
 pub mod asset;
 pub mod auth;
 pub mod change_request;
+pub mod chart;
 pub mod dbt;
 pub mod demo;
 pub mod edge;
