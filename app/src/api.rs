@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 pub mod access;
 pub mod change_requests;
+pub mod scaling;
 
 /// Searches the catalog. The argument is the page's URL query string, so
 /// the page, its links and this call agree on one encoding.

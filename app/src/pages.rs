@@ -7,5 +7,6 @@ pub mod graph;
 pub mod inbox;
 pub mod ingestion;
 pub mod propose;
+pub mod scaling;
 pub mod search;
 pub mod signin;

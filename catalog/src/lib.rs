@@ -19,6 +19,7 @@ mod error;
 mod graph;
 mod ingest;
 mod outbox;
+mod scaling;
 mod schema;
 mod search;
 mod users;
@@ -31,6 +32,7 @@ pub use dbt::DbtOutcome;
 pub use error::{CatalogError, Result};
 pub use ingest::IngestItem;
 pub use outbox::{OutboxItem, MAX_ATTEMPTS};
+pub use scaling::autoscaler_view;
 pub use users::{random_password, NewUser, SESSION_HOURS};
 pub use write::WriteOutcome;
 

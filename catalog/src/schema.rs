@@ -129,6 +129,25 @@ DEFINE FIELD IF NOT EXISTS summary ON ingest_event TYPE string;
 DEFINE FIELD IF NOT EXISTS ok ON ingest_event TYPE bool;
 DEFINE FIELD IF NOT EXISTS problems ON ingest_event TYPE array<object> FLEXIBLE DEFAULT [];
 DEFINE INDEX IF NOT EXISTS ingest_event_at ON ingest_event FIELDS at;
+
+DEFINE TABLE IF NOT EXISTS scaling_policy SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS service ON scaling_policy TYPE string;
+DEFINE FIELD IF NOT EXISTS version ON scaling_policy TYPE int;
+DEFINE FIELD IF NOT EXISTS at ON scaling_policy TYPE datetime DEFAULT time::now();
+DEFINE FIELD IF NOT EXISTS by ON scaling_policy TYPE string;
+DEFINE FIELD IF NOT EXISTS note ON scaling_policy TYPE string DEFAULT '';
+DEFINE FIELD IF NOT EXISTS policy ON scaling_policy TYPE object FLEXIBLE;
+DEFINE FIELD IF NOT EXISTS changes ON scaling_policy TYPE array<array<string>> DEFAULT [];
+DEFINE INDEX IF NOT EXISTS scaling_policy_key ON scaling_policy FIELDS service, version UNIQUE;
+
+DEFINE TABLE IF NOT EXISTS service_metric SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS service ON service_metric TYPE string;
+DEFINE FIELD IF NOT EXISTS at ON service_metric TYPE datetime DEFAULT time::now();
+DEFINE FIELD IF NOT EXISTS concurrency ON service_metric TYPE float;
+DEFINE FIELD IF NOT EXISTS qps ON service_metric TYPE float;
+DEFINE FIELD IF NOT EXISTS p99_ms ON service_metric TYPE float;
+DEFINE FIELD IF NOT EXISTS pods ON service_metric TYPE option<int>;
+DEFINE INDEX IF NOT EXISTS service_metric_service ON service_metric FIELDS service, at;
 "#;
 
 pub(crate) async fn migrate(db: &Surreal<Any>) -> Result<()> {

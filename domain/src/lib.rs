@@ -19,6 +19,7 @@ pub mod lineage;
 pub mod openlineage;
 pub mod query;
 pub mod record;
+pub mod scaling;
 pub mod site;
 pub mod svg;
 

@@ -429,3 +429,51 @@ pub struct IngestOverview {
     pub recent: Vec<IngestEventRow>,
     pub rejections: Vec<IngestEventRow>,
 }
+
+/// One version of a service's scaling policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyVersion {
+    pub version: u64,
+    pub at: String,
+    pub by: String,
+    #[serde(default)]
+    pub note: String,
+    pub policy: crate::scaling::ScalingPolicy,
+    /// What changed from the version before: (field, old, new).
+    #[serde(default)]
+    pub changes: Vec<(String, String, String)>,
+}
+
+/// One sample of what a service reported about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricSample {
+    #[serde(default)]
+    pub at: String,
+    /// Average requests in flight per pod.
+    pub concurrency: f64,
+    pub qps: f64,
+    pub p99_ms: f64,
+    #[serde(default)]
+    pub pods: Option<u32>,
+}
+
+/// A service's scaling: the policy in force, its history (newest first)
+/// and the latest observed metrics (newest first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceScaling {
+    pub service: String,
+    pub current: Option<PolicyVersion>,
+    pub history: Vec<PolicyVersion>,
+    pub metrics: Vec<MetricSample>,
+}
+
+/// What the autoscaler would decide on a service's latest observed metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoscalerView {
+    pub ready: u32,
+    pub observed_concurrency: f64,
+    pub desired: u32,
+    pub panic: bool,
+    pub latest_at: String,
+    pub samples: usize,
+}

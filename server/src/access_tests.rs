@@ -171,6 +171,12 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
         );
     }
     let (cr, cr2) = (ids[0], ids[1]);
+    let service = domain::demo::demo()
+        .assets
+        .into_iter()
+        .find(|a| a.kind == domain::AssetKind::Service)
+        .unwrap()
+        .id;
     let asset = json!({"kind": "dataset", "namespace": "matrix", "name": "t", "schema": []});
     let edge = json!({"from": "dataset:matrix:t", "to": "dataset:matrix:u", "kind": "derives"});
     use Role::*;
@@ -346,6 +352,36 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
         ),
         ("GET", "/api/v1/audit".into(), None, &[Admin], false),
         ("GET", "/api/v1/session".into(), None, anyone, true),
+        (
+            "GET",
+            format!("/api/v1/services/{}/scaling", enc(&service)),
+            None,
+            anyone,
+            true,
+        ),
+        (
+            "PUT",
+            format!("/api/v1/services/{}/scaling", enc(&service)),
+            Some(json!({"policy": domain::scaling::ScalingPolicy::default()})),
+            &[Operator, Admin],
+            false,
+        ),
+        (
+            "POST",
+            format!("/api/v1/services/{}/metrics", enc(&service)),
+            Some(json!({"concurrency": 3.0, "qps": 100.0, "p99_ms": 200.0, "pods": 2})),
+            &[Operator, Admin],
+            false,
+        ),
+        (
+            "POST",
+            "/rpc/apply_scaling".into(),
+            Some(
+                json!({"id": service, "policy": domain::scaling::ScalingPolicy::default(), "version": 999, "note": ""}),
+            ),
+            &[Operator, Admin],
+            false,
+        ),
         // Server functions, which the pages call, check the same rules.
         (
             "POST",

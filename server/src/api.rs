@@ -168,6 +168,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::changes::routes())
         .merge(crate::report::routes())
         .merge(crate::openlineage::routes())
+        .merge(crate::scaling::routes())
         .fallback(|| async {
             ApiError {
                 status: StatusCode::NOT_FOUND,

@@ -24,6 +24,9 @@ mod report;
 mod router;
 #[cfg(test)]
 mod router_tests;
+mod scaling;
+#[cfg(test)]
+mod scaling_tests;
 mod seed;
 mod webhook;
 

@@ -74,6 +74,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let (a, e) =
             crate::seed::load(&catalog, domain::demo::DEMO_SEED, domain::demo::DEMO_ASSETS).await?;
         tracing::info!("loaded the demo catalog: {a} assets, {e} edges");
+        crate::seed::demo_llm_service(&catalog).await?;
     }
     crate::seed::demo_users(&catalog, settings.demo, settings.demo_password.as_deref()).await?;
     if let Some(url) = &settings.webhook_url {

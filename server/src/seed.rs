@@ -118,3 +118,72 @@ pub async fn demo_users(
     );
     Ok(())
 }
+
+/// The demo's LLM serving endpoint, configured like the reference case
+/// (200k QPS, 50 tokens in and out, P99 under 1 s) but still balanced
+/// round-robin, so that the Scaling tab has something to improve.
+pub async fn demo_llm_service(catalog: &catalog::Catalog) -> anyhow::Result<String> {
+    use domain::{AssetInput, EdgeInput};
+    let e = |e: catalog::CatalogError| anyhow::anyhow!("{e}");
+    let model = AssetInput {
+        kind: Some("model".into()),
+        namespace: Some("model-registry".into()),
+        name: Some("assistant_llm".into()),
+        description: Some("Custom LLM behind the in-app assistant.".into()),
+        owners: vec!["ml-platform".into()],
+        tags: vec!["production".into(), "llm".into()],
+        ..Default::default()
+    }
+    .into_asset(None)
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let service = AssetInput {
+        kind: Some("service".into()),
+        namespace: Some("serving-prod".into()),
+        name: Some("assistant_llm_endpoint".into()),
+        description: Some(
+            "Production LLM endpoint: over 200,000 queries per second, about 50 input and 50 output tokens each, P99 under 1 s end to end."
+                .into(),
+        ),
+        owners: vec!["ml-platform".into()],
+        tags: vec!["production".into(), "tier-1".into(), "llm".into()],
+        ..Default::default()
+    }
+    .into_asset(None)
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let edge = EdgeInput {
+        id: None,
+        from: model.id.clone(),
+        to: service.id.clone(),
+        kind: "deploys".into(),
+        columns: vec![],
+        first_seen: None,
+        last_seen: None,
+    }
+    .into_edge()
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let id = service.id.clone();
+    catalog
+        .import(
+            domain::record::ImportBatch {
+                assets: vec![model, service],
+                edges: vec![edge],
+            },
+            vec![],
+            "seed-demo",
+        )
+        .await
+        .map_err(e)?;
+    let mut policy = domain::scaling::reference_policy();
+    policy.load_balancer = domain::scaling::LbPolicy::RoundRobin;
+    catalog
+        .put_scaling(
+            &id,
+            policy,
+            0,
+            "seed-demo",
+            "the reference case, balanced round-robin",
+        )
+        .await
+        .map_err(e)?;
+    Ok(id)
+}

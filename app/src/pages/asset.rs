@@ -31,7 +31,7 @@ pub fn AssetPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(d) => view! { <Detail d=d col_offset=col_offset.get_untracked() lineage_tab=tab.get_untracked() == "lineage"/> }.into_any(),
+                    Ok(d) => view! { <Detail d=d col_offset=col_offset.get_untracked() lineage_tab=tab.get_untracked() == "lineage" scaling_tab=tab.get_untracked() == "scaling"/> }.into_any(),
                     Err(e) => view! {
                         <Title text="Not found"/>
                         <section class="error-box" role="alert">
@@ -47,7 +47,12 @@ pub fn AssetPage() -> impl IntoView {
 }
 
 #[component]
-fn Detail(d: AssetDetail, col_offset: usize, lineage_tab: bool) -> impl IntoView {
+fn Detail(
+    d: AssetDetail,
+    col_offset: usize,
+    lineage_tab: bool,
+    scaling_tab: bool,
+) -> impl IntoView {
     let AssetDetail {
         asset,
         versions,
@@ -81,10 +86,15 @@ fn Detail(d: AssetDetail, col_offset: usize, lineage_tab: bool) -> impl IntoView
             })}
         </header>
         <nav class="tabs" aria-label="Views of this asset">
-            <a href=asset_href(&a.id) class:active=!lineage_tab aria-current=(!lineage_tab).then_some("page")>"Overview"</a>
+            <a href=asset_href(&a.id) class:active=!lineage_tab && !scaling_tab aria-current=(!lineage_tab && !scaling_tab).then_some("page")>"Overview"</a>
             <a href=format!("{}&tab=lineage", asset_href(&a.id)) class:active=lineage_tab aria-current=lineage_tab.then_some("page") data-testid="lineage-tab">"Lineage graph"</a>
+            {(a.kind == domain::AssetKind::Service).then(|| view! {
+                <a href=format!("{}&tab=scaling", asset_href(&a.id)) class:active=scaling_tab aria-current=scaling_tab.then_some("page") data-testid="scaling-tab">"Scaling"</a>
+            })}
         </nav>
-        {if lineage_tab {
+        {if scaling_tab && a.kind == domain::AssetKind::Service {
+            view! { <crate::pages::scaling::ScalingTab id=a.id.clone()/> }.into_any()
+        } else if lineage_tab {
             view! {
                 <LineageTab id=a.id.clone()/>
                 <FullLineage view=closure/>

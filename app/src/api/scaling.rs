@@ -1,0 +1,298 @@
+//! Server functions of a service's Scaling tab: the policy, its history
+//! and observed metrics, a side-by-side preview of the current and a
+//! proposed policy on the same traffic (charts drawn in Rust), applying a
+//! policy (operators) and rolling back to an earlier version.
+
+use domain::query::{AutoscalerView, ServiceScaling};
+use domain::scaling::ScalingPolicy;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+
+/// The tab's data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScalingPage {
+    pub scaling: ServiceScaling,
+    pub autoscaler: Option<AutoscalerView>,
+    /// The policy the editor starts from: the one in force, or the
+    /// defaults for a service without one.
+    pub starting_point: ScalingPolicy,
+    pub can_apply: bool,
+}
+
+/// The headline numbers of one simulated policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Headline {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub slo_attainment: f64,
+    pub pod_seconds: f64,
+    pub max_ready: u32,
+    pub dropped: u64,
+    pub timed_out: u64,
+    pub requests: u64,
+}
+
+/// Both policies on the same traffic, with the charts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preview {
+    pub scenario: String,
+    pub duration_s: f64,
+    pub current: Headline,
+    pub proposed: Headline,
+    /// SVG charts drawn on the server: latency, pods, queue depth.
+    pub charts: Vec<String>,
+}
+
+/// The traffic scenarios the picker offers, by name.
+pub const SCENARIOS: [(&str, &str); 5] = [
+    ("reference", "Reference: 200k QPS with a surge to 280k"),
+    ("steady", "Steady: 200k QPS"),
+    ("spike", "Spike: 100k QPS, 3× for 10 s"),
+    ("diurnal", "Diurnal: 60k–200k QPS"),
+    ("quarter", "Quiet: 50k QPS steady"),
+];
+
+#[server(prefix = "/rpc", endpoint = "scaling")]
+pub async fn load_scaling(id: String) -> Result<ScalingPage, ServerFnError> {
+    let catalog = expect_context::<catalog::Catalog>();
+    let scaling = catalog
+        .scaling_of(&id)
+        .await
+        .map_err(super::server::public)?;
+    let who = super::server::caller();
+    Ok(ScalingPage {
+        autoscaler: catalog::autoscaler_view(&scaling),
+        starting_point: scaling
+            .current
+            .as_ref()
+            .map(|c| c.policy.clone())
+            .unwrap_or_else(domain::scaling::reference_policy),
+        can_apply: who.may(domain::auth::Action::OperateScaling, false),
+        scaling,
+    })
+}
+
+#[cfg(feature = "ssr")]
+mod sim {
+    use domain::chart::{line_chart, Series};
+    use domain::scaling::{simulate, SimConfig, SimResult, Traffic};
+
+    use super::Headline;
+
+    pub fn traffic(scenario: &str) -> Option<Traffic> {
+        Some(match scenario {
+            // The reference endpoint's traffic: 200k QPS with a surge past
+            // the fleet's full-batch capacity, which is where the choice of
+            // load balancer shows (at a steady 200k every policy but random
+            // keeps pods equally busy).
+            "reference" => Traffic::Spike {
+                base_qps: 200_000.0,
+                spike_qps: 280_000.0,
+                start_s: 10.0,
+                duration_s: 15.0,
+            },
+            "steady" => Traffic::Constant { qps: 200_000.0 },
+            "spike" => Traffic::Spike {
+                base_qps: 100_000.0,
+                spike_qps: 300_000.0,
+                start_s: 5.0,
+                duration_s: 10.0,
+            },
+            "diurnal" => Traffic::Diurnal {
+                base_qps: 60_000.0,
+                peak_qps: 200_000.0,
+                period_s: 30.0,
+            },
+            "quarter" => Traffic::Constant { qps: 50_000.0 },
+            _ => return None,
+        })
+    }
+
+    pub async fn run(cfg: SimConfig) -> SimResult {
+        tokio::task::spawn_blocking(move || simulate(&cfg))
+            .await
+            .expect("the simulator does not panic")
+    }
+
+    pub fn headline(r: &SimResult) -> Headline {
+        Headline {
+            p50_ms: r.p50_ms,
+            p99_ms: r.p99_ms,
+            p999_ms: r.p999_ms,
+            slo_attainment: r.slo_attainment,
+            pod_seconds: r.pod_seconds,
+            max_ready: r.max_ready,
+            dropped: r.dropped,
+            timed_out: r.timed_out,
+            requests: r.requests,
+        }
+    }
+
+    const CUR: &str = "#5b6b82";
+    const NEW: &str = "#2f6fde";
+
+    fn line(name: &str, colour: &'static str, dashed: bool, pts: Vec<(f64, f64)>) -> Series {
+        Series {
+            name: name.to_string(),
+            colour,
+            dashed,
+            points: pts,
+        }
+    }
+
+    pub fn charts(a: &SimResult, b: &SimResult, per_pod: f64) -> Vec<String> {
+        let pts = |r: &SimResult, f: &dyn Fn(&domain::scaling::TimePoint) -> f64| {
+            r.series.iter().map(|p| (p.t, f(p))).collect::<Vec<_>>()
+        };
+        let latency = line_chart(
+            "Latency over time",
+            "time (s)",
+            "latency (ms)",
+            &[
+                line("current p99", CUR, false, pts(a, &|p| p.p99_ms)),
+                line("current p50", CUR, true, pts(a, &|p| p.p50_ms)),
+                line("proposed p99", NEW, false, pts(b, &|p| p.p99_ms)),
+                line("proposed p50", NEW, true, pts(b, &|p| p.p50_ms)),
+            ],
+            true,
+        );
+        let pods = line_chart(
+            "Pods against demand",
+            "time (s)",
+            "pods",
+            &[
+                line(
+                    "pods the demand needs",
+                    "#c77a0a",
+                    true,
+                    pts(a, &|p| p.demand / per_pod),
+                ),
+                line("current ready", CUR, false, pts(a, &|p| f64::from(p.ready))),
+                line(
+                    "current desired",
+                    CUR,
+                    true,
+                    pts(a, &|p| f64::from(p.desired)),
+                ),
+                line(
+                    "proposed ready",
+                    NEW,
+                    false,
+                    pts(b, &|p| f64::from(p.ready)),
+                ),
+                line(
+                    "proposed desired",
+                    NEW,
+                    true,
+                    pts(b, &|p| f64::from(p.desired)),
+                ),
+            ],
+            true,
+        );
+        let queue = line_chart(
+            "Queue depth",
+            "time (s)",
+            "requests waiting",
+            &[
+                line("current", CUR, false, pts(a, &|p| p.queued as f64)),
+                line("proposed", NEW, false, pts(b, &|p| p.queued as f64)),
+            ],
+            true,
+        );
+        vec![latency, pods, queue]
+    }
+}
+
+/// Runs the current and the proposed policy on the same traffic.
+#[server(prefix = "/rpc", endpoint = "preview_scaling", input = Json)]
+pub async fn preview_scaling(
+    id: String,
+    proposed: ScalingPolicy,
+    scenario: String,
+    duration_s: f64,
+) -> Result<Preview, ServerFnError> {
+    use domain::scaling::SimConfig;
+    let catalog = expect_context::<catalog::Catalog>();
+    let current = catalog
+        .scaling_of(&id)
+        .await
+        .map_err(super::server::public)?
+        .current
+        .map(|c| c.policy)
+        .unwrap_or_else(domain::scaling::reference_policy);
+    proposed
+        .validate()
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    let traffic = sim::traffic(&scenario)
+        .ok_or_else(|| ServerFnError::new(format!("unknown scenario {scenario:?}")))?;
+    let duration_s = if duration_s.is_finite() {
+        duration_s.clamp(5.0, 60.0)
+    } else {
+        20.0
+    };
+    let cfg = |policy| SimConfig {
+        policy,
+        traffic: traffic.clone(),
+        duration_s,
+        seed: 7,
+        initial_replicas: None,
+        slo_ms: 1000.0,
+        timeout_ms: 10_000.0,
+        max_queue_per_pod: 10_000,
+    };
+    let per_pod = current.target_concurrency * current.target_utilization;
+    let (a, b) = tokio::join!(sim::run(cfg(current)), sim::run(cfg(proposed)));
+    Ok(Preview {
+        scenario,
+        duration_s,
+        charts: sim::charts(&a, &b, per_pod.max(1e-9)),
+        current: sim::headline(&a),
+        proposed: sim::headline(&b),
+    })
+}
+
+/// Writes the proposed policy as the next version (operators).
+#[server(prefix = "/rpc", endpoint = "apply_scaling", input = Json)]
+pub async fn apply_scaling(
+    id: String,
+    policy: ScalingPolicy,
+    version: u64,
+    note: String,
+) -> Result<u64, ServerFnError> {
+    let who = super::server::require(Some(domain::auth::Action::OperateScaling))?;
+    let catalog = expect_context::<catalog::Catalog>();
+    catalog
+        .put_scaling(&id, policy, version, &who.actor(), &note)
+        .await
+        .map(|v| v.version)
+        .map_err(super::server::public)
+}
+
+/// Makes an earlier version the policy in force again, as a new version.
+#[server(prefix = "/rpc", endpoint = "rollback_scaling")]
+pub async fn rollback_scaling(id: String, to: u64, version: u64) -> Result<u64, ServerFnError> {
+    let who = super::server::require(Some(domain::auth::Action::OperateScaling))?;
+    let catalog = expect_context::<catalog::Catalog>();
+    let s = catalog
+        .scaling_of(&id)
+        .await
+        .map_err(super::server::public)?;
+    let old = s
+        .history
+        .iter()
+        .find(|v| v.version == to)
+        .ok_or_else(|| ServerFnError::new(format!("no version {to}")))?;
+    catalog
+        .put_scaling(
+            &id,
+            old.policy.clone(),
+            version,
+            &who.actor(),
+            &format!("rollback to version {to}"),
+        )
+        .await
+        .map(|v| v.version)
+        .map_err(super::server::public)
+}

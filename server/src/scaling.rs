@@ -1,0 +1,359 @@
+//! Serving endpoints' scaling over the REST API: the simulator, the
+//! versioned policy of each service, the metrics services report, and the
+//! policy as a Knative `Service` or KServe `InferenceService` manifest.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use catalog::Catalog;
+use domain::auth::Action;
+use domain::query::{parse_query_string, MetricSample};
+use domain::scaling::{simulate, ScalingPolicy, SimConfig, SimResult, Traffic};
+use domain::ValidationError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::api::{param, parse_json, ApiError, ApiResult};
+use crate::auth::Caller;
+use crate::router::AppState;
+
+/// The most requests one simulation may model, so a request cannot tie
+/// up the server for long.
+pub const MAX_SIMULATED_REQUESTS: f64 = 30_000_000.0;
+pub const MAX_SIMULATED_SECONDS: f64 = 600.0;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/simulate", post(simulate_endpoint))
+        .route("/services/{id}/scaling", get(get_scaling).put(put_scaling))
+        .route("/services/{id}/manifest", get(manifest))
+        .route("/services/{id}/metrics", post(post_metrics))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SimulateBody {
+    /// A policy, or the policy in force on `service`.
+    #[serde(default)]
+    policy: Option<ScalingPolicy>,
+    #[serde(default)]
+    service: Option<String>,
+    traffic: Traffic,
+    #[serde(default = "default_duration")]
+    duration_s: f64,
+    #[serde(default = "default_seed")]
+    seed: u64,
+    #[serde(default)]
+    initial_replicas: Option<u32>,
+    #[serde(default)]
+    slo_ms: Option<f64>,
+}
+
+fn default_duration() -> f64 {
+    60.0
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+/// Checks a simulation's size before it runs.
+pub fn check_size(traffic: &Traffic, duration_s: f64) -> Result<(), ValidationError> {
+    if !(duration_s > 0.0 && duration_s <= MAX_SIMULATED_SECONDS) {
+        return Err(ValidationError::new(
+            "duration_s",
+            format!("must be above 0 and at most {MAX_SIMULATED_SECONDS} seconds"),
+        ));
+    }
+    // The peak rate over the run, sampled every second.
+    let peak = (0..=duration_s as usize)
+        .map(|t| traffic.qps_at(t as f64))
+        .fold(0.0f64, f64::max);
+    if !peak.is_finite() || peak < 0.0 {
+        return Err(ValidationError::new(
+            "traffic",
+            "rates must be zero or more",
+        ));
+    }
+    if peak * duration_s > MAX_SIMULATED_REQUESTS {
+        return Err(ValidationError::new(
+            "traffic",
+            format!(
+                "{:.0} requests over {duration_s} s is more than the {MAX_SIMULATED_REQUESTS:.0} one simulation may model; shorten it",
+                peak * duration_s
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs a simulation on a blocking thread.
+pub async fn run_simulation(cfg: SimConfig) -> SimResult {
+    tokio::task::spawn_blocking(move || simulate(&cfg))
+        .await
+        .expect("the simulator does not panic")
+}
+
+/// The policy in force on a service, if it has one.
+async fn policy_of(catalog: &Catalog, id: &str) -> ApiResult<ScalingPolicy> {
+    catalog
+        .scaling_of(id)
+        .await?
+        .current
+        .map(|v| v.policy)
+        .ok_or_else(|| {
+            ApiError::invalid(ValidationError::new(
+                "service",
+                format!("{id} has no scaling policy yet"),
+            ))
+        })
+}
+
+/// `POST /api/v1/simulate`: `{"policy" | "service", "traffic", "duration_s", "seed"}`.
+async fn simulate_endpoint(
+    State(catalog): State<Catalog>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<Json<SimResult>> {
+    caller.require(Action::Read)?;
+    let input: SimulateBody = parse_json(&body)?;
+    let policy = match (input.policy, &input.service) {
+        (Some(p), _) => p,
+        (None, Some(id)) => policy_of(&catalog, id).await?,
+        (None, None) => {
+            return Err(ApiError::invalid(ValidationError::new(
+                "policy",
+                "give a policy or a service",
+            )))
+        }
+    };
+    policy
+        .validate()
+        .map_err(|e| ApiError::invalid(e.within("policy")))?;
+    check_size(&input.traffic, input.duration_s).map_err(ApiError::invalid)?;
+    let cfg = SimConfig {
+        policy,
+        traffic: input.traffic,
+        duration_s: input.duration_s,
+        seed: input.seed,
+        initial_replicas: input.initial_replicas,
+        slo_ms: input.slo_ms.unwrap_or(1000.0),
+        timeout_ms: 10_000.0,
+        max_queue_per_pod: 10_000,
+    };
+    Ok(Json(run_simulation(cfg).await))
+}
+
+async fn get_scaling(
+    State(catalog): State<Catalog>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Action::Read)?;
+    let s = catalog.scaling_of(&id).await?;
+    let decision = catalog::autoscaler_view(&s);
+    let mut v = serde_json::to_value(&s).unwrap_or_default();
+    v["autoscaler"] = serde_json::to_value(decision).unwrap_or_default();
+    Ok(Json(v))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PutBody {
+    policy: ScalingPolicy,
+    /// The version the caller last saw (0 for none); `If-Match` works too.
+    #[serde(default)]
+    version: Option<u64>,
+    #[serde(default)]
+    note: String,
+}
+
+async fn put_scaling(
+    State(catalog): State<Catalog>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let who = caller.require(Action::OperateScaling)?;
+    let input: PutBody = parse_json(&body)?;
+    let if_match = headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().trim_matches('"').parse::<u64>().ok());
+    let expected = match input.version.or(if_match) {
+        Some(v) => v,
+        None => catalog
+            .scaling_of(&id)
+            .await?
+            .current
+            .map_or(0, |c| c.version),
+    };
+    let v = catalog
+        .put_scaling(&id, input.policy, expected, &who.actor(), &input.note)
+        .await
+        .map_err(|e| match e {
+            catalog::CatalogError::Invalid(v)
+                if v.field != "id" && v.field != "policy" && v.field != "note" =>
+            {
+                ApiError::invalid(v.within("policy"))
+            }
+            other => other.into(),
+        })?;
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+async fn post_metrics(
+    State(catalog): State<Catalog>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let who = caller.require(Action::OperateScaling)?;
+    let sample: MetricSample = parse_json(&body)?;
+    catalog.add_metrics(&id, &sample, &who.actor()).await?;
+    let s = catalog.scaling_of(&id).await?;
+    Ok(Json(json!({"autoscaler": catalog::autoscaler_view(&s)})))
+}
+
+/// A Kubernetes name: lower case letters, digits and dashes.
+fn k8s_name(s: &str) -> String {
+    let mut out: String = s
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    while out.contains("--") {
+        out = out.replace("--", "-");
+    }
+    let out = out.trim_matches('-');
+    let mut out: String = out.chars().take(63).collect();
+    if out.is_empty() {
+        out = "service".into();
+    }
+    out
+}
+
+/// The Knative autoscaling annotations of a policy, in a fixed order.
+fn annotations(p: &ScalingPolicy) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "autoscaling.knative.dev/class",
+            "kpa.autoscaling.knative.dev".into(),
+        ),
+        ("autoscaling.knative.dev/metric", "concurrency".into()),
+        (
+            "autoscaling.knative.dev/target",
+            format!("{}", p.target_concurrency),
+        ),
+        (
+            "autoscaling.knative.dev/target-utilization-percentage",
+            format!("{}", (p.target_utilization * 100.0).round()),
+        ),
+        (
+            "autoscaling.knative.dev/min-scale",
+            p.min_replicas.to_string(),
+        ),
+        (
+            "autoscaling.knative.dev/max-scale",
+            p.max_replicas.to_string(),
+        ),
+        (
+            "autoscaling.knative.dev/window",
+            format!("{}s", p.stable_window_s),
+        ),
+        (
+            "autoscaling.knative.dev/panic-window-percentage",
+            format!("{:.1}", p.panic_window_pct),
+        ),
+        (
+            "autoscaling.knative.dev/panic-threshold-percentage",
+            format!("{:.1}", p.panic_threshold_pct),
+        ),
+        (
+            "autoscaling.knative.dev/scale-down-delay",
+            format!("{}s", p.scale_down_delay_s),
+        ),
+    ]
+}
+
+/// The policy as YAML for Knative or KServe. The scale-up and scale-down
+/// rates are cluster settings in Knative (`config-autoscaler`), so they
+/// come as a second document.
+pub fn manifest_yaml(
+    format: &str,
+    asset: &domain::Asset,
+    p: &ScalingPolicy,
+) -> Result<String, ValidationError> {
+    let name = k8s_name(&asset.name);
+    let namespace = k8s_name(&asset.namespace);
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let image = asset
+        .properties
+        .get("image")
+        .and_then(Value::as_str)
+        .unwrap_or("registry.example.com/REPLACE-WITH-IMAGE:latest");
+    let mut y = String::new();
+    let ann: String = annotations(p)
+        .into_iter()
+        .map(|(k, v)| format!("        {k}: {}\n", q(&v)))
+        .collect();
+    match format {
+        "" | "knative" => {
+            y.push_str(&format!(
+                "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  labels:\n    mlgraph.io/asset: {}\n  annotations:\n    mlgraph.io/load-balancer: {}\nspec:\n  template:\n    metadata:\n      annotations:\n{ann}    spec:\n      containerConcurrency: 0\n      containers:\n        - image: {}\n",
+                q(&k8s_name(&asset.id)),
+                q(p.load_balancer.as_str()),
+                q(image)
+            ));
+        }
+        "kserve" => {
+            let ann = ann.replace("        ", "    ");
+            y.push_str(&format!(
+                "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  annotations:\n{ann}    mlgraph.io/load-balancer: {}\nspec:\n  predictor:\n    minReplicas: {}\n    maxReplicas: {}\n    scaleMetric: concurrency\n    scaleTarget: {}\n    containers:\n      - name: kserve-container\n        image: {}\n",
+                q(p.load_balancer.as_str()),
+                p.min_replicas,
+                p.max_replicas,
+                p.target_concurrency.round() as u64,
+                q(image)
+            ));
+        }
+        other => {
+            return Err(ValidationError::new(
+                "format",
+                format!("{other:?} is not knative or kserve"),
+            ))
+        }
+    }
+    y.push_str(&format!(
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-autoscaler\n  namespace: knative-serving\ndata:\n  max-scale-up-rate: {}\n  max-scale-down-rate: {}\n  panic-window-percentage: {}\n  panic-threshold-percentage: {}\n",
+        q(&format!("{:.1}", p.max_scale_up_rate)),
+        q(&format!("{:.1}", p.max_scale_down_rate)),
+        q(&format!("{:.1}", p.panic_window_pct)),
+        q(&format!("{:.1}", p.panic_threshold_pct)),
+    ));
+    Ok(y)
+}
+
+/// `GET /api/v1/services/{id}/manifest?format=knative|kserve`.
+async fn manifest(
+    State(catalog): State<Catalog>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    caller.require(Action::Read)?;
+    let pairs = parse_query_string(raw.as_deref().unwrap_or(""));
+    let format = param(&pairs, "format").unwrap_or("knative").to_string();
+    let asset = catalog.get_asset(&id).await?;
+    let policy = policy_of(&catalog, &id).await?;
+    let yaml = manifest_yaml(&format, &asset, &policy).map_err(ApiError::invalid)?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
+        yaml,
+    )
+        .into_response())
+}
