@@ -41,7 +41,12 @@ struct SimulateBody {
     policy: Option<ScalingPolicy>,
     #[serde(default)]
     service: Option<String>,
-    traffic: Traffic,
+    /// The traffic, or `trace_csv` instead.
+    #[serde(default)]
+    traffic: Option<Traffic>,
+    /// A trace to replay: CSV with a header and `seconds,qps` rows.
+    #[serde(default)]
+    trace_csv: Option<String>,
     #[serde(default = "default_duration")]
     duration_s: f64,
     #[serde(default = "default_seed")]
@@ -133,10 +138,21 @@ async fn simulate_endpoint(
     policy
         .validate()
         .map_err(|e| ApiError::invalid(e.within("policy")))?;
-    check_size(&input.traffic, input.duration_s).map_err(ApiError::invalid)?;
+    let traffic = match (input.traffic, &input.trace_csv) {
+        (Some(t), None) => t,
+        (None, Some(csv)) => domain::scaling::parse_trace_csv(csv)
+            .map_err(|e| ApiError::invalid(e.within("trace_csv")))?,
+        _ => {
+            return Err(ApiError::invalid(ValidationError::new(
+                "traffic",
+                "give either traffic or trace_csv",
+            )))
+        }
+    };
+    check_size(&traffic, input.duration_s).map_err(ApiError::invalid)?;
     let cfg = SimConfig {
         policy,
-        traffic: input.traffic,
+        traffic,
         duration_s: input.duration_s,
         seed: input.seed,
         initial_replicas: input.initial_replicas,
