@@ -136,7 +136,7 @@ async fn list_change_requests(
     Ok(Json(json!({ "items": items })))
 }
 
-fn parse_id(id: &str) -> ApiResult<u64> {
+pub(crate) fn parse_id(id: &str) -> ApiResult<u64> {
     id.parse().map_err(|_| {
         ApiError::invalid(ValidationError::new(
             "id",

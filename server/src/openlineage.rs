@@ -375,9 +375,7 @@ async fn marquez_lineage(
 ) -> ApiResult<Json<Value>> {
     caller.require(Action::Read)?;
     let pairs = parse_query_string(raw.as_deref().unwrap_or(""));
-    let node = param(&pairs, "nodeId")
-        .ok_or_else(|| ApiError::invalid(ValidationError::new("nodeId", "is required")))?;
-    let depth = depth_param(&pairs)?;
+    let (node, depth) = node_and_depth(&pairs)?;
     let (start, _) = node_asset(&catalog, node)?;
     // A walk both ways over datasets and jobs only.
     let (ids, links) = {
@@ -438,6 +436,13 @@ async fn marquez_lineage(
     Ok(Json(json!({ "graph": graph })))
 }
 
+/// The `nodeId` and `depth` (default 20) of a Marquez lineage query.
+fn node_and_depth(pairs: &[(String, String)]) -> ApiResult<(&str, u32)> {
+    let node = param(pairs, "nodeId")
+        .ok_or_else(|| ApiError::invalid(ValidationError::new("nodeId", "is required")))?;
+    Ok((node, depth_param(pairs)?))
+}
+
 fn depth_param(pairs: &[(String, String)]) -> ApiResult<u32> {
     match param(pairs, "depth") {
         None => Ok(20),
@@ -460,9 +465,7 @@ async fn column_lineage(
 ) -> ApiResult<Json<Value>> {
     caller.require(Action::Read)?;
     let pairs = parse_query_string(raw.as_deref().unwrap_or(""));
-    let node = param(&pairs, "nodeId")
-        .ok_or_else(|| ApiError::invalid(ValidationError::new("nodeId", "is required")))?;
-    let depth = depth_param(&pairs)?;
+    let (node, depth) = node_and_depth(&pairs)?;
     let downstream = param(&pairs, "withDownstream") == Some("true");
     let rest = node.strip_prefix("datasetField:").ok_or_else(|| {
         ApiError::invalid(ValidationError::new(

@@ -550,12 +550,7 @@ async fn change_request_report(
 ) -> crate::api::ApiResult<axum::response::Response> {
     caller.require(domain::auth::Action::Read)?;
     let pairs = domain::query::parse_query_string(raw.as_deref().unwrap_or(""));
-    let n: u64 = id.parse().map_err(|_| {
-        crate::api::ApiError::invalid(domain::ValidationError::new(
-            "id",
-            format!("{id:?} is not a change request number"),
-        ))
-    })?;
+    let n = crate::changes::parse_id(&id)?;
     let cr = catalog.get_change_request(n).await?;
     let dataset = cr.dataset.clone();
     let data = build(&catalog, &dataset, "downstream", None, None, Some(cr)).await?;
