@@ -37,7 +37,13 @@ impl Catalog {
             .collect();
         ids.sort();
         ids.dedup();
-        let stored = self.load_assets(ids).await?;
+        let stored = self.load_assets(ids.clone()).await?;
+        // The merges below build on these versions; the write must fail if
+        // anything else changed an asset since (the writer retries).
+        let expected: HashMap<String, u64> = ids
+            .iter()
+            .map(|id| (id.clone(), stored.get(id).map_or(0, |a| a.version)))
+            .collect();
         let mut merged: BTreeMap<String, Asset> = BTreeMap::new();
         for item in items {
             for p in &item.plan.assets {
@@ -94,7 +100,7 @@ impl Catalog {
                     lenient: true,
                 })
                 .collect(),
-            &HashMap::new(),
+            &expected,
             by,
             audit,
             Extras {

@@ -327,13 +327,22 @@ impl ChangeRequest {
                 self.state = Withdrawn;
             }
             Step::Recompute => {
-                if !matches!(state, Draft | Open) {
-                    return Err(wrong_state("draft or open"));
+                if who.user != self.proposer && !who.has(Role::Admin) {
+                    return Err(Refusal::Forbidden(
+                        "only the proposer or an admin can recompute this change request".into(),
+                    ));
+                }
+                if !matches!(state, Draft | Open | Approved) {
+                    return Err(wrong_state("draft, open or approved"));
                 }
                 // The caller replaces the impact; earlier sign-offs were
-                // given on the old one and no longer count.
+                // given on the old one and no longer count, so an approved
+                // request goes back to review.
                 self.approvals.clear();
                 self.stale = false;
+                if state == Approved {
+                    self.state = Open;
+                }
             }
             Step::Approve | Step::Reject => {
                 // Who may decide is checked before the state, so the answer
@@ -619,10 +628,26 @@ mod tests {
             matches!(e, Refusal::Invalid(ref v) if v.field == "impact"),
             "{e}"
         );
-        cr.take(Step::Recompute, &approver, "t", "").unwrap();
+        assert!(
+            matches!(
+                cr.take(Step::Recompute, &approver, "t", ""),
+                Err(Refusal::Forbidden(_))
+            ),
+            "only the proposer recomputes"
+        );
+        cr.take(Step::Recompute, &who("pat", &[Role::Editor], &[]), "t", "")
+            .unwrap();
         assert!(cr.approvals.is_empty(), "old sign-offs are void");
         cr.take(Step::Approve, &approver, "t", "").unwrap();
         assert_eq!(cr.state, CrState::Approved);
+        // An approved request that went stale goes back to review.
+        cr.stale = true;
+        assert!(cr
+            .take(Step::Apply, &who("pat", &[Role::Editor], &[]), "t", "")
+            .is_err());
+        cr.take(Step::Recompute, &who("pat", &[Role::Editor], &[]), "t", "")
+            .unwrap();
+        assert_eq!(cr.state, CrState::Open);
     }
 
     #[test]

@@ -52,7 +52,16 @@ struct SignIn {
 /// Only paths on this site are followed after a form sign-in.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        // Browsers drop tabs and newlines inside URLs, so "/\t/evil" would
+        // become "//evil": only printable characters without spaces pass.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && n.bytes().all(|b| b > 0x20 && b != 0x7f) =>
+        {
+            n.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -104,7 +113,9 @@ async fn sign_in(
     if let Some(axum::Extension(ConnectInfo(addr))) = peer {
         keys.push(format!("ip:{}", addr.ip()));
     }
-    if let Some(wait) = state.auth.sign_in_blocked(&keys) {
+    // The attempt is counted before the password is checked, so parallel
+    // guesses cannot all slip in before the first failure is recorded.
+    if let Err(wait) = state.auth.begin_sign_in(&keys) {
         let mut r = fail(
             StatusCode::TOO_MANY_REQUESTS,
             "username",
@@ -136,7 +147,6 @@ async fn sign_in(
             }
         }
         Ok(None) => {
-            state.auth.sign_in_failed(&keys);
             tracing::warn!(user = %input.username, "a sign-in failed");
             fail(
                 StatusCode::UNAUTHORIZED,
@@ -306,4 +316,25 @@ async fn mark_read(State(catalog): State<Catalog>, caller: Caller) -> ApiResult<
     let who = caller.signed_in()?;
     catalog.mark_notifications_read(who).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn sign_in_only_follows_paths_on_this_site() {
+        assert_eq!(safe_next(Some("/inbox?x=1")), "/inbox?x=1");
+        for evil in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/\n/evil",
+            "/ /x",
+        ] {
+            assert_eq!(safe_next(Some(evil)), "/", "{evil:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

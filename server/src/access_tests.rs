@@ -280,7 +280,7 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
             "POST",
             format!("/api/v1/change-requests/{cr}/recompute"),
             None,
-            &[Editor, Admin],
+            &[Admin],
             false,
         ),
         (

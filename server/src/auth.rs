@@ -44,25 +44,26 @@ impl AuthState {
         })
     }
 
-    /// How long the caller must wait before another attempt, if any of
-    /// `keys` has failed too often.
-    pub fn sign_in_blocked(&self, keys: &[String]) -> Option<Duration> {
+    /// Starts a sign-in attempt: refused with the time to wait if any of
+    /// `keys` has had too many attempts in the window, otherwise counted
+    /// at once (a success clears the count again).
+    pub fn begin_sign_in(&self, keys: &[String]) -> Result<(), Duration> {
         let now = Instant::now();
         let mut map = self.failures.lock().expect("never poisoned");
         map.retain(|_, (_, start)| now.duration_since(*start) < SIGN_IN_WINDOW);
-        keys.iter()
+        let wait = keys
+            .iter()
             .filter_map(|k| map.get(k))
             .filter(|(n, _)| *n >= SIGN_IN_FAILURES)
             .map(|(_, start)| SIGN_IN_WINDOW.saturating_sub(now.duration_since(*start)))
-            .max()
-    }
-
-    pub fn sign_in_failed(&self, keys: &[String]) {
-        let now = Instant::now();
-        let mut map = self.failures.lock().expect("never poisoned");
+            .max();
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
         for k in keys {
             map.entry(k.clone()).or_insert((0, now)).0 += 1;
         }
+        Ok(())
     }
 
     pub fn sign_in_succeeded(&self, keys: &[String]) {
@@ -143,7 +144,6 @@ fn always_open(path: &str) -> bool {
         || path.starts_with("/pkg/")
         || path.starts_with("/vendor/")
         || path == "/favicon.ico"
-        || path.ends_with(".css")
 }
 
 /// Resolves the caller of a request and applies the origin and anonymous
@@ -340,14 +340,12 @@ mod tests {
     fn sign_in_failures_block_after_the_limit_and_success_clears_them() {
         let s = AuthState::new(true, None);
         let keys = vec!["user:ana".to_string()];
-        for _ in 0..SIGN_IN_FAILURES - 1 {
-            s.sign_in_failed(&keys);
+        for _ in 0..SIGN_IN_FAILURES {
+            assert!(s.begin_sign_in(&keys).is_ok());
         }
-        assert!(s.sign_in_blocked(&keys).is_none());
-        s.sign_in_failed(&keys);
-        assert!(s.sign_in_blocked(&keys).is_some());
+        assert!(s.begin_sign_in(&keys).is_err(), "the next attempt waits");
         s.sign_in_succeeded(&keys);
-        assert!(s.sign_in_blocked(&keys).is_none());
+        assert!(s.begin_sign_in(&keys).is_ok());
     }
 
     #[test]

@@ -198,8 +198,16 @@ async fn put_scaling(
     let input: PutBody = parse_json(&body)?;
     let if_match = headers
         .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().trim_matches('"').parse::<u64>().ok());
+        .map(|v| {
+            let text = v.to_str().unwrap_or_default().trim().trim_matches('"');
+            text.parse::<u64>().map_err(|_| {
+                ApiError::invalid(ValidationError::new(
+                    "If-Match",
+                    format!("{text:?} is not a version number"),
+                ))
+            })
+        })
+        .transpose()?;
     let expected = match input.version.or(if_match) {
         Some(v) => v,
         None => catalog
