@@ -38,8 +38,11 @@ test('preview round-robin against power of two choices, then apply', { skip: !pa
   await p.selectOption('[data-testid=scenario]', 'reference');
   await p.fill('[data-testid=duration]', '30');
   await p.press('[data-testid=duration]', 'Tab');
+  // Preview, and say what the page showed if it was not the result.
+  await p.waitForSelector('[data-testid=preview]:not([disabled])');
   await p.click('[data-testid=preview]');
-  await p.waitForSelector('[data-testid=preview-result]', { timeout: 120_000 });
+  const shown = await p.waitForSelector('[data-testid=preview-result], [data-testid=scaling] .error-box', { timeout: 150_000 });
+  assert.equal(await shown.getAttribute('data-testid'), 'preview-result', `the preview failed: ${await shown.textContent()}`);
   const current = Number(await p.getAttribute('[data-testid=headline-current]', 'data-p99'));
   const proposed = Number(await p.getAttribute('[data-testid=headline-proposed]', 'data-p99'));
   assert.ok(proposed < current, `P99 drops from ${current} ms to ${proposed} ms`);
