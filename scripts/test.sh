@@ -61,6 +61,8 @@ for _ in $(seq 1 120); do
   kill -0 $server 2>/dev/null || { cat "$log"; exit 1; }
   sleep 1
 done
+# The server that answered must be ours (a leftover one would be tested).
+kill -0 $server 2>/dev/null || { echo "mlgraph did not start:"; cat "$log"; exit 1; }
 MLGRAPH_URL="http://127.0.0.1:$port" node --test end2end/ || { echo "the server's log:"; tail -n 60 "$log"; exit 1; }
 
 say "OpenLineage: the official Python client (from PyPI, in a throwaway virtualenv)"
