@@ -23,26 +23,36 @@ test('preview round-robin against power of two choices, then apply', { skip: !pa
   await p.fill('input[name=password]', password);
   await Promise.all([p.waitForURL((u) => !u.pathname.startsWith('/signin')), p.click('form[data-testid=signin-form] button')]);
 
-  await p.goto(`${base}/asset?id=${encodeURIComponent(encodeURIComponent(service.id))}&tab=scaling`);
-  await p.waitForFunction(() => performance.getEntriesByType('resource').some((r) => r.name.endsWith('.wasm')));
-  await p.waitForSelector('[data-testid=policy-load-balancer]');
-  assert.match(await p.textContent('[data-testid=policy-load-balancer]'), /round/i);
-  // Hydration may finish after the first paint: retry the choice until the
-  // editor's diff shows it.
-  for (let i = 0; i < 40; i++) {
-    await p.selectOption('[data-testid=load-balancer]', 'power-of-two');
-    if ((await p.textContent('[data-testid=policy-diff]')).includes('power-of-two')) break;
-    await p.waitForTimeout(250);
+  // One try: open the tab, propose power of two, preview. On a busy
+  // machine a try can stall; the journey then starts the tab afresh once.
+  const attempt = async () => {
+    await p.goto(`${base}/asset?id=${encodeURIComponent(encodeURIComponent(service.id))}&tab=scaling`);
+    await p.waitForFunction(() => performance.getEntriesByType('resource').some((r) => r.name.endsWith('.wasm')));
+    await p.waitForSelector('[data-testid=policy-load-balancer]');
+    assert.match(await p.textContent('[data-testid=policy-load-balancer]'), /round/i);
+    // Hydration may finish after the first paint: retry the choice until
+    // the editor's diff shows it.
+    for (let i = 0; i < 40; i++) {
+      await p.selectOption('[data-testid=load-balancer]', 'power-of-two');
+      if ((await p.textContent('[data-testid=policy-diff]')).includes('power-of-two')) break;
+      await p.waitForTimeout(250);
+    }
+    assert.match(await p.textContent('[data-testid=policy-diff]'), /load_balancer: round-robin → power-of-two/);
+    await p.selectOption('[data-testid=scenario]', 'reference');
+    await p.fill('[data-testid=duration]', '30');
+    await p.press('[data-testid=duration]', 'Tab');
+    await p.waitForSelector('[data-testid=preview]:not([disabled])');
+    await p.click('[data-testid=preview]');
+    // Say what the page showed if it was not the result.
+    const shown = await p.waitForSelector('[data-testid=preview-result], [data-testid=scaling] .error-box', { timeout: 75_000 });
+    assert.equal(await shown.getAttribute('data-testid'), 'preview-result', `the preview failed: ${await shown.textContent()}`);
+  };
+  try {
+    await attempt();
+  } catch (e) {
+    console.log(`the first preview attempt failed (${e.message.split('\n')[0]}); trying once more`);
+    await attempt();
   }
-  assert.match(await p.textContent('[data-testid=policy-diff]'), /load_balancer: round-robin → power-of-two/);
-  await p.selectOption('[data-testid=scenario]', 'reference');
-  await p.fill('[data-testid=duration]', '30');
-  await p.press('[data-testid=duration]', 'Tab');
-  // Preview, and say what the page showed if it was not the result.
-  await p.waitForSelector('[data-testid=preview]:not([disabled])');
-  await p.click('[data-testid=preview]');
-  const shown = await p.waitForSelector('[data-testid=preview-result], [data-testid=scaling] .error-box', { timeout: 150_000 });
-  assert.equal(await shown.getAttribute('data-testid'), 'preview-result', `the preview failed: ${await shown.textContent()}`);
   const current = Number(await p.getAttribute('[data-testid=headline-current]', 'data-p99'));
   const proposed = Number(await p.getAttribute('[data-testid=headline-proposed]', 'data-p99'));
   assert.ok(proposed < current, `P99 drops from ${current} ms to ${proposed} ms`);

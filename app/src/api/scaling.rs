@@ -243,7 +243,13 @@ pub async fn preview_scaling(
         max_queue_per_pod: 10_000,
     };
     let per_pod = current.target_concurrency * current.target_utilization;
-    let (a, b) = tokio::join!(sim::run(cfg(current)), sim::run(cfg(proposed)));
+    // A preview answers within a minute or says so; the simulations are
+    // far quicker than that, so only an overloaded server gets here.
+    let (a, b) = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        tokio::join!(sim::run(cfg(current)), sim::run(cfg(proposed)))
+    })
+    .await
+    .map_err(|_| ServerFnError::new("the simulation took over a minute; try a shorter run"))?;
     Ok(Preview {
         scenario,
         duration_s,
