@@ -18,6 +18,8 @@ test('preview round-robin against power of two choices, then apply', { skip: !pa
   const p = await (await browser.newContext()).newPage();
   const errors = [];
   p.on('pageerror', (e) => errors.push(String(e)));
+  const consoleErrors = [];
+  p.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   await p.goto(`${base}/signin`);
   await p.fill('input[name=username]', 'olu.ops');
   await p.fill('input[name=password]', password);
@@ -26,6 +28,9 @@ test('preview round-robin against power of two choices, then apply', { skip: !pa
   // One try: open the tab, propose power of two, preview. On a busy
   // machine a try can stall; the journey then starts the tab afresh once.
   const attempt = async () => {
+    // Errors are judged per attempt: a retried attempt starts a new page.
+    errors.length = 0;
+    consoleErrors.length = 0;
     await p.goto(`${base}/asset?id=${encodeURIComponent(encodeURIComponent(service.id))}&tab=scaling`);
     await p.waitForFunction(() => performance.getEntriesByType('resource').some((r) => r.name.endsWith('.wasm')));
     await p.waitForSelector('[data-testid=policy-load-balancer]');
@@ -50,7 +55,7 @@ test('preview round-robin against power of two choices, then apply', { skip: !pa
   try {
     await attempt();
   } catch (e) {
-    console.log(`the first preview attempt failed (${e.message.split('\n')[0]}); trying once more`);
+    console.log(`the first preview attempt failed (${e.message.split('\n')[0]}); console: ${consoleErrors.join(' | ')}; trying once more`);
     await attempt();
   }
   const current = Number(await p.getAttribute('[data-testid=headline-current]', 'data-p99'));
