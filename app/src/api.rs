@@ -41,6 +41,12 @@ pub(crate) mod server {
     }
 
     /// The caller, as the server's authentication middleware found them.
+    ///
+    /// Call it before the first `.await`. While a page renders on the
+    /// server, a resource whose view was superseded keeps running after its
+    /// owner is gone, and from then on finds no context: it would answer for
+    /// an anonymous caller, and the browser, given that answer, would
+    /// hydrate a page that differs from the HTML it received.
     pub fn caller() -> Principal {
         use_context::<http::request::Parts>()
             .and_then(|p| p.extensions.get::<Principal>().cloned())

@@ -59,12 +59,12 @@ pub async fn propose_change(
 
 #[server(prefix = "/rpc", endpoint = "change_request")]
 pub async fn load_change_request(id: u64) -> Result<ChangeRequestPage, ServerFnError> {
+    let who = super::server::caller();
     let catalog = expect_context::<catalog::Catalog>();
     let cr = catalog
         .get_change_request(id)
         .await
         .map_err(super::server::public)?;
-    let who = super::server::caller();
     Ok(ChangeRequestPage {
         approvers: cr.approver_status(),
         steps: cr.possible_steps(&who),

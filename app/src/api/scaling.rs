@@ -56,12 +56,12 @@ pub const SCENARIOS: [(&str, &str); 5] = [
 
 #[server(prefix = "/rpc", endpoint = "scaling")]
 pub async fn load_scaling(id: String) -> Result<ScalingPage, ServerFnError> {
+    let who = super::server::caller();
     let catalog = expect_context::<catalog::Catalog>();
     let scaling = catalog
         .scaling_of(&id)
         .await
         .map_err(super::server::public)?;
-    let who = super::server::caller();
     Ok(ScalingPage {
         autoscaler: catalog::autoscaler_view(&scaling),
         starting_point: scaling
