@@ -58,6 +58,21 @@ test('preview round-robin against power of two choices, then apply', { skip: !pa
   assert.match(row, /load_balancer: round-robin → power-of-two/);
   assert.match(row, /olu\.ops/);
   assert.match(await p.textContent('[data-testid=policy-load-balancer]'), /power/i);
+
+  // Replay a pasted trace: a bad row is named, a good trace is simulated.
+  await p.selectOption('[data-testid=scenario]', 'trace');
+  await p.waitForSelector('[data-testid=trace]', { state: 'visible' });
+  await p.fill('[data-testid=trace]', 'seconds,qps\n0,20000\n4,lots\n');
+  await p.click('[data-testid=preview]');
+  const refused = await p.waitForSelector('[data-testid=scaling] .error-box');
+  assert.match(await refused.textContent(), /trace line 3: qps `lots` is not a number/);
+  await p.fill('[data-testid=trace]', 'seconds,qps\n0,20000\n5,60000\n10,20000\n');
+  await p.fill('[data-testid=duration]', '10');
+  await p.press('[data-testid=duration]', 'Tab');
+  await p.click('[data-testid=preview]');
+  await p.waitForSelector('[data-testid=preview-result][data-scenario=trace]', { timeout: 75_000 });
+  assert.equal(await p.locator('[data-testid=preview-result] svg.chart').count(), 3, 'the trace run is charted');
+
   assert.deepEqual(errors, [], 'no script errors');
   assert.deepEqual(consoleErrors.filter((m) => /hydrat|panicked/i.test(m)), [], 'the page hydrated');
 });

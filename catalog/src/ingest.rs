@@ -128,30 +128,43 @@ impl Catalog {
             .bind(("rids", rids))
             .await?;
         let rows: Vec<Value> = res.take(0)?;
-        rows.into_iter()
-            .map(|r| {
-                let rec: RunRecord = serde_json::from_value(r)
-                    .map_err(|e| CatalogError::Corrupt(format!("run row: {e}")))?;
-                Ok((rec.run_id.clone(), rec))
-            })
-            .collect()
+        Ok(run_records(rows)?
+            .into_iter()
+            .map(|r| (r.run_id.clone(), r))
+            .collect())
     }
 
     /// A workflow's runs, newest first.
     pub async fn runs_of(&self, job: &str, limit: usize) -> Result<Vec<RunRecord>> {
+        Ok(self.runs_page(job, limit, 0).await?.0)
+    }
+
+    /// One page of a workflow's runs, newest first, with how many it has.
+    pub async fn runs_page(
+        &self,
+        job: &str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<(Vec<RunRecord>, u64)> {
         let mut res = self
             .db
-            .query("SELECT run_id, job, state, started_at, ended_at, events, facets, facet_sources ?? {} AS facet_sources FROM run WHERE job = $job ORDER BY started_at DESC, ended_at DESC LIMIT $limit")
+            .query("SELECT run_id, job, state, started_at, ended_at, events, facets, facet_sources ?? {} AS facet_sources FROM run WHERE job = $job ORDER BY started_at DESC, ended_at DESC LIMIT $limit START $offset")
+            .query("SELECT count() AS n FROM run WHERE job = $job GROUP ALL")
             .bind(("job", job.to_string()))
             .bind(("limit", limit))
+            .bind(("offset", offset))
             .await?;
         let rows: Vec<Value> = res.take(0)?;
-        rows.into_iter()
-            .map(|r| {
-                serde_json::from_value(r)
-                    .map_err(|e| CatalogError::Corrupt(format!("run row: {e}")))
-            })
-            .collect()
+        let total: Option<u64> = res.take((1, "n"))?;
+        Ok((run_records(rows)?, total.unwrap_or(0)))
+    }
+
+    /// One run by its OpenLineage run id.
+    pub async fn run(&self, run_id: &str) -> Result<RunRecord> {
+        self.load_runs(vec![run_id.to_string()])
+            .await?
+            .remove(run_id)
+            .ok_or_else(|| CatalogError::NotFound(format!("run {run_id:?}")))
     }
 
     /// Logs an event that was refused, with its problems.
@@ -206,4 +219,12 @@ impl Catalog {
             rejections: parse(rejections)?,
         })
     }
+}
+
+fn run_records(rows: Vec<Value>) -> Result<Vec<RunRecord>> {
+    rows.into_iter()
+        .map(|r| {
+            serde_json::from_value(r).map_err(|e| CatalogError::Corrupt(format!("run row: {e}")))
+        })
+        .collect()
 }

@@ -805,6 +805,37 @@ pub struct RunRecord {
     pub facet_sources: BTreeMap<String, (String, String)>,
 }
 
+impl RunRecord {
+    /// The state as Marquez names it: a run that has started is RUNNING,
+    /// and the terminal states are COMPLETED, FAILED and ABORTED. A run
+    /// known only from OTHER events is NEW.
+    pub fn marquez_state(&self) -> &'static str {
+        match self.state.as_str() {
+            "START" | "RUNNING" => "RUNNING",
+            "COMPLETE" => "COMPLETED",
+            "FAIL" => "FAILED",
+            "ABORT" => "ABORTED",
+            _ => "NEW",
+        }
+    }
+
+    /// Milliseconds from the start to the end, when both are known and the
+    /// end is not before the start.
+    pub fn duration_ms(&self) -> Option<i64> {
+        let (s, sn) = parse_time(self.started_at.as_deref()?)?;
+        let (e, en) = parse_time(self.ended_at.as_deref()?)?;
+        let ms = (e - s) * 1000 + (i64::from(en) - i64::from(sn)) / 1_000_000;
+        (ms >= 0).then_some(ms)
+    }
+
+    /// The nominal start and end times from the `nominalTime` run facet.
+    pub fn nominal_times(&self) -> (Option<&str>, Option<&str>) {
+        let nominal = self.facets.get("nominalTime");
+        let get = |k: &str| nominal.and_then(|n| n.get(k)).and_then(Value::as_str);
+        (get("nominalStartTime"), get("nominalEndTime"))
+    }
+}
+
 /// The class of a state in the precedence order, and its rank within the
 /// class for events at the same instant.
 fn precedence(event_type: &str) -> (u8, u8) {
@@ -1102,6 +1133,48 @@ pub fn plan(e: &ParsedEvent) -> IngestPlan {
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
+
+    #[test]
+    fn runs_read_in_marquez_terms() {
+        let run = |state: &str, start: Option<&str>, end: Option<&str>| RunRecord {
+            state: state.into(),
+            started_at: start.map(Into::into),
+            ended_at: end.map(Into::into),
+            ..RunRecord::default()
+        };
+        assert_eq!(run("START", None, None).marquez_state(), "RUNNING");
+        assert_eq!(run("RUNNING", None, None).marquez_state(), "RUNNING");
+        assert_eq!(run("COMPLETE", None, None).marquez_state(), "COMPLETED");
+        assert_eq!(run("FAIL", None, None).marquez_state(), "FAILED");
+        assert_eq!(run("ABORT", None, None).marquez_state(), "ABORTED");
+        assert_eq!(run("OTHER", None, None).marquez_state(), "NEW");
+        // Offsets are instants: 10:00+02:00 is 08:00Z.
+        let r = run(
+            "COMPLETE",
+            Some("2024-05-01T10:00:00.250+02:00"),
+            Some("2024-05-01T08:01:30Z"),
+        );
+        assert_eq!(r.duration_ms(), Some(89_750));
+        assert_eq!(
+            run("START", Some("2024-05-01T10:00:00Z"), None).duration_ms(),
+            None
+        );
+        let backwards = run(
+            "COMPLETE",
+            Some("2024-05-01T10:00:00Z"),
+            Some("2024-05-01T09:00:00Z"),
+        );
+        assert_eq!(backwards.duration_ms(), None);
+        let mut nominal = run("START", None, None);
+        nominal.facets.insert(
+            "nominalTime".into(),
+            serde_json::json!({"nominalStartTime": "2024-05-01T00:00:00Z"}),
+        );
+        assert_eq!(
+            nominal.nominal_times(),
+            (Some("2024-05-01T00:00:00Z"), None)
+        );
+    }
 
     use proptest::prelude::*;
     use serde_json::json;

@@ -656,6 +656,41 @@ fn trace_at(points: &[(f64, f64)], t: f64) -> f64 {
     }
 }
 
+/// The most requests one simulation may model, so a request cannot tie
+/// up the server for long.
+pub const MAX_SIMULATED_REQUESTS: f64 = 30_000_000.0;
+pub const MAX_SIMULATED_SECONDS: f64 = 600.0;
+
+/// Checks a simulation's size before it runs.
+pub fn check_size(traffic: &Traffic, duration_s: f64) -> Result<()> {
+    if !(duration_s > 0.0 && duration_s <= MAX_SIMULATED_SECONDS) {
+        return Err(ValidationError::new(
+            "duration_s",
+            format!("must be above 0 and at most {MAX_SIMULATED_SECONDS} seconds"),
+        ));
+    }
+    // The peak rate over the run, sampled every second.
+    let peak = (0..=duration_s as usize)
+        .map(|t| traffic.qps_at(t as f64))
+        .fold(0.0f64, f64::max);
+    if !peak.is_finite() || peak < 0.0 {
+        return Err(ValidationError::new(
+            "traffic",
+            "rates must be zero or more",
+        ));
+    }
+    if peak * duration_s > MAX_SIMULATED_REQUESTS {
+        return Err(ValidationError::new(
+            "traffic",
+            format!(
+                "{:.0} requests over {duration_s} s is more than the {MAX_SIMULATED_REQUESTS:.0} one simulation may model; shorten it",
+                peak * duration_s
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Reads a traffic trace: a header line, then `seconds,qps` rows with
 /// strictly increasing times. Blank lines are skipped; errors name the line
 /// (`line 3`), counting from 1.

@@ -109,7 +109,12 @@ expected = {
 }
 assert expected <= ids, f"lineage graph: {sorted(ids)}"
 jobs = {n["id"]: n for n in graph if n["type"] == "JOB"}
-assert jobs["job:pipeline:clean_orders"]["data"]["latestRun"]["state"] == "COMPLETE", jobs
+assert jobs["job:pipeline:clean_orders"]["data"]["latestRun"]["state"] == "COMPLETED", jobs
+runs = get("/api/v1/namespaces/pipeline/jobs/clean_orders/runs")
+assert runs["totalCount"] == 1, runs
+run = runs["runs"][0]
+assert run["state"] == "COMPLETED" and run["durationMs"] >= 0, run
+assert get(f"/api/v1/jobs/runs/{run['id']}")["id"] == run["id"]
 
 fields = get(
     "/api/v1/column-lineage",

@@ -318,7 +318,65 @@ async fn events_map_onto_the_graph_idempotently_in_any_order() {
         jobs["jobs"][0]["latestRun"]["id"],
         "8d7a6f0e-1111-4222-8333-944455556666"
     );
-    assert_eq!(jobs["jobs"][0]["latestRun"]["state"], "START");
+    assert_eq!(jobs["jobs"][0]["latestRun"]["state"], "RUNNING");
+    // One job, its runs (newest first, paged) and one run, as Marquez
+    // names them.
+    let one = get(&app, "/api/v1/namespaces/etl/jobs/build_orders").await;
+    assert_eq!(one["name"], "build_orders");
+    assert_eq!(one["outputs"][0]["name"], "shop.orders_clean");
+    let runs = get(&app, "/api/v1/namespaces/etl/jobs/build_orders/runs").await;
+    assert_eq!(runs["totalCount"], 2);
+    assert_eq!(
+        runs["runs"][0]["id"],
+        "8d7a6f0e-1111-4222-8333-944455556666"
+    );
+    assert_eq!(runs["runs"][1]["id"], RUN);
+    assert_eq!(runs["runs"][1]["state"], "COMPLETED");
+    assert_eq!(runs["runs"][1]["durationMs"], 300_000);
+    assert_eq!(runs["runs"][1]["startedAt"], "2024-05-01T10:00:00Z");
+    let page = get(
+        &app,
+        "/api/v1/namespaces/etl/jobs/build_orders/runs?limit=1&offset=1",
+    )
+    .await;
+    assert_eq!(page["totalCount"], 2);
+    assert_eq!(page["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(page["runs"][0]["id"], RUN);
+    let run = get(&app, &format!("/api/v1/jobs/runs/{RUN}")).await;
+    assert_eq!(run["state"], "COMPLETED");
+    assert_eq!(run["endedAt"], "2024-05-01T10:05:00Z");
+    let ds = get(
+        &app,
+        &format!(
+            "/api/v1/namespaces/{}/datasets/shop.orders_clean",
+            domain::query::encode_component("postgres://db:5432")
+        ),
+    )
+    .await;
+    assert_eq!(ds["name"], "shop.orders_clean");
+    assert_eq!(ds["fields"].as_array().unwrap().len(), 2);
+    for (uri, status) in [
+        ("/api/v1/namespaces/etl/jobs/nope", StatusCode::NOT_FOUND),
+        (
+            "/api/v1/namespaces/etl/jobs/nope/runs",
+            StatusCode::NOT_FOUND,
+        ),
+        ("/api/v1/jobs/runs/nope", StatusCode::NOT_FOUND),
+        (
+            "/api/v1/namespaces/etl/datasets/nope",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/namespaces/etl/jobs/build_orders/runs?limit=many",
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (s, text) = send(&app, "GET", uri, vec![], &[]).await;
+        assert_eq!(s, status, "{uri}: {text}");
+        if status == StatusCode::BAD_REQUEST {
+            assert!(text.contains("limit"), "{text}");
+        }
+    }
     assert_eq!(jobs["jobs"][0]["inputs"][0]["name"], "shop.orders_raw");
     let node = domain::query::encode_component("job:etl:build_orders");
     let g = get(&app, &format!("/api/v1/lineage?nodeId={node}&depth=2")).await;

@@ -131,6 +131,10 @@ pub fn routes() -> Router<AppState> {
         .route("/namespaces", get(namespaces))
         .route("/namespaces/{ns}/datasets", get(datasets))
         .route("/namespaces/{ns}/jobs", get(jobs))
+        .route("/namespaces/{ns}/datasets/{name}", get(dataset))
+        .route("/namespaces/{ns}/jobs/{name}", get(job))
+        .route("/namespaces/{ns}/jobs/{name}/runs", get(job_runs))
+        .route("/jobs/runs/{id}", get(run))
 }
 
 /// The body as JSON, inflating gzip, with a cap on the inflated size.
@@ -360,10 +364,50 @@ fn job_json(
         "facets": a.properties.get("openlineage").cloned().unwrap_or_else(|| json!({})),
         "createdAt": created,
         "updatedAt": updated,
-        "latestRun": latest.map(|r| json!({
-            "id": r.run_id, "state": r.state, "startedAt": r.started_at, "endedAt": r.ended_at,
-        })),
+        "latestRun": latest.map(run_json),
     })
+}
+
+/// Marquez's run shape. Dataset versions per run are not recorded, so the
+/// run names no `jobVersion` or input and output dataset versions.
+fn run_json(r: &domain::openlineage::RunRecord) -> Value {
+    let (nominal_start, nominal_end) = r.nominal_times();
+    json!({
+        "id": r.run_id,
+        "createdAt": r.events.first().map(|e| &e.1),
+        "updatedAt": r.events.last().map(|e| &e.1),
+        "nominalStartTime": nominal_start,
+        "nominalEndTime": nominal_end,
+        "state": r.marquez_state(),
+        "startedAt": r.started_at,
+        "endedAt": r.ended_at,
+        "durationMs": r.duration_ms(),
+        "args": {},
+        "facets": r.facets,
+    })
+}
+
+/// The asset of one kind a Marquez path names by namespace and name.
+async fn named_asset(
+    catalog: &Catalog,
+    caller: &Caller,
+    kind: AssetKind,
+    ns: &str,
+    name: &str,
+) -> ApiResult<domain::Asset> {
+    caller.require(Action::Read)?;
+    let id = domain::asset::asset_id(kind, ns, name);
+    if catalog.graph().id_of(&id).is_none() {
+        let what = if kind == AssetKind::Workflow {
+            "job"
+        } else {
+            "dataset"
+        };
+        return Err(ApiError::not_found(format!(
+            "{what} {name:?} in namespace {ns:?}"
+        )));
+    }
+    Ok(catalog.get_asset(&id).await?)
 }
 
 /// `GET /api/v1/lineage?nodeId=&depth=`: Marquez's lineage graph of
@@ -640,4 +684,52 @@ async fn jobs(
         jobs.push(job_json(&catalog, a, latest.as_ref()));
     }
     Ok(Json(json!({ "totalCount": total, "jobs": jobs })))
+}
+
+/// `GET /api/v1/namespaces/{ns}/datasets/{name}`.
+async fn dataset(
+    State(catalog): State<Catalog>,
+    caller: Caller,
+    Path((ns, name)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let a = named_asset(&catalog, &caller, AssetKind::Dataset, &ns, &name).await?;
+    Ok(Json(dataset_json(&a)))
+}
+
+/// `GET /api/v1/namespaces/{ns}/jobs/{name}`.
+async fn job(
+    State(catalog): State<Catalog>,
+    caller: Caller,
+    Path((ns, name)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let a = named_asset(&catalog, &caller, AssetKind::Workflow, &ns, &name).await?;
+    let latest = catalog.runs_of(&a.id, 1).await?.into_iter().next();
+    Ok(Json(job_json(&catalog, &a, latest.as_ref())))
+}
+
+/// `GET /api/v1/namespaces/{ns}/jobs/{name}/runs?limit=&offset=`: newest
+/// first.
+async fn job_runs(
+    State(catalog): State<Catalog>,
+    caller: Caller,
+    Path((ns, name)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let (limit, offset) = paging(&parse_query_string(raw.as_deref().unwrap_or("")))?;
+    let a = named_asset(&catalog, &caller, AssetKind::Workflow, &ns, &name).await?;
+    let (runs, total) = catalog.runs_page(&a.id, limit, offset).await?;
+    Ok(Json(json!({
+        "totalCount": total,
+        "runs": runs.iter().map(run_json).collect::<Vec<_>>(),
+    })))
+}
+
+/// `GET /api/v1/jobs/runs/{id}`.
+async fn run(
+    State(catalog): State<Catalog>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Action::Read)?;
+    Ok(Json(run_json(&catalog.run(&id).await?)))
 }

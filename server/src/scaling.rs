@@ -20,11 +20,6 @@ use crate::api::{param, parse_json, ApiError, ApiResult};
 use crate::auth::Caller;
 use crate::router::AppState;
 
-/// The most requests one simulation may model, so a request cannot tie
-/// up the server for long.
-pub const MAX_SIMULATED_REQUESTS: f64 = 30_000_000.0;
-pub const MAX_SIMULATED_SECONDS: f64 = 600.0;
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/simulate", post(simulate_endpoint))
@@ -63,36 +58,6 @@ fn default_duration() -> f64 {
 
 fn default_seed() -> u64 {
     1
-}
-
-/// Checks a simulation's size before it runs.
-pub fn check_size(traffic: &Traffic, duration_s: f64) -> Result<(), ValidationError> {
-    if !(duration_s > 0.0 && duration_s <= MAX_SIMULATED_SECONDS) {
-        return Err(ValidationError::new(
-            "duration_s",
-            format!("must be above 0 and at most {MAX_SIMULATED_SECONDS} seconds"),
-        ));
-    }
-    // The peak rate over the run, sampled every second.
-    let peak = (0..=duration_s as usize)
-        .map(|t| traffic.qps_at(t as f64))
-        .fold(0.0f64, f64::max);
-    if !peak.is_finite() || peak < 0.0 {
-        return Err(ValidationError::new(
-            "traffic",
-            "rates must be zero or more",
-        ));
-    }
-    if peak * duration_s > MAX_SIMULATED_REQUESTS {
-        return Err(ValidationError::new(
-            "traffic",
-            format!(
-                "{:.0} requests over {duration_s} s is more than the {MAX_SIMULATED_REQUESTS:.0} one simulation may model; shorten it",
-                peak * duration_s
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// Runs a simulation on a blocking thread.
@@ -149,7 +114,7 @@ async fn simulate_endpoint(
             )))
         }
     };
-    check_size(&traffic, input.duration_s).map_err(ApiError::invalid)?;
+    domain::scaling::check_size(&traffic, input.duration_s).map_err(ApiError::invalid)?;
     let cfg = SimConfig {
         policy,
         traffic,

@@ -46,12 +46,14 @@ pub struct Preview {
 }
 
 /// The traffic scenarios the picker offers, by name.
-pub const SCENARIOS: [(&str, &str); 5] = [
+/// `trace` replays the CSV the user pastes (`seconds,qps` rows).
+pub const SCENARIOS: [(&str, &str); 6] = [
     ("reference", "Reference: 200k QPS with a surge to 280k"),
     ("steady", "Steady: 200k QPS"),
     ("spike", "Spike: 100k QPS, 3× for 10 s"),
     ("diurnal", "Diurnal: 60k–200k QPS"),
     ("quarter", "Quiet: 50k QPS steady"),
+    ("trace", "Replay a trace (CSV)"),
 ];
 
 #[server(prefix = "/rpc", endpoint = "scaling")]
@@ -212,6 +214,8 @@ pub async fn preview_scaling(
     proposed: ScalingPolicy,
     scenario: String,
     duration_s: f64,
+    /// The trace to replay when `scenario` is `trace`.
+    trace_csv: String,
 ) -> Result<Preview, ServerFnError> {
     use domain::scaling::SimConfig;
     let catalog = expect_context::<catalog::Catalog>();
@@ -225,13 +229,20 @@ pub async fn preview_scaling(
     proposed
         .validate()
         .map_err(|e| ServerFnError::new(e.to_string()))?;
-    let traffic = sim::traffic(&scenario)
-        .ok_or_else(|| ServerFnError::new(format!("unknown scenario {scenario:?}")))?;
+    let traffic = if scenario == "trace" {
+        domain::scaling::parse_trace_csv(&trace_csv)
+            .map_err(|e| ServerFnError::new(format!("trace {e}")))?
+    } else {
+        sim::traffic(&scenario)
+            .ok_or_else(|| ServerFnError::new(format!("unknown scenario {scenario:?}")))?
+    };
     let duration_s = if duration_s.is_finite() {
         duration_s.clamp(5.0, 60.0)
     } else {
         20.0
     };
+    domain::scaling::check_size(&traffic, duration_s)
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
     let cfg = |policy| SimConfig {
         policy,
         traffic: traffic.clone(),

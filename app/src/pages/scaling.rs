@@ -129,15 +129,19 @@ fn Body(
     let scenario = RwSignal::new("reference".to_string());
     let duration = RwSignal::new(60.0f64);
     let note = RwSignal::new(String::new());
+    let trace = RwSignal::new(String::from(
+        "seconds,qps\n0,150000\n20,150000\n25,260000\n40,260000\n45,150000\n",
+    ));
     let preview_id = id.clone();
     let preview = Action::new(move |_: &()| {
         let id = preview_id.clone();
-        let (pol, sc, d) = (
+        let (pol, sc, d, t) = (
             proposed.get_untracked(),
             scenario.get_untracked(),
             duration.get_untracked(),
+            trace.get_untracked(),
         );
-        async move { preview_scaling(id, pol, sc, d).await }
+        async move { preview_scaling(id, pol, sc, d, t).await }
     });
     let apply_id = id.clone();
     let apply = Action::new(move |_: &()| {
@@ -284,6 +288,11 @@ fn Body(
                         <button class="primary" data-testid="preview" disabled=move || preview.pending().get()
                             on:click=move |_| { preview.dispatch(()); }>{move || if preview.pending().get() { "Simulating…" } else { "Preview" }}</button>
                     </div>
+                    <label class="field small trace-field" class:hidden=move || scenario.get() != "trace">
+                        "Trace to replay: a header, then seconds,qps rows; the rate is interpolated between rows and held after the last"
+                        <textarea data-testid="trace" rows="6" spellcheck="false"
+                            prop:value=move || trace.get() on:input=move |ev| trace.set(event_target_value(&ev))></textarea>
+                    </label>
                     {p.can_apply.then(|| view! {
                         <div class="buttons">
                             <input type="text" placeholder="Why (optional)" aria-label="Note" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))/>
@@ -298,7 +307,7 @@ fn Body(
             </div>
             {move || preview.value().get().map(|r| match r {
                 Ok(pv) => view! {
-                    <section class="panel" data-testid="preview-result">
+                    <section class="panel" data-testid="preview-result" data-scenario=pv.scenario.clone()>
                         <h2>{format!("Preview: {} simulated seconds", pv.duration_s)}</h2>
                         <div class="headlines">
                             {headline_view("Current", &pv.current, "headline-current")}
