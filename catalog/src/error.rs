@@ -33,6 +33,7 @@ pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
 /// concurrency check fails, so it can be told apart from other failures.
 pub(crate) const CONFLICT_MARK: &str = "mlgraph-conflict:";
 pub(crate) const INVALID_MARK: &str = "mlgraph-invalid:";
+pub(crate) const NOT_FOUND_MARK: &str = "mlgraph-not-found:";
 
 /// Picks the real cause out of a failed multi-statement query: SurrealDB
 /// reports every other statement of a cancelled transaction as "not
@@ -65,6 +66,11 @@ pub(crate) fn first_real_error(
     if let Some(pos) = message.find(CONFLICT_MARK) {
         return Err(CatalogError::Conflict(
             message[pos + CONFLICT_MARK.len()..].trim().to_string(),
+        ));
+    }
+    if let Some(pos) = message.find(NOT_FOUND_MARK) {
+        return Err(CatalogError::NotFound(
+            message[pos + NOT_FOUND_MARK.len()..].trim().to_string(),
         ));
     }
     if let Some(pos) = message.find(INVALID_MARK) {

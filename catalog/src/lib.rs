@@ -33,7 +33,7 @@ pub use error::{CatalogError, Result};
 pub use ingest::IngestItem;
 pub use outbox::{OutboxItem, MAX_ATTEMPTS};
 pub use scaling::autoscaler_view;
-pub use users::{random_password, NewUser, SESSION_HOURS};
+pub use users::{random_password, NewUser, UserChange, SESSION_HOURS};
 pub use write::WriteOutcome;
 
 /// The namespace and database that mlgraph uses inside SurrealDB.

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::audit::Audit;
-use crate::error::{first_real_error, CatalogError, Result};
+use crate::error::{first_real_error, CatalogError, Result, INVALID_MARK, NOT_FOUND_MARK};
 use crate::Catalog;
 
 /// How long a sign-in lasts.
@@ -27,6 +27,23 @@ pub struct NewUser {
     pub password: String,
     pub roles: Vec<Role>,
     pub teams: Vec<String>,
+}
+
+/// What an admin may change about a user; `None` leaves a part as it is.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserChange {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub roles: Option<Vec<Role>>,
+    #[serde(default)]
+    pub teams: Option<Vec<String>>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    /// A new password, set without the old one (an admin's reset).
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 /// A random secret, as 64 hex digits after a prefix that says what it is.
@@ -295,6 +312,203 @@ impl Catalog {
                 created_at: String::new(),
             },
         ))
+    }
+
+    /// Revokes `username`'s live tokens whose secret starts with `prefix`
+    /// (as listed); a revoked token stops working at once.
+    pub async fn revoke_token(&self, username: &str, prefix: &str, by: &str) -> Result<()> {
+        let res = self
+            .db
+            .query(
+                "BEGIN;
+                 LET $hit = (UPDATE api_token SET revoked = true WHERE user = $user AND prefix = $prefix AND revoked = false);
+                 IF array::len($hit) = 0 { THROW $missing; };
+                 CREATE audit CONTENT $audit;
+                 COMMIT;",
+            )
+            .bind(("user", username.to_string()))
+            .bind(("prefix", prefix.to_string()))
+            .bind((
+                "missing",
+                format!("{NOT_FOUND_MARK} live token {prefix:?} of {username:?}"),
+            ))
+            .bind((
+                "audit",
+                Audit::new("token.revoke", username, json!({"prefix": prefix})).row(by),
+            ))
+            .await?;
+        first_real_error(res)?;
+        Ok(())
+    }
+
+    /// Changes a user's own password after checking the current one. Every
+    /// other session of theirs ends; `keep_session` (the secret of the
+    /// session making the change, if any) stays signed in.
+    pub async fn change_password(
+        &self,
+        username: &str,
+        current: &str,
+        new: &str,
+        keep_session: Option<&str>,
+    ) -> Result<()> {
+        validate_password(new).map_err(|e| ValidationError::new("new_password", e.message))?;
+        if self.sign_in_check(username, current).await?.is_none() {
+            return Err(
+                ValidationError::new("current_password", "is not this user's password").into(),
+            );
+        }
+        self.set_password(username, new, keep_session).await
+    }
+
+    /// Checks a password without opening a session: the user, if it is
+    /// theirs and they are not disabled.
+    async fn sign_in_check(&self, username: &str, password: &str) -> Result<Option<User>> {
+        let mut res = self
+            .db
+            .query(format!(
+                "SELECT {USER_FIELDS}, password_hash FROM ONLY type::record('user', $name)"
+            ))
+            .bind(("name", username.to_string()))
+            .await?;
+        let row: Option<Value> = res.take(0)?;
+        let row = row.filter(|r| !r.is_null());
+        let stored = row
+            .as_ref()
+            .and_then(|r| r["password_hash"].as_str())
+            .map(str::to_string);
+        let given = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || match stored {
+            Some(h) => password_matches(&given, &h),
+            None => {
+                password_matches(&given, decoy_hash());
+                false
+            }
+        })
+        .await
+        .map_err(|e| CatalogError::Corrupt(e.to_string()))?;
+        match row.filter(|_| ok) {
+            Some(row) => Ok(Some(row_to_user(row)?).filter(|u| !u.disabled)),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores a new password hash and ends the user's other sessions, with
+    /// the audit record, in one transaction.
+    async fn set_password(
+        &self,
+        username: &str,
+        password: &str,
+        keep_session: Option<&str>,
+    ) -> Result<()> {
+        let password = password.to_string();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| CatalogError::Corrupt(e.to_string()))??;
+        let keep = keep_session.map(digest).unwrap_or_default();
+        let res = self
+            .db
+            .query(
+                "BEGIN;
+                 LET $rid = type::record('user', $name);
+                 IF $rid.username = NONE { THROW $missing; };
+                 UPDATE $rid SET password_hash = $hash;
+                 DELETE session WHERE user = $name AND id != type::record('session', $keep);
+                 CREATE audit CONTENT $audit;
+                 COMMIT;",
+            )
+            .bind(("name", username.to_string()))
+            .bind(("hash", hash))
+            .bind(("keep", keep))
+            .bind(("missing", format!("{NOT_FOUND_MARK} user {username:?}")))
+            .bind((
+                "audit",
+                Audit::new("user.password", username, json!({})).row(username),
+            ))
+            .await?;
+        first_real_error(res)?;
+        Ok(())
+    }
+
+    /// Changes a user's name, roles, teams, state or password (admins).
+    /// Disabling a user ends their sessions. A change that would leave no
+    /// enabled admin is refused, so the catalog cannot lock itself out.
+    pub async fn change_user(&self, username: &str, change: UserChange, by: &str) -> Result<User> {
+        let Some(mut user) = self.get_user(username).await? else {
+            return Err(CatalogError::NotFound(format!("user {username:?}")));
+        };
+        if let Some(d) = &change.display_name {
+            if d.trim().is_empty() || d.len() > 200 {
+                return Err(ValidationError::new("display_name", "must be 1 to 200 bytes").into());
+            }
+            user.display_name = d.trim().to_string();
+        }
+        if let Some(roles) = &change.roles {
+            if roles.is_empty() {
+                return Err(ValidationError::new("roles", "name at least one role").into());
+            }
+            user.roles = roles.clone();
+        }
+        if let Some(teams) = &change.teams {
+            user.teams = teams.clone();
+        }
+        if let Some(d) = change.disabled {
+            user.disabled = d;
+        }
+        let hash = match change.password.clone() {
+            Some(p) => {
+                validate_password(&p)?;
+                Some(
+                    tokio::task::spawn_blocking(move || hash_password(&p))
+                        .await
+                        .map_err(|e| CatalogError::Corrupt(e.to_string()))??,
+                )
+            }
+            None => None,
+        };
+        let lockout = format!(
+            "{INVALID_MARK} {}: {username} is the only enabled admin; make someone else admin first",
+            if user.disabled { "disabled" } else { "roles" },
+        );
+        let audit = Audit::new(
+            "user.change",
+            username,
+            json!({
+                "display_name": change.display_name,
+                "roles": change.roles,
+                "teams": change.teams,
+                "disabled": change.disabled,
+                "password_reset": hash.is_some(),
+            }),
+        );
+        // The admin check runs after the update, in the same transaction,
+        // so two admins demoting each other at once cannot both succeed.
+        let res = self
+            .db
+            .query(
+                "BEGIN;
+                 LET $rid = type::record('user', $name);
+                 IF $rid.username = NONE { THROW $missing; };
+                 UPDATE $rid SET display_name = $display, roles = $roles, teams = $teams, disabled = $disabled;
+                 IF $hash != NONE { UPDATE $rid SET password_hash = $hash; };
+                 IF $disabled OR $hash != NONE { DELETE session WHERE user = $name; };
+                 IF array::len(SELECT VALUE username FROM user WHERE disabled = false AND roles CONTAINS 'admin') = 0 { THROW $lockout; };
+                 CREATE audit CONTENT $audit;
+                 COMMIT;",
+            )
+            .bind(("name", username.to_string()))
+            .bind(("display", user.display_name.clone()))
+            .bind(("roles", json!(user.roles)))
+            .bind(("teams", user.teams.clone()))
+            .bind(("disabled", user.disabled))
+            .bind(("hash", hash))
+            .bind(("lockout", lockout))
+            .bind(("missing", format!("{NOT_FOUND_MARK} user {username:?}")))
+            .bind(("audit", audit.row(by)))
+            .await?;
+        first_real_error(res)?;
+        self.get_user(username)
+            .await?
+            .ok_or_else(|| CatalogError::NotFound(format!("user {username:?}")))
     }
 
     /// The user an API token acts for, if the token is known.

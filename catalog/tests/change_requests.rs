@@ -2,7 +2,7 @@
 //! SurrealDB: the demo estate, lifecycle steps, optimistic concurrency,
 //! staleness, applying a change, notifications and the audit log.
 
-use catalog::{Catalog, CatalogError, NewUser};
+use catalog::{Catalog, CatalogError, NewUser, UserChange};
 use domain::auth::{Principal, Role, Via};
 use domain::change_request::{ChangeRequest, CrState, NewChangeRequest, Step};
 use domain::demo::demo;
@@ -168,6 +168,144 @@ async fn users_sign_in_with_sessions_and_tokens() {
         1,
         "the refused duplicate left no audit record"
     );
+}
+
+fn new_user(name: &str, roles: Vec<Role>) -> NewUser {
+    NewUser {
+        username: name.into(),
+        display_name: String::new(),
+        password: "first password".into(),
+        roles,
+        teams: vec![],
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_revoked_passwords_changed_and_the_last_admin_kept() {
+    let c = Catalog::connect("mem://").await.unwrap();
+    c.add_user(new_user("root", vec![Role::Admin]), "cli")
+        .await
+        .unwrap();
+    c.add_user(new_user("ana", vec![Role::Editor]), "cli")
+        .await
+        .unwrap();
+
+    // Revoking a token stops it at once; a second revoke finds nothing.
+    let (token, info) = c.create_token("ana", "laptop", "ana").await.unwrap();
+    let (other, _) = c.create_token("ana", "ci", "ana").await.unwrap();
+    c.revoke_token("ana", &info.prefix, "ana").await.unwrap();
+    assert!(c.token_user(&token).await.unwrap().is_none());
+    assert!(
+        c.token_user(&other).await.unwrap().is_some(),
+        "only that token"
+    );
+    assert_eq!(c.list_tokens("ana").await.unwrap().len(), 1);
+    let again = c
+        .revoke_token("ana", &info.prefix, "ana")
+        .await
+        .unwrap_err();
+    assert!(matches!(again, CatalogError::NotFound(_)), "{again}");
+    let theirs = c
+        .revoke_token("root", &info.prefix, "root")
+        .await
+        .unwrap_err();
+    assert!(matches!(theirs, CatalogError::NotFound(_)), "{theirs}");
+
+    // A password change needs the current password, keeps the session
+    // that made it and ends the others.
+    let (here, _) = c.sign_in("ana", "first password").await.unwrap().unwrap();
+    let (elsewhere, _) = c.sign_in("ana", "first password").await.unwrap().unwrap();
+    let wrong = c
+        .change_password("ana", "not it at all", "second password", Some(&here))
+        .await
+        .unwrap_err();
+    assert!(matches!(wrong, CatalogError::Invalid(ref v) if v.field == "current_password"));
+    let short = c
+        .change_password("ana", "first password", "short", Some(&here))
+        .await
+        .unwrap_err();
+    assert!(matches!(short, CatalogError::Invalid(ref v) if v.field == "new_password"));
+    c.change_password("ana", "first password", "second password", Some(&here))
+        .await
+        .unwrap();
+    assert!(c.session_user(&here).await.unwrap().is_some());
+    assert!(c.session_user(&elsewhere).await.unwrap().is_none());
+    assert!(c.sign_in("ana", "first password").await.unwrap().is_none());
+    assert!(c.sign_in("ana", "second password").await.unwrap().is_some());
+
+    // Admins change roles, disable users (ending their sessions and
+    // tokens' use) and reset passwords.
+    let changed = c
+        .change_user(
+            "ana",
+            UserChange {
+                roles: Some(vec![Role::Editor, Role::Approver]),
+                teams: Some(vec!["growth".into()]),
+                ..UserChange::default()
+            },
+            "root",
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.roles, vec![Role::Editor, Role::Approver]);
+    assert_eq!(changed.teams, vec!["growth"]);
+    let (live, _) = c.sign_in("ana", "second password").await.unwrap().unwrap();
+    let off = UserChange {
+        disabled: Some(true),
+        ..UserChange::default()
+    };
+    c.change_user("ana", off, "root").await.unwrap();
+    assert!(c.session_user(&live).await.unwrap().is_none());
+    assert!(c.token_user(&other).await.unwrap().is_none());
+    assert!(c.sign_in("ana", "second password").await.unwrap().is_none());
+    let reset = UserChange {
+        disabled: Some(false),
+        password: Some("third password".into()),
+        ..UserChange::default()
+    };
+    c.change_user("ana", reset, "root").await.unwrap();
+    assert!(c.sign_in("ana", "third password").await.unwrap().is_some());
+
+    // The only enabled admin cannot be demoted or disabled; once there is
+    // another admin they can. Nothing of a refused change is kept.
+    for change in [
+        UserChange {
+            roles: Some(vec![Role::Viewer]),
+            ..UserChange::default()
+        },
+        UserChange {
+            disabled: Some(true),
+            ..UserChange::default()
+        },
+    ] {
+        let e = c.change_user("root", change, "root").await.unwrap_err();
+        assert!(matches!(e, CatalogError::Invalid(_)), "{e}");
+    }
+    assert_eq!(
+        c.get_user("root").await.unwrap().unwrap().roles,
+        vec![Role::Admin]
+    );
+    let promote = UserChange {
+        roles: Some(vec![Role::Admin]),
+        ..UserChange::default()
+    };
+    c.change_user("ana", promote, "root").await.unwrap();
+    let demote = UserChange {
+        roles: Some(vec![Role::Viewer]),
+        ..UserChange::default()
+    };
+    c.change_user("root", demote, "ana").await.unwrap();
+    let missing = c
+        .change_user("nobody", UserChange::default(), "ana")
+        .await
+        .unwrap_err();
+    assert!(matches!(missing, CatalogError::NotFound(_)), "{missing}");
+
+    let log = c.audit_log(None, None, 100).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|r| r.action.as_str()).collect();
+    for a in ["token.revoke", "user.password", "user.change"] {
+        assert!(actions.contains(&a), "{a} missing from {actions:?}");
+    }
 }
 
 #[tokio::test]
