@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -32,8 +32,14 @@ pub fn routes() -> Router<AppState> {
                 .delete(sign_out)
                 .layer(axum::extract::DefaultBodyLimit::max(MAX_SIGN_IN_BYTES)),
         )
+        .route(
+            "/session/password",
+            post(change_password).layer(axum::extract::DefaultBodyLimit::max(MAX_SIGN_IN_BYTES)),
+        )
         .route("/tokens", post(create_token).get(list_tokens))
+        .route("/tokens/{prefix}", axum::routing::delete(revoke_token))
         .route("/users", post(add_user).get(list_users))
+        .route("/users/{name}", axum::routing::patch(change_user))
         .route("/audit", get(audit))
         .route("/notifications", get(notifications))
         .route("/notifications/read", post(mark_read))
@@ -228,6 +234,83 @@ async fn list_tokens(
     let who = caller.require(Action::CreateOwnToken)?;
     Ok(Json(
         json!({"items": catalog.list_tokens(&who.user).await?}),
+    ))
+}
+
+/// `DELETE /api/v1/tokens/{prefix}[?user=NAME]`: revokes the caller's
+/// token with that prefix (as `GET /api/v1/tokens` lists it); admins may
+/// name another user's.
+async fn revoke_token(
+    State(catalog): State<Catalog>,
+    caller: Caller,
+    Path(prefix): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<StatusCode> {
+    let who = caller.require(Action::CreateOwnToken)?;
+    let pairs = parse_query_string(raw.as_deref().unwrap_or(""));
+    let user = param(&pairs, "user").map_or_else(|| who.user.clone(), str::to_string);
+    if user != who.user {
+        caller.require(Action::ManageUsers)?;
+    }
+    catalog.revoke_token(&user, &prefix, &who.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /api/v1/session/password`: the signed-in user changes their own
+/// password. Wrong current passwords count towards the sign-in limit; the
+/// session making the change stays, every other one ends.
+async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let who = caller.signed_in()?;
+    let input: PasswordChange = parse_json(&body)?;
+    let keys = vec![format!("user:{}", who.user.to_lowercase())];
+    if let Err(wait) = state.auth.begin_sign_in(&keys) {
+        return Err(ApiError::status(
+            StatusCode::TOO_MANY_REQUESTS,
+            "current_password",
+            format!(
+                "too many wrong passwords; try again in {} seconds",
+                wait.as_secs().max(1)
+            ),
+        ));
+    }
+    let session = cookie(&headers, SESSION_COOKIE);
+    state
+        .catalog
+        .change_password(
+            &who.user,
+            &input.current_password,
+            &input.new_password,
+            session.as_deref(),
+        )
+        .await?;
+    state.auth.sign_in_succeeded(&keys);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PATCH /api/v1/users/{name}` (admins): any of `display_name`, `roles`,
+/// `teams`, `disabled` and `password` (a reset).
+async fn change_user(
+    State(catalog): State<Catalog>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<domain::auth::User>> {
+    let who = caller.require(Action::ManageUsers)?;
+    let change: catalog::UserChange = parse_json(&body)?;
+    Ok(Json(
+        catalog.change_user(&name, change, &who.actor()).await?,
     ))
 }
 

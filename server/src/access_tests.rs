@@ -342,6 +342,34 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
             &[Admin],
             false,
         ),
+        (
+            "DELETE",
+            "/api/v1/tokens/mlt_0000".into(),
+            None,
+            anyone,
+            false,
+        ),
+        (
+            "DELETE",
+            "/api/v1/tokens/mlt_0000?user=proposer".into(),
+            None,
+            &[Admin],
+            false,
+        ),
+        (
+            "POST",
+            "/api/v1/session/password".into(),
+            Some(json!({"current_password": "not it at all", "new_password": "long enough"})),
+            anyone,
+            false,
+        ),
+        (
+            "PATCH",
+            "/api/v1/users/nobody".into(),
+            Some(json!({"disabled": true})),
+            &[Admin],
+            false,
+        ),
         ("GET", "/api/v1/users".into(), None, &[Admin], false),
         (
             "POST",
@@ -866,4 +894,191 @@ async fn a_change_request_walks_through_the_api_and_reaches_the_webhook() {
         "one failed attempt was retried"
     );
     assert_eq!(catalog.webhook_counts().await.unwrap(), (3, 0));
+}
+
+#[tokio::test]
+async fn tokens_are_revoked_and_passwords_changed_over_the_api() {
+    let (catalog, tokens) = demo_with_users().await;
+    let app = build(catalog.clone(), options(), AuthState::new(true, None));
+    let admin = &tokens
+        .iter()
+        .find(|(r, _)| *r == Some(Role::Admin))
+        .unwrap()
+        .1;
+    let editor = &tokens
+        .iter()
+        .find(|(r, _)| *r == Some(Role::Editor))
+        .unwrap()
+        .1;
+    let json_of = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+
+    // A second token, listed by prefix and revoked by it: it stops at once.
+    let (s, _, text) = send(
+        &app,
+        As::Bearer(editor),
+        "POST",
+        "/api/v1/tokens",
+        Some(json!({"name": "laptop"})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
+    let created = json_of(&text);
+    let (laptop, prefix) = (
+        created["token"].as_str().unwrap().to_string(),
+        created["prefix"].as_str().unwrap().to_string(),
+    );
+    let (s, _, text) = send(
+        &app,
+        As::Bearer(&laptop),
+        "GET",
+        "/api/v1/tokens",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(json_of(&text)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["prefix"] == prefix.as_str()));
+    let revoke = format!("/api/v1/tokens/{prefix}");
+    let (s, _, text) = send(&app, As::Bearer(editor), "DELETE", &revoke, None, &[]).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{text}");
+    let (s, _, _) = send(
+        &app,
+        As::Bearer(&laptop),
+        "GET",
+        "/api/v1/tokens",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "a revoked token is refused");
+    let (s, _, text) = send(&app, As::Bearer(editor), "DELETE", &revoke, None, &[]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{text}");
+
+    // A password change by cookie: the wrong current password is named,
+    // the new one works, the old one does not, and the session stays.
+    let (s, h, text) = send(
+        &app,
+        As::Anonymous,
+        "POST",
+        "/api/v1/session",
+        Some(json!({"username": "editor", "password": "password-1"})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let secret = h["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("mlgraph_session=")
+        .to_string();
+    let origin = [
+        ("origin", "http://127.0.0.1:3000"),
+        ("host", "127.0.0.1:3000"),
+    ];
+    let change =
+        |current: &str, new: &str| json!({"current_password": current, "new_password": new});
+    let (s, _, text) = send(
+        &app,
+        As::Cookie(&secret),
+        "POST",
+        "/api/v1/session/password",
+        Some(change("password-2", "password-3")),
+        &origin,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
+    assert_eq!(json_of(&text)["field"], "current_password", "{text}");
+    let (s, _, text) = send(
+        &app,
+        As::Cookie(&secret),
+        "POST",
+        "/api/v1/session/password",
+        Some(json!({"current_password": "password-1"})),
+        &origin,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains("new_password"), "{text}");
+    let (s, _, text) = send(
+        &app,
+        As::Cookie(&secret),
+        "POST",
+        "/api/v1/session/password",
+        Some(change("password-1", "password-3")),
+        &origin,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{text}");
+    let (s, _, text) = send(
+        &app,
+        As::Cookie(&secret),
+        "GET",
+        "/api/v1/session",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(json_of(&text)["user"], "editor", "the session stays");
+    for (password, status) in [
+        ("password-1", StatusCode::UNAUTHORIZED),
+        ("password-3", StatusCode::OK),
+    ] {
+        let (s, _, text) = send(
+            &app,
+            As::Anonymous,
+            "POST",
+            "/api/v1/session",
+            Some(json!({"username": "editor", "password": password})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, status, "{password}: {text}");
+    }
+
+    // Admins disable a user (their tokens stop) and are refused a change
+    // that would leave no enabled admin.
+    let (s, _, text) = send(
+        &app,
+        As::Bearer(admin),
+        "PATCH",
+        "/api/v1/users/editor",
+        Some(json!({"disabled": true})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert_eq!(json_of(&text)["disabled"], true);
+    let (s, _, _) = send(&app, As::Bearer(editor), "GET", "/api/v1/tokens", None, &[]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _, text) = send(
+        &app,
+        As::Bearer(admin),
+        "PATCH",
+        "/api/v1/users/admin",
+        Some(json!({"roles": ["viewer"]})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
+    assert_eq!(json_of(&text)["field"], "roles", "{text}");
+    let (s, _, text) = send(
+        &app,
+        As::Bearer(admin),
+        "PATCH",
+        "/api/v1/users/editor",
+        Some(json!({"colour": "blue"})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains("colour"), "{text}");
 }
