@@ -108,6 +108,11 @@ pub fn error_text(e: &ServerFnError) -> String {
     }
 }
 
+/// A server function's error as an alert box.
+pub fn error_box(e: &ServerFnError) -> AnyView {
+    view! { <p class="error-box" role="alert">{error_text(e)}</p> }.into_any()
+}
+
 /// The lineage graph around one asset, `up` and `down` hops each way.
 #[server(prefix = "/rpc", endpoint = "graph")]
 pub async fn lineage_graph(id: String, up: u32, down: u32) -> Result<GraphView, ServerFnError> {

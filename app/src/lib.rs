@@ -28,6 +28,7 @@ use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
 use crate::api::access::whoami;
+use crate::pages::account::{AccountPage, UsersPage};
 use crate::pages::asset::AssetPage;
 use crate::pages::audit::AuditPage;
 use crate::pages::change_request::{ChangeListPage, ChangeRequestView};
@@ -96,6 +97,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/ingestion") view=IngestionPage ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=SignInPage/>
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
@@ -117,7 +120,8 @@ fn UserMenu() -> impl IntoView {
                             let admin = p.has(domain::auth::Role::Admin);
                             view! {
                                 <a href="/inbox" data-testid="inbox-link">"Inbox"</a>
-                                {admin.then(|| view! { <a href="/audit">"Audit"</a> })}
+                                {admin.then(|| view! { <a href="/audit">"Audit"</a><a href="/users">"Users"</a> })}
+                                <a href="/account" data-testid="account-link">"Account"</a>
                                 <span class="me" data-testid="me" title=roles.clone()>{p.display_name.clone()}<small>{format!(" · {roles}")}</small></span>
                                 <form method="post" action="/signout"><button type="submit" class="link" data-testid="signout">"Sign out"</button></form>
                             }.into_any()

@@ -1,5 +1,6 @@
 //! The pages of the app, one module per route.
 
+pub mod account;
 pub mod asset;
 pub mod audit;
 pub mod change_request;

@@ -72,6 +72,14 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// Whether a body is an HTML form's.
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
 /// `POST /api/v1/session`: JSON `{username, password}` answers JSON; an
 /// HTML form (the sign-in page, which works without scripts) is
 /// redirected back with the cookie set or an error shown.
@@ -81,10 +89,7 @@ async fn sign_in(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let form = is_form(&headers);
     let input: SignIn = if form {
         let text = String::from_utf8_lossy(&body);
         let pairs = parse_query_string(&text);
@@ -265,15 +270,47 @@ struct PasswordChange {
 
 /// `POST /api/v1/session/password`: the signed-in user changes their own
 /// password. Wrong current passwords count towards the sign-in limit; the
-/// session making the change stays, every other one ends.
+/// session making the change stays, every other one ends. JSON answers
+/// JSON; the account page's form (which works without scripts) is
+/// redirected back with the outcome.
 async fn change_password(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<StatusCode> {
+) -> Response {
+    let form = is_form(&headers);
+    let outcome = password_outcome(&state, &caller, &headers, &body, form).await;
+    match (outcome, form) {
+        (Ok(()), false) => StatusCode::NO_CONTENT.into_response(),
+        (Ok(()), true) => Redirect::to("/account?password=changed").into_response(),
+        (Err(e), false) => e.into_response(),
+        (Err(e), true) => Redirect::to(&format!(
+            "/account?error={}",
+            domain::query::encode_component(&e.to_string())
+        ))
+        .into_response(),
+    }
+}
+
+async fn password_outcome(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: &[u8],
+    form: bool,
+) -> ApiResult<()> {
     let who = caller.signed_in()?;
-    let input: PasswordChange = parse_json(&body)?;
+    let input: PasswordChange = if form {
+        let pairs = parse_query_string(&String::from_utf8_lossy(body));
+        let get = |k: &str| param(&pairs, k).unwrap_or_default().to_string();
+        PasswordChange {
+            current_password: get("current_password"),
+            new_password: get("new_password"),
+        }
+    } else {
+        parse_json(body)?
+    };
     let keys = vec![format!("user:{}", who.user.to_lowercase())];
     if let Err(wait) = state.auth.begin_sign_in(&keys) {
         return Err(ApiError::status(
@@ -285,7 +322,7 @@ async fn change_password(
             ),
         ));
     }
-    let session = cookie(&headers, SESSION_COOKIE);
+    let session = cookie(headers, SESSION_COOKIE);
     state
         .catalog
         .change_password(
@@ -296,7 +333,7 @@ async fn change_password(
         )
         .await?;
     state.auth.sign_in_succeeded(&keys);
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// `PATCH /api/v1/users/{name}` (admins): any of `display_name`, `roles`,

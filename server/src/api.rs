@@ -89,12 +89,19 @@ impl From<CatalogError> for ApiError {
     }
 }
 
+impl std::fmt::Display for ApiError {
+    /// `field: message`, as the `error` of the JSON answer says it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            Some(field) if !field.is_empty() => write!(f, "{field}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let text = match &self.field {
-            Some(f) if !f.is_empty() => format!("{f}: {}", self.message),
-            _ => self.message.clone(),
-        };
+        let text = self.to_string();
         let body = json!({ "error": text, "field": self.field, "message": self.message, "status": self.status.as_u16() });
         (self.status, Json(body)).into_response()
     }

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::access::audit_log;
-use crate::api::error_text;
+use crate::api::error_box;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -38,7 +38,7 @@ pub fn AuditPage() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                    Err(e) => view! { <p class="error-box" role="alert">{error_text(&e)}</p> }.into_any(),
+                    Err(e) => error_box(&e),
                 }
             })}
         </Suspense>

@@ -7,10 +7,10 @@
 use domain::scaling::{ImagePull, LbPolicy, ScalingPolicy};
 use leptos::prelude::*;
 
-use crate::api::error_text;
 use crate::api::scaling::{
     apply_scaling, load_scaling, preview_scaling, Headline, RollbackScaling, ScalingPage, SCENARIOS,
 };
+use crate::api::error_box;
 
 #[component]
 pub fn ScalingTab(id: String) -> impl IntoView {
@@ -28,7 +28,7 @@ pub fn ScalingTab(id: String) -> impl IntoView {
                 Suspend::new(async move {
                     match page.await {
                         Ok(p) => view! { <Body id p reload rollback/> }.into_any(),
-                        Err(e) => view! { <p class="error-box">{error_text(&e)}</p> }.into_any(),
+                        Err(e) => error_box(&e),
                     }
                 })
             }}
@@ -301,7 +301,7 @@ fn Body(
                     })}
                     {move || apply.value().get().map(|r| match r {
                         Ok(v) => view! { <p class="ok" data-testid="applied">{format!("Applied as version {v}.")}</p> }.into_any(),
-                        Err(e) => view! { <p class="error-box" role="alert">{error_text(&e)}</p> }.into_any(),
+                        Err(e) => error_box(&e),
                     })}
                 </section>
             </div>
@@ -316,7 +316,7 @@ fn Body(
                         {pv.charts.into_iter().map(|svg| view! { <div class="chart-box" inner_html=svg></div> }).collect_view()}
                     </section>
                 }.into_any(),
-                Err(e) => view! { <p class="error-box" role="alert">{error_text(&e)}</p> }.into_any(),
+                Err(e) => error_box(&e),
             })}
             <section class="panel" data-testid="policy-history">
                 <h2>"History"</h2>
