@@ -7,10 +7,10 @@
 use domain::scaling::{ImagePull, LbPolicy, ScalingPolicy};
 use leptos::prelude::*;
 
+use crate::api::error_box;
 use crate::api::scaling::{
     apply_scaling, load_scaling, preview_scaling, Headline, RollbackScaling, ScalingPage, SCENARIOS,
 };
-use crate::api::error_box;
 
 #[component]
 pub fn ScalingTab(id: String) -> impl IntoView {
