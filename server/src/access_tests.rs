@@ -752,10 +752,20 @@ async fn a_change_request_walks_through_the_api_and_reaches_the_webhook() {
         let calls = calls.clone();
         axum::Router::new().route(
             "/hook",
-            axum::routing::post(move |body: String| {
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
                 let received = received.clone();
                 let calls = calls.clone();
                 async move {
+                    // Each delivery is signed over its timestamp and body.
+                    let header =
+                        |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("");
+                    let at: u64 = header("x-mlgraph-timestamp").parse().unwrap_or(0);
+                    if header("x-mlgraph-signature")
+                        != crate::webhook::signature("hook-secret", at, &body)
+                        || header("x-mlgraph-delivery").is_empty()
+                    {
+                        return StatusCode::UNAUTHORIZED;
+                    }
                     if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
                         return StatusCode::SERVICE_UNAVAILABLE;
                     }
@@ -777,6 +787,7 @@ async fn a_change_request_walks_through_the_api_and_reaches_the_webhook() {
     tokio::spawn(crate::webhook::deliver(
         catalog.clone(),
         format!("http://{addr}/hook"),
+        Some("hook-secret".into()),
     ));
     let app = build(catalog.clone(), options(), AuthState::new(true, None));
     let token = |r: Role| {

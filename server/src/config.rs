@@ -40,6 +40,9 @@ pub struct ServeArgs {
     /// A URL that receives a JSON POST for every change-request state change.
     #[arg(long, env = "MLGRAPH_WEBHOOK_URL")]
     pub webhook_url: Option<String>,
+    /// The secret webhook POSTs are signed with (X-Mlgraph-Signature: sha256=HMAC).
+    #[arg(long, env = "MLGRAPH_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
     /// A bearer token accepted as an admin, for automation.
     #[arg(long, env = "MLGRAPH_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -68,6 +71,7 @@ pub struct Settings {
     pub demo: bool,
     pub anonymous: bool,
     pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
     pub admin_token: Option<String>,
     pub demo_password: Option<String>,
     pub leptos: leptos::config::LeptosOptions,
@@ -150,6 +154,7 @@ impl Settings {
             demo,
             anonymous,
             webhook_url,
+            webhook_secret: args.webhook_secret.clone().filter(|t| !t.is_empty()),
             admin_token: args.admin_token.clone().filter(|t| !t.is_empty()),
             demo_password: args.demo_password.clone().filter(|t| !t.is_empty()),
             leptos,

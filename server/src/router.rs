@@ -79,7 +79,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     crate::seed::demo_users(&catalog, settings.demo, settings.demo_password.as_deref()).await?;
     if let Some(url) = &settings.webhook_url {
         catalog.set_webhook_enabled(true);
-        tokio::spawn(crate::webhook::deliver(catalog.clone(), url.clone()));
+        tokio::spawn(crate::webhook::deliver(
+            catalog.clone(),
+            url.clone(),
+            settings.webhook_secret.clone(),
+        ));
         tracing::info!("change-request events go to the webhook {url}");
     }
     let addr = settings.leptos.site_addr;
