@@ -181,16 +181,20 @@ impl Catalog {
         Ok(())
     }
 
-    /// Counts, sources, recent and rejected events for the ingestion page.
-    pub async fn ingest_overview(&self) -> Result<IngestOverview> {
+    /// Counts, sources, recent and rejected events for the ingestion page;
+    /// with `source`, the recent and rejected events are that source's.
+    pub async fn ingest_overview(&self, source: Option<&str>) -> Result<IngestOverview> {
         let mut res = self
             .db
             .query(
                 "SELECT source, count(ok = true) AS accepted, count(ok = false) AS rejected, <string> time::max(at) AS last_at
                    FROM ingest_event GROUP BY source;
-                 SELECT <string> at AS at, source, kind, summary, ok, problems FROM ingest_event ORDER BY at DESC LIMIT 50;
-                 SELECT <string> at AS at, source, kind, summary, ok, problems FROM ingest_event WHERE ok = false ORDER BY at DESC LIMIT 50;",
+                 SELECT <string> at AS at, source, kind, summary, ok, problems FROM ingest_event
+                   WHERE $source = NONE OR source = $source ORDER BY at DESC LIMIT 50;
+                 SELECT <string> at AS at, source, kind, summary, ok, problems FROM ingest_event
+                   WHERE ok = false AND ($source = NONE OR source = $source) ORDER BY at DESC LIMIT 50;",
             )
+            .bind(("source", source.map(str::to_string)))
             .await?;
         let sources: Vec<Value> = res.take(0)?;
         let recent: Vec<Value> = res.take(1)?;
@@ -212,6 +216,7 @@ impl Catalog {
             .collect::<Result<_>>()?;
         sources.sort_by(|a, b| b.last_at.cmp(&a.last_at));
         Ok(IngestOverview {
+            log_days: self.ingest_log_days(),
             accepted: sources.iter().map(|s| s.accepted).sum(),
             rejected: sources.iter().map(|s| s.rejected).sum(),
             sources,
@@ -221,10 +226,69 @@ impl Catalog {
     }
 }
 
+impl Catalog {
+    /// How many days of ingestion log the server keeps, as the ingestion
+    /// page tells its readers.
+    pub fn set_ingest_log_days(&self, days: u32) {
+        self.ingest_log_days
+            .store(days, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn ingest_log_days(&self) -> u32 {
+        self.ingest_log_days
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Deletes ingestion log entries older than `days` days and returns how
+    /// many went. Runs, assets and edges are untouched: only the log that
+    /// the ingestion page counts and lists is trimmed.
+    pub async fn prune_ingest_log(&self, days: u32) -> Result<u64> {
+        let mut res = self
+            .db
+            .query(
+                "LET $gone = (DELETE ingest_event WHERE at < time::now() - <duration> $age RETURN BEFORE);
+                 RETURN array::len($gone);",
+            )
+            .bind(("age", format!("{days}d")))
+            .await?;
+        let n: Option<u64> = res.take(1)?;
+        Ok(n.unwrap_or(0))
+    }
+}
+
 fn run_records(rows: Vec<Value>) -> Result<Vec<RunRecord>> {
     rows.into_iter()
         .map(|r| {
             serde_json::from_value(r).map_err(|e| CatalogError::Corrupt(format!("run row: {e}")))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn pruning_trims_only_entries_older_than_the_window() {
+        let c = crate::Catalog::connect("mem://").await.unwrap();
+        for source in ["old", "new"] {
+            c.log_rejected(source, "event", json!([{"path": "x", "message": "bad"}]))
+                .await
+                .unwrap();
+        }
+        let only = c.ingest_overview(Some("old")).await.unwrap();
+        assert_eq!(only.rejections.len(), 1);
+        assert_eq!(only.rejections[0].source, "old");
+        assert_eq!(only.sources.len(), 2, "the counts stay whole");
+        assert_eq!(c.prune_ingest_log(30).await.unwrap(), 0);
+        c.db.query("UPDATE ingest_event SET at = time::now() - 40d WHERE source = 'old'")
+            .await
+            .unwrap();
+        assert_eq!(c.prune_ingest_log(30).await.unwrap(), 1);
+        let o = c.ingest_overview(None).await.unwrap();
+        assert_eq!(o.rejected, 1);
+        assert_eq!(o.sources[0].source, "new");
+        let only = c.ingest_overview(Some("old")).await.unwrap();
+        assert!(only.recent.is_empty() && only.rejections.is_empty());
+    }
 }

@@ -40,6 +40,9 @@ pub use write::WriteOutcome;
 const NAMESPACE: &str = "mlgraph";
 const DATABASE: &str = "catalog";
 
+/// How many days of ingestion log are kept unless the server says otherwise.
+pub const DEFAULT_INGEST_LOG_DAYS: u32 = 30;
+
 /// A handle on the catalog. Cloning is cheap and shares the connection.
 #[derive(Clone)]
 pub struct Catalog {
@@ -49,6 +52,8 @@ pub struct Catalog {
     image: Option<std::path::PathBuf>,
     /// Whether change-request steps write webhook events.
     webhook: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// How many days the ingestion log keeps (what the server prunes to).
+    ingest_log_days: std::sync::Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl Catalog {
@@ -67,6 +72,9 @@ impl Catalog {
             graph: std::sync::Arc::new(std::sync::RwLock::new(graph)),
             image: crate::graph::image_path(url),
             webhook: Default::default(),
+            ingest_log_days: std::sync::Arc::new(std::sync::atomic::AtomicU32::new(
+                DEFAULT_INGEST_LOG_DAYS,
+            )),
         })
     }
 

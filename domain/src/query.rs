@@ -423,6 +423,9 @@ pub struct SourceCount {
 /// What the ingestion page shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IngestOverview {
+    /// How many days the log keeps; the counts are of those days.
+    #[serde(default)]
+    pub log_days: u32,
     pub accepted: u64,
     pub rejected: u64,
     pub sources: Vec<SourceCount>,

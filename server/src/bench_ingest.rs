@@ -153,6 +153,14 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
     if acked == bodies.len() && (runs != args.runs || complete != args.runs) {
         anyhow::bail!("an acknowledged event is missing");
     }
+    // What the ingestion page costs once the log holds every event.
+    let t = std::time::Instant::now();
+    let overview = catalog.ingest_overview(None).await.map_err(e)?;
+    println!(
+        "ingestion page data ({} events logged) in {} ms",
+        overview.accepted + overview.rejected,
+        t.elapsed().as_millis()
+    );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

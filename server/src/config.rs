@@ -40,6 +40,9 @@ pub struct ServeArgs {
     /// A URL that receives a JSON POST for every change-request state change.
     #[arg(long, env = "MLGRAPH_WEBHOOK_URL")]
     pub webhook_url: Option<String>,
+    /// Days of ingestion log to keep (older entries are pruned hourly; 0 keeps all).
+    #[arg(long, env = "MLGRAPH_INGEST_LOG_DAYS", default_value_t = catalog::DEFAULT_INGEST_LOG_DAYS)]
+    pub ingest_log_days: u32,
     /// The secret webhook POSTs are signed with (X-Mlgraph-Signature: sha256=HMAC).
     #[arg(long, env = "MLGRAPH_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
@@ -72,6 +75,7 @@ pub struct Settings {
     pub anonymous: bool,
     pub webhook_url: Option<String>,
     pub webhook_secret: Option<String>,
+    pub ingest_log_days: u32,
     pub admin_token: Option<String>,
     pub demo_password: Option<String>,
     pub leptos: leptos::config::LeptosOptions,
@@ -155,6 +159,7 @@ impl Settings {
             anonymous,
             webhook_url,
             webhook_secret: args.webhook_secret.clone().filter(|t| !t.is_empty()),
+            ingest_log_days: args.ingest_log_days,
             admin_token: args.admin_token.clone().filter(|t| !t.is_empty()),
             demo_password: args.demo_password.clone().filter(|t| !t.is_empty()),
             leptos,

@@ -520,7 +520,7 @@ async fn dbt_manifests_import_and_reimport_without_duplicates() {
 
 #[tokio::test]
 async fn the_ingestion_page_and_run_history_show_what_arrived() {
-    let (_, app) = app().await;
+    let (catalog, app) = app().await;
     let good = event(
         RUN,
         "COMPLETE",
@@ -556,4 +556,46 @@ async fn the_ingestion_page_and_run_history_show_what_arrived() {
     let (s, html) = send(&app, "GET", &format!("/asset?id={job}"), vec![], &[]).await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("Run history") && html.contains(RUN) && html.contains("COMPLETE"));
+
+    // A second producer; filtering by source shows only its events.
+    let mut other = event(
+        "3b2c1d0e-2222-4333-8444-955566667777",
+        "START",
+        "2024-05-01T11:00:00Z",
+        orders_input(),
+        orders_output(),
+    );
+    other["producer"] = json!("https://example.org/other-producer");
+    other["job"]["name"] = json!("other_job");
+    assert_eq!(
+        post(&app, "/api/v1/lineage", &other).await.0,
+        StatusCode::CREATED
+    );
+    let only = domain::query::encode_component("https://example.org/other-producer");
+    let (s, html) = send(
+        &app,
+        "GET",
+        &format!("/ingestion?source={only}"),
+        vec![],
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("job etl/other_job"), "its event");
+    assert!(
+        !html.contains("job etl/build_orders"),
+        "not the other source's"
+    );
+    assert!(
+        !html.contains("run.runId: is required"),
+        "nor its rejection"
+    );
+    assert!(html.contains("Show every source"));
+    assert!(
+        html.contains("2 events accepted · 1 rejected"),
+        "counts stay whole"
+    );
+
+    let o = catalog.ingest_overview(None).await.unwrap();
+    assert_eq!((o.accepted, o.rejected, o.log_days), (2, 1, 30));
 }

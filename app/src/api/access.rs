@@ -48,10 +48,12 @@ pub async fn audit_log(actor: String) -> Result<Vec<AuditRecord>, ServerFnError>
 
 /// The ingestion page: counts, sources, recent and rejected events.
 #[server(prefix = "/rpc", endpoint = "ingestion")]
-pub async fn ingestion_overview() -> Result<domain::query::IngestOverview, ServerFnError> {
+pub async fn ingestion_overview(
+    source: String,
+) -> Result<domain::query::IngestOverview, ServerFnError> {
     let catalog = expect_context::<catalog::Catalog>();
     catalog
-        .ingest_overview()
+        .ingest_overview((!source.is_empty()).then_some(source.as_str()))
         .await
         .map_err(super::server::public)
 }

@@ -3,13 +3,23 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 use crate::api::access::ingestion_overview;
 use crate::api::error_text;
 
+fn source_href(source: &str) -> String {
+    format!(
+        "/ingestion?source={}",
+        domain::query::encode_component(source)
+    )
+}
+
 #[component]
 pub fn IngestionPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| ingestion_overview());
+    let query = use_query_map();
+    let source = Memo::new(move |_| query.with(|m| m.get("source").unwrap_or_default()));
+    let data = Resource::new(move || source.get(), ingestion_overview);
     view! {
         <Title text="Ingestion"/>
         <header class="asset-head">
@@ -27,10 +37,20 @@ pub fn IngestionPage() -> impl IntoView {
                                 <thead><tr><th>"Source (producer)"</th><th>"Accepted"</th><th>"Rejected"</th><th>"Last event"</th></tr></thead>
                                 <tbody>
                                     {o.sources.into_iter().map(|s| view! {
-                                        <tr><td class="mono small">{s.source}</td><td class="num">{s.accepted.to_string()}</td><td class="num">{s.rejected.to_string()}</td><td class="mono small">{s.last_at}</td></tr>
+                                        <tr class:selected=s.source == source.get_untracked()>
+                                            <td class="mono small"><a href=source_href(&s.source)>{s.source.clone()}</a></td>
+                                            <td class="num">{s.accepted.to_string()}</td><td class="num">{s.rejected.to_string()}</td><td class="mono small">{s.last_at}</td>
+                                        </tr>
                                     }).collect_view()}
                                 </tbody>
                             </table>
+                            {(!source.get_untracked().is_empty()).then(|| view! {
+                                <p class="small" data-testid="ingestion-filter">
+                                    {format!("The events below are from {} only. ", source.get_untracked())}
+                                    <a href="/ingestion">"Show every source"</a>
+                                </p>
+                            })}
+                            <p class="small muted">{format!("Counts and lists cover the last {} days of events (MLGRAPH_INGEST_LOG_DAYS); older log entries are pruned, while runs, datasets and jobs stay.", o.log_days)}</p>
                         </section>
                         <section class="panel" data-testid="ingestion-rejected">
                             <h2>"Rejected events"</h2>
