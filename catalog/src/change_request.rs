@@ -242,8 +242,51 @@ impl Catalog {
             .ok_or_else(|| CatalogError::NotFound(format!("change request {id}")))?;
         let mut cr: ChangeRequest = serde_json::from_value(row)
             .map_err(|e| CatalogError::Corrupt(format!("change request row: {e}")))?;
-        cr.stale = !cr.state.is_final() && cr.graph_version != self.graph_version().await?;
+        let version = self.graph_version().await?;
+        cr.stale = self.is_stale(&cr, version).await?;
         Ok(cr)
+    }
+
+    /// Whether a request's impact snapshot no longer holds. The graph
+    /// moving is not enough: the impact is computed again, and the request
+    /// is stale only if that differs from the snapshot or the dataset
+    /// itself changed. So edits elsewhere in the estate (a new table in
+    /// another namespace, ingestion of unrelated jobs) leave it fresh. The
+    /// verdict is kept per graph version, so each request is checked once
+    /// after each change to the graph.
+    async fn is_stale(&self, cr: &ChangeRequest, graph_version: u64) -> Result<bool> {
+        if cr.state.is_final() || cr.graph_version == graph_version {
+            return Ok(false);
+        }
+        let key = (cr.id, cr.version);
+        let cached = self
+            .stale_cache
+            .lock()
+            .map_err(|_| CatalogError::Corrupt("the staleness cache".into()))?
+            .get(&key)
+            .copied();
+        if let Some((v, stale)) = cached {
+            if v == graph_version {
+                return Ok(stale);
+            }
+        }
+        let stale = match self.impact(&cr.dataset, &cr.changes).await {
+            Ok(now) => {
+                now != cr.impact || self.get_asset(&cr.dataset).await?.version != cr.dataset_version
+            }
+            // The dataset or a column the change names is gone.
+            Err(CatalogError::Invalid(_) | CatalogError::NotFound(_)) => true,
+            Err(e) => return Err(e),
+        };
+        let mut cache = self
+            .stale_cache
+            .lock()
+            .map_err(|_| CatalogError::Corrupt("the staleness cache".into()))?;
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(key, (graph_version, stale));
+        Ok(stale)
     }
 
     /// One change request, marked stale if the graph moved since its
@@ -276,7 +319,7 @@ impl Catalog {
         for r in rows {
             let mut cr: ChangeRequest = serde_json::from_value(r)
                 .map_err(|e| CatalogError::Corrupt(format!("change request row: {e}")))?;
-            cr.stale = !cr.state.is_final() && cr.graph_version != version;
+            cr.stale = self.is_stale(&cr, version).await?;
             // A listing carries the snapshot's summary; the affected assets
             // (tens of thousands in a large estate) come with one request.
             cr.impact.affected.clear();

@@ -54,6 +54,9 @@ pub struct Catalog {
     webhook: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// How many days the ingestion log keeps (what the server prunes to).
     ingest_log_days: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    /// Staleness verdicts: (request, its version) → (graph version, stale).
+    stale_cache:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(u64, u64), (u64, bool)>>>,
 }
 
 impl Catalog {
@@ -72,6 +75,7 @@ impl Catalog {
             graph: std::sync::Arc::new(std::sync::RwLock::new(graph)),
             image: crate::graph::image_path(url),
             webhook: Default::default(),
+            stale_cache: Default::default(),
             ingest_log_days: std::sync::Arc::new(std::sync::atomic::AtomicU32::new(
                 DEFAULT_INGEST_LOG_DAYS,
             )),

@@ -514,13 +514,67 @@ async fn a_renamed_column_keeps_its_lineage() {
         .is_some());
 }
 
+fn new_asset(kind: &str, namespace: &str, name: &str) -> domain::Asset {
+    domain::asset::AssetInput {
+        kind: Some(kind.into()),
+        namespace: Some(namespace.into()),
+        name: Some(name.into()),
+        ..Default::default()
+    }
+    .into_asset(None)
+    .unwrap()
+}
+
+#[tokio::test]
+async fn only_changes_that_move_the_impact_make_a_request_stale() {
+    let c = demo_catalog().await;
+    let (dataset, column, model) = column_feeding_a_model();
+    let ana = who("ana", &[Role::Editor], &[]);
+    let cr = open_drop(&c, &ana, &dataset, &column).await;
+    let before = c.graph_version().await.unwrap();
+
+    // A table elsewhere in the estate moves the graph, not this impact.
+    c.put_asset(new_asset("dataset", "elsewhere", "unrelated"), None, "ana")
+        .await
+        .unwrap();
+    assert!(c.graph_version().await.unwrap() > before);
+    assert!(!c.get_change_request(cr.id).await.unwrap().stale);
+    let listed = c.list_change_requests(None, None).await.unwrap();
+    assert!(!listed.iter().find(|r| r.id == cr.id).unwrap().stale);
+
+    // A new service deployed from the affected model is in the impact now.
+    let service = new_asset("service", "serving-new", "fresh_endpoint");
+    c.put_asset(service.clone(), None, "ana").await.unwrap();
+    let deploy = domain::edge::EdgeInput {
+        id: None,
+        from: model.clone(),
+        to: service.id.clone(),
+        kind: "deploys".into(),
+        columns: vec![],
+        first_seen: None,
+        last_seen: None,
+    }
+    .into_edge()
+    .unwrap();
+    c.put_edge(deploy, "ana").await.unwrap();
+    assert!(c.get_change_request(cr.id).await.unwrap().stale);
+    let listed = c.list_change_requests(None, None).await.unwrap();
+    assert!(listed.iter().find(|r| r.id == cr.id).unwrap().stale);
+    let fresh = c
+        .change_request_step(cr.id, Step::Recompute, &ana, "", None)
+        .await
+        .unwrap();
+    assert!(fresh.impact.affected.iter().any(|a| a.id == service.id));
+    assert!(!c.get_change_request(cr.id).await.unwrap().stale);
+}
+
 #[tokio::test]
 async fn a_request_goes_stale_when_the_graph_moves() {
     let c = demo_catalog().await;
     let (dataset, column, _) = column_feeding_a_model();
     let ana = who("ana", &[Role::Editor], &[]);
     let cr = open_drop(&c, &ana, &dataset, &column).await;
-    // Any committed change to the graph makes the snapshot stale.
+    // A change to the dataset itself makes the snapshot stale.
     let mut a = c.get_asset(&dataset).await.unwrap();
     a.description = "edited".into();
     c.put_asset(a, None, "ana").await.unwrap();

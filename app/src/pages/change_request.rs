@@ -123,7 +123,7 @@ fn Body(p: ChangeRequestPage, step: ServerAction<TakeStep>) -> impl IntoView {
             <p class="buttons"><a class="button" rel="external" download="" data-testid="download-report" href=format!("/api/v1/change-requests/{}/report", cr.id)>"Download report"</a></p>
         </header>
         {cr.stale.then(|| view! {
-            <p class="error-box" role="alert" data-testid="stale">"The graph changed after this impact was computed. Recompute it before anyone decides."</p>
+            <p class="error-box" role="alert" data-testid="stale">"The graph changed after this impact was computed, and the impact is no longer the same. Recompute it before anyone decides."</p>
         })}
         {move || step.value().get().and_then(Result::err).map(|e| view! {
             <p class="error-box" role="alert" data-testid="step-error">{error_text(&e)}</p>
