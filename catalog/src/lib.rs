@@ -54,10 +54,12 @@ pub struct Catalog {
     webhook: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// How many days the ingestion log keeps (what the server prunes to).
     ingest_log_days: std::sync::Arc<std::sync::atomic::AtomicU32>,
-    /// Staleness verdicts: (request, its version) → (graph version, stale).
-    stale_cache:
-        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(u64, u64), (u64, bool)>>>,
+    /// Staleness verdicts of change requests.
+    stale_cache: std::sync::Arc<std::sync::Mutex<StaleCache>>,
 }
+
+/// (request, its version) → (graph version, whether it was stale then).
+type StaleCache = std::collections::HashMap<(u64, u64), (u64, bool)>;
 
 impl Catalog {
     /// Connects to `url` (`surrealkv://DIR`, `mem://` or `ws://HOST:PORT`)

@@ -545,17 +545,15 @@ async fn only_changes_that_move_the_impact_make_a_request_stale() {
     // A new service deployed from the affected model is in the impact now.
     let service = new_asset("service", "serving-new", "fresh_endpoint");
     c.put_asset(service.clone(), None, "ana").await.unwrap();
-    let deploy = domain::edge::EdgeInput {
-        id: None,
+    let deploy = domain::Edge {
+        id: domain::edge::edge_id(&model, EdgeKind::Deploys, &service.id),
         from: model.clone(),
         to: service.id.clone(),
-        kind: "deploys".into(),
+        kind: EdgeKind::Deploys,
         columns: vec![],
         first_seen: None,
         last_seen: None,
-    }
-    .into_edge()
-    .unwrap();
+    };
     c.put_edge(deploy, "ana").await.unwrap();
     assert!(c.get_change_request(cr.id).await.unwrap().stale);
     let listed = c.list_change_requests(None, None).await.unwrap();
