@@ -73,6 +73,10 @@ DEFINE FIELD IF NOT EXISTS created_at ON api_token TYPE datetime VALUE $before ?
 DEFINE FIELD IF NOT EXISTS revoked ON api_token TYPE bool DEFAULT false;
 DEFINE INDEX IF NOT EXISTS api_token_user ON api_token FIELDS user;
 
+DEFINE TABLE IF NOT EXISTS sign_in_limit SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS failures ON sign_in_limit TYPE int;
+DEFINE FIELD IF NOT EXISTS started ON sign_in_limit TYPE int;
+
 DEFINE TABLE IF NOT EXISTS session SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS user ON session TYPE string;
 DEFINE FIELD IF NOT EXISTS expires_at ON session TYPE datetime;

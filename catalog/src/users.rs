@@ -511,6 +511,70 @@ impl Catalog {
             .ok_or_else(|| CatalogError::NotFound(format!("user {username:?}")))
     }
 
+    /// Counts a sign-in attempt against each of `keys` (such as `user:ana`
+    /// and `ip:10.0.0.7`) before the password is checked. The counters live
+    /// in the store, so every server that shares the database shares the
+    /// limit. Answers how many seconds to wait if any key has had more than
+    /// `max` attempts in the `window_s` seconds since its first.
+    pub async fn begin_sign_in(
+        &self,
+        keys: &[String],
+        max: u32,
+        window_s: u64,
+    ) -> Result<Option<u64>> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut wait: Option<u64> = None;
+        for key in keys {
+            // One atomic upsert per key: parallel attempts cannot both
+            // read the same count. The failures are set before `started`,
+            // so both read the stored (not the new) start.
+            let res = self
+                .db
+                .query(
+                    "UPSERT type::record('sign_in_limit', $key) SET
+                       failures = IF started = NONE OR started <= $cutoff { 1 } ELSE { failures + 1 },
+                       started = IF started = NONE OR started <= $cutoff { $now } ELSE { started }
+                     RETURN AFTER",
+                )
+                .bind(("key", key.clone()))
+                .bind(("now", now as i64))
+                .bind(("cutoff", now.saturating_sub(window_s) as i64))
+                .await?;
+            let mut res = first_real_error(res)?;
+            let row: Option<Value> = res.take(0)?;
+            let row = row.unwrap_or_default();
+            let failures = row["failures"].as_u64().unwrap_or(0);
+            let started = row["started"].as_u64().unwrap_or(now);
+            if failures > u64::from(max) {
+                let left = (started + window_s).saturating_sub(now).max(1);
+                wait = Some(wait.map_or(left, |w| w.max(left)));
+            }
+        }
+        Ok(wait)
+    }
+
+    /// A sign-in succeeded: its keys start afresh. Counters whose window
+    /// is over go too.
+    pub async fn clear_sign_in(&self, keys: &[String], window_s: u64) -> Result<()> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let rids: Vec<surrealdb::types::RecordId> = keys
+            .iter()
+            .map(|k| surrealdb::types::RecordId::new("sign_in_limit", k.as_str()))
+            .collect();
+        let res = self
+            .db
+            .query("DELETE $rids; DELETE sign_in_limit WHERE started <= $cutoff;")
+            .bind(("rids", rids))
+            .bind(("cutoff", now.saturating_sub(window_s) as i64))
+            .await?;
+        first_real_error(res)?;
+        Ok(())
+    }
+
     /// The user an API token acts for, if the token is known.
     pub async fn token_user(&self, token: &str) -> Result<Option<User>> {
         if !token.starts_with("mlt_") || token.len() > 100 {

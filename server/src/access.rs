@@ -126,7 +126,11 @@ async fn sign_in(
     }
     // The attempt is counted before the password is checked, so parallel
     // guesses cannot all slip in before the first failure is recorded.
-    if let Err(wait) = state.auth.begin_sign_in(&keys) {
+    let begun = match crate::auth::begin_sign_in(&state.catalog, &keys).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    if let Err(wait) = begun {
         let mut r = fail(
             StatusCode::TOO_MANY_REQUESTS,
             "username",
@@ -149,7 +153,7 @@ async fn sign_in(
         .await
     {
         Ok(Some((secret, user))) => {
-            state.auth.sign_in_succeeded(&keys);
+            crate::auth::sign_in_succeeded(&state.catalog, &keys).await;
             let cookie = [(header::SET_COOKIE, session_cookie(&secret, &headers))];
             if form {
                 (cookie, Redirect::to(&safe_next(input.next.as_deref()))).into_response()
@@ -312,7 +316,7 @@ async fn password_outcome(
         parse_json(body)?
     };
     let keys = vec![format!("user:{}", who.user.to_lowercase())];
-    if let Err(wait) = state.auth.begin_sign_in(&keys) {
+    if let Err(wait) = crate::auth::begin_sign_in(&state.catalog, &keys).await? {
         return Err(ApiError::status(
             StatusCode::TOO_MANY_REQUESTS,
             "current_password",
@@ -332,7 +336,7 @@ async fn password_outcome(
             session.as_deref(),
         )
         .await?;
-    state.auth.sign_in_succeeded(&keys);
+    crate::auth::sign_in_succeeded(&state.catalog, &keys).await;
     Ok(())
 }
 

@@ -1093,3 +1093,39 @@ async fn tokens_are_revoked_and_passwords_changed_over_the_api() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
     assert!(text.contains("colour"), "{text}");
 }
+
+/// Two servers on one database share the sign-in limit: failures counted
+/// by one hold back attempts at the other.
+#[tokio::test]
+async fn servers_on_one_database_share_the_sign_in_limit() {
+    let (catalog, _) = demo_with_users().await;
+    let first = build(catalog.clone(), options(), AuthState::new(true, None));
+    let second = build(catalog.clone(), options(), AuthState::new(true, None));
+    let attempt = |app: &axum::Router, password: &str| {
+        let app = app.clone();
+        let body = json!({"username": "editor", "password": password});
+        async move {
+            send(
+                &app,
+                As::Anonymous,
+                "POST",
+                "/api/v1/session",
+                Some(body),
+                &[],
+            )
+            .await
+            .0
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            attempt(&first, "wrong guess").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        attempt(&second, "password-1").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the other server knows of the failures"
+    );
+}

@@ -4,9 +4,8 @@
 //! callers out when the configuration says so, and rate-limits sign-ins.
 //! Handlers and server functions then ask the principal about each action.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -32,7 +31,6 @@ pub struct AuthState {
     pub anonymous_reads: bool,
     /// `MLGRAPH_ADMIN_TOKEN`: a bearer token that acts as an admin.
     pub admin_token: Option<String>,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
 impl AuthState {
@@ -40,37 +38,32 @@ impl AuthState {
         Arc::new(AuthState {
             anonymous_reads,
             admin_token: admin_token.filter(|t| !t.is_empty()),
-            failures: Mutex::new(HashMap::new()),
         })
     }
+}
 
-    /// Starts a sign-in attempt: refused with the time to wait if any of
-    /// `keys` has had too many attempts in the window, otherwise counted
-    /// at once (a success clears the count again).
-    pub fn begin_sign_in(&self, keys: &[String]) -> Result<(), Duration> {
-        let now = Instant::now();
-        let mut map = self.failures.lock().expect("never poisoned");
-        map.retain(|_, (_, start)| now.duration_since(*start) < SIGN_IN_WINDOW);
-        let wait = keys
-            .iter()
-            .filter_map(|k| map.get(k))
-            .filter(|(n, _)| *n >= SIGN_IN_FAILURES)
-            .map(|(_, start)| SIGN_IN_WINDOW.saturating_sub(now.duration_since(*start)))
-            .max();
-        if let Some(wait) = wait {
-            return Err(wait);
-        }
-        for k in keys {
-            map.entry(k.clone()).or_insert((0, now)).0 += 1;
-        }
-        Ok(())
-    }
+/// Starts a sign-in attempt: refused with the time to wait if any of
+/// `keys` has had too many attempts in the window, otherwise counted at
+/// once (a success clears the count again). The counts are in the store,
+/// shared by every server on the same database.
+pub async fn begin_sign_in(
+    catalog: &catalog::Catalog,
+    keys: &[String],
+) -> Result<Result<(), Duration>, crate::api::ApiError> {
+    Ok(
+        match catalog
+            .begin_sign_in(keys, SIGN_IN_FAILURES, SIGN_IN_WINDOW.as_secs())
+            .await?
+        {
+            Some(wait) => Err(Duration::from_secs(wait)),
+            None => Ok(()),
+        },
+    )
+}
 
-    pub fn sign_in_succeeded(&self, keys: &[String]) {
-        let mut map = self.failures.lock().expect("never poisoned");
-        for k in keys {
-            map.remove(k);
-        }
+pub async fn sign_in_succeeded(catalog: &catalog::Catalog, keys: &[String]) {
+    if let Err(e) = catalog.clear_sign_in(keys, SIGN_IN_WINDOW.as_secs()).await {
+        tracing::warn!(error = %e, "clearing sign-in counters");
     }
 }
 
@@ -336,16 +329,36 @@ mod tests {
         assert!(cross_origin(&h));
     }
 
-    #[test]
-    fn sign_in_failures_block_after_the_limit_and_success_clears_them() {
-        let s = AuthState::new(true, None);
-        let keys = vec!["user:ana".to_string()];
+    #[tokio::test]
+    async fn sign_in_failures_block_after_the_limit_and_success_clears_them() {
+        let c = catalog::Catalog::connect("mem://").await.unwrap();
+        let keys = vec!["user:ana".to_string(), "ip:10.0.0.7".to_string()];
         for _ in 0..SIGN_IN_FAILURES {
-            assert!(s.begin_sign_in(&keys).is_ok());
+            assert!(begin_sign_in(&c, &keys).await.unwrap().is_ok());
         }
-        assert!(s.begin_sign_in(&keys).is_err(), "the next attempt waits");
-        s.sign_in_succeeded(&keys);
-        assert!(s.begin_sign_in(&keys).is_ok());
+        let wait = begin_sign_in(&c, &keys).await.unwrap().unwrap_err();
+        assert!(wait <= SIGN_IN_WINDOW && wait.as_secs() >= 1, "{wait:?}");
+        // Another name from the same address is held back too.
+        let other = vec!["user:ben".to_string(), "ip:10.0.0.7".to_string()];
+        assert!(begin_sign_in(&c, &other).await.unwrap().is_err());
+        sign_in_succeeded(&c, &keys).await;
+        assert!(begin_sign_in(&c, &keys).await.unwrap().is_ok());
+    }
+
+    /// Parallel guesses are each counted: no more than the limit get in.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn parallel_attempts_cannot_exceed_the_limit() {
+        let c = catalog::Catalog::connect("mem://").await.unwrap();
+        let keys = vec!["user:ana".to_string()];
+        let attempts = (0..20).map(|_| {
+            let (c, keys) = (c.clone(), keys.clone());
+            tokio::spawn(async move { begin_sign_in(&c, &keys).await.unwrap().is_ok() })
+        });
+        let mut admitted = 0;
+        for a in attempts {
+            admitted += usize::from(a.await.unwrap());
+        }
+        assert_eq!(admitted, SIGN_IN_FAILURES as usize);
     }
 
     #[test]
