@@ -174,36 +174,9 @@ impl Catalog {
     /// Checks a user name and password. On success it opens a session and
     /// returns its secret (for the cookie) with the user.
     pub async fn sign_in(&self, username: &str, password: &str) -> Result<Option<(String, User)>> {
-        let mut res = self
-            .db
-            .query(format!(
-                "SELECT {USER_FIELDS}, password_hash FROM ONLY type::record('user', $name)"
-            ))
-            .bind(("name", username.to_string()))
-            .await?;
-        let row: Option<Value> = res.take(0)?;
-        let row = row.filter(|r| !r.is_null());
-        let stored = row
-            .as_ref()
-            .and_then(|r| r["password_hash"].as_str())
-            .map(str::to_string);
-        let given = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || match stored {
-            Some(h) => password_matches(&given, &h),
-            None => {
-                password_matches(&given, decoy_hash());
-                false
-            }
-        })
-        .await
-        .map_err(|e| CatalogError::Corrupt(e.to_string()))?;
-        let Some(row) = row.filter(|_| ok) else {
+        let Some(user) = self.sign_in_check(username, password).await? else {
             return Ok(None);
         };
-        let user = row_to_user(row)?;
-        if user.disabled {
-            return Ok(None);
-        }
         let token = secret("mls_");
         let res = self
             .db
