@@ -253,20 +253,24 @@ impl Catalog {
     /// itself changed. So edits elsewhere in the estate (a new table in
     /// another namespace, ingestion of unrelated jobs) leave it fresh. The
     /// verdict is kept per graph version, so each request is checked once
-    /// after each change to the graph.
+    /// after each change to the graph. A write commits to the store before
+    /// the in-memory graph (which the impact walks) follows, so a verdict
+    /// also names the in-memory generation it saw, and one computed on a
+    /// graph that had not caught up is not reused.
     async fn is_stale(&self, cr: &ChangeRequest, graph_version: u64) -> Result<bool> {
         if cr.state.is_final() || cr.graph_version == graph_version {
             return Ok(false);
         }
         let key = (cr.id, cr.version);
+        let generation = self.graph_generation();
         let cached = self
             .stale_cache
             .lock()
             .map_err(|_| CatalogError::Corrupt("the staleness cache".into()))?
             .get(&key)
             .copied();
-        if let Some((v, stale)) = cached {
-            if v == graph_version {
+        if let Some((v, g, stale)) = cached {
+            if v == graph_version && g == generation {
                 return Ok(stale);
             }
         }
@@ -285,7 +289,7 @@ impl Catalog {
         if cache.len() > 10_000 {
             cache.clear();
         }
-        cache.insert(key, (graph_version, stale));
+        cache.insert(key, (graph_version, generation, stale));
         Ok(stale)
     }
 

@@ -454,8 +454,21 @@ impl Catalog {
     }
 
     pub(crate) fn graph_write(&self) -> std::sync::RwLockWriteGuard<'_, LineageGraph> {
-        self.graph
+        let guard = self
+            .graph
             .write()
-            .expect("the graph lock is never poisoned")
+            .expect("the graph lock is never poisoned");
+        // Bumped while the lock is held, before the change: a reader that
+        // saw the old generation may have read the old graph, and one that
+        // sees the new generation reads only after the change is done.
+        self.graph_generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        guard
+    }
+
+    /// Which in-memory graph a computation saw (see `graph_write`).
+    pub(crate) fn graph_generation(&self) -> u64 {
+        self.graph_generation
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 }

@@ -148,7 +148,7 @@ impl Catalog {
     ) -> Result<(Vec<RunRecord>, u64)> {
         let mut res = self
             .db
-            .query("SELECT run_id, job, state, started_at, ended_at, events, facets, facet_sources ?? {} AS facet_sources FROM run WHERE job = $job ORDER BY started_at DESC, ended_at DESC LIMIT $limit START $offset")
+            .query("SELECT run_id, job, state, started_at, ended_at, events, facets, facet_sources ?? {} AS facet_sources FROM run WHERE job = $job ORDER BY started_at DESC, ended_at DESC, run_id LIMIT $limit START $offset")
             .query("SELECT count() AS n FROM run WHERE job = $job GROUP ALL")
             .bind(("job", job.to_string()))
             .bind(("limit", limit))
@@ -246,12 +246,14 @@ impl Catalog {
         let mut res = self
             .db
             .query(
-                "LET $gone = (DELETE ingest_event WHERE at < time::now() - <duration> $age RETURN BEFORE);
-                 RETURN array::len($gone);",
+                "LET $cut = time::now() - <duration> $age;
+                 LET $n = (SELECT count() AS n FROM ingest_event WHERE at < $cut GROUP ALL)[0].n ?? 0;
+                 DELETE ingest_event WHERE at < $cut RETURN NONE;
+                 RETURN $n;",
             )
             .bind(("age", format!("{days}d")))
             .await?;
-        let n: Option<u64> = res.take(1)?;
+        let n: Option<u64> = res.take(3)?;
         Ok(n.unwrap_or(0))
     }
 }

@@ -56,10 +56,13 @@ pub struct Catalog {
     ingest_log_days: std::sync::Arc<std::sync::atomic::AtomicU32>,
     /// Staleness verdicts of change requests.
     stale_cache: std::sync::Arc<std::sync::Mutex<StaleCache>>,
+    /// Bumped whenever the in-memory graph is about to change.
+    graph_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
-/// (request, its version) → (graph version, whether it was stale then).
-type StaleCache = std::collections::HashMap<(u64, u64), (u64, bool)>;
+/// (request, its version) → (stored graph version, in-memory graph
+/// generation, whether it was stale then).
+type StaleCache = std::collections::HashMap<(u64, u64), (u64, u64, bool)>;
 
 impl Catalog {
     /// Connects to `url` (`surrealkv://DIR`, `mem://` or `ws://HOST:PORT`)
@@ -78,6 +81,7 @@ impl Catalog {
             image: crate::graph::image_path(url),
             webhook: Default::default(),
             stale_cache: Default::default(),
+            graph_generation: Default::default(),
             ingest_log_days: std::sync::Arc::new(std::sync::atomic::AtomicU32::new(
                 DEFAULT_INGEST_LOG_DAYS,
             )),

@@ -76,6 +76,7 @@ DEFINE INDEX IF NOT EXISTS api_token_user ON api_token FIELDS user;
 DEFINE TABLE IF NOT EXISTS sign_in_limit SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS failures ON sign_in_limit TYPE int;
 DEFINE FIELD IF NOT EXISTS started ON sign_in_limit TYPE int;
+DEFINE INDEX IF NOT EXISTS sign_in_limit_started ON sign_in_limit FIELDS started;
 
 DEFINE TABLE IF NOT EXISTS session SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS user ON session TYPE string;

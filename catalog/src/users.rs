@@ -290,6 +290,16 @@ impl Catalog {
     /// Revokes `username`'s live tokens whose secret starts with `prefix`
     /// (as listed); a revoked token stops working at once.
     pub async fn revoke_token(&self, username: &str, prefix: &str, by: &str) -> Result<()> {
+        let well_formed = prefix.len() == 10
+            && prefix.starts_with("mlt_")
+            && prefix[4..].bytes().all(|b| b.is_ascii_hexdigit());
+        if !well_formed {
+            return Err(ValidationError::new(
+                "prefix",
+                "must be a token's first ten characters, as listed (mlt_ and six hex digits)",
+            )
+            .into());
+        }
         let res = self
             .db
             .query(
@@ -406,41 +416,37 @@ impl Catalog {
     /// Disabling a user ends their sessions. A change that would leave no
     /// enabled admin is refused, so the catalog cannot lock itself out.
     pub async fn change_user(&self, username: &str, change: UserChange, by: &str) -> Result<User> {
-        let Some(mut user) = self.get_user(username).await? else {
-            return Err(CatalogError::NotFound(format!("user {username:?}")));
-        };
+        // Only the parts given are written, so an edit of one part cannot
+        // undo another admin's concurrent edit of another.
+        let mut set: serde_json::Map<String, Value> = serde_json::Map::new();
         if let Some(d) = &change.display_name {
             if d.trim().is_empty() || d.len() > 200 {
                 return Err(ValidationError::new("display_name", "must be 1 to 200 bytes").into());
             }
-            user.display_name = d.trim().to_string();
+            set.insert("display_name".into(), json!(d.trim()));
         }
         if let Some(roles) = &change.roles {
             if roles.is_empty() {
                 return Err(ValidationError::new("roles", "name at least one role").into());
             }
-            user.roles = roles.clone();
+            set.insert("roles".into(), json!(roles));
         }
         if let Some(teams) = &change.teams {
-            user.teams = teams.clone();
+            set.insert("teams".into(), json!(teams));
         }
         if let Some(d) = change.disabled {
-            user.disabled = d;
+            set.insert("disabled".into(), json!(d));
         }
-        let hash = match change.password.clone() {
-            Some(p) => {
-                validate_password(&p)?;
-                Some(
-                    tokio::task::spawn_blocking(move || hash_password(&p))
-                        .await
-                        .map_err(|e| CatalogError::Corrupt(e.to_string()))??,
-                )
-            }
-            None => None,
-        };
+        if let Some(p) = change.password.clone() {
+            validate_password(&p)?;
+            let hash = tokio::task::spawn_blocking(move || hash_password(&p))
+                .await
+                .map_err(|e| CatalogError::Corrupt(e.to_string()))??;
+            set.insert("password_hash".into(), json!(hash));
+        }
         let lockout = format!(
             "{INVALID_MARK} {}: {username} is the only enabled admin; make someone else admin first",
-            if user.disabled { "disabled" } else { "roles" },
+            if change.disabled == Some(true) { "disabled" } else { "roles" },
         );
         let audit = Audit::new(
             "user.change",
@@ -450,30 +456,28 @@ impl Catalog {
                 "roles": change.roles,
                 "teams": change.teams,
                 "disabled": change.disabled,
-                "password_reset": hash.is_some(),
+                "password_reset": change.password.is_some(),
             }),
         );
         // The admin check runs after the update, in the same transaction,
-        // so two admins demoting each other at once cannot both succeed.
+        // so two admins demoting each other at once cannot both succeed. It
+        // refuses only a change that takes the last enabled admin away (a
+        // catalog run with MLGRAPH_ADMIN_TOKEN alone may have none).
         let res = self
             .db
             .query(
                 "BEGIN;
                  LET $rid = type::record('user', $name);
                  IF $rid.username = NONE { THROW $missing; };
-                 UPDATE $rid SET display_name = $display, roles = $roles, teams = $teams, disabled = $disabled;
-                 IF $hash != NONE { UPDATE $rid SET password_hash = $hash; };
-                 IF $disabled OR $hash != NONE { DELETE session WHERE user = $name; };
-                 IF array::len(SELECT VALUE username FROM user WHERE disabled = false AND roles CONTAINS 'admin') = 0 { THROW $lockout; };
+                 LET $admins = (SELECT VALUE username FROM user WHERE disabled = false AND roles CONTAINS 'admin');
+                 UPDATE $rid MERGE $set;
+                 IF $set.disabled = true OR $set.password_hash != NONE { DELETE session WHERE user = $name; };
+                 IF array::len($admins) > 0 AND array::len(SELECT VALUE username FROM user WHERE disabled = false AND roles CONTAINS 'admin') = 0 { THROW $lockout; };
                  CREATE audit CONTENT $audit;
                  COMMIT;",
             )
             .bind(("name", username.to_string()))
-            .bind(("display", user.display_name.clone()))
-            .bind(("roles", json!(user.roles)))
-            .bind(("teams", user.teams.clone()))
-            .bind(("disabled", user.disabled))
-            .bind(("hash", hash))
+            .bind(("set", Value::Object(set)))
             .bind(("lockout", lockout))
             .bind(("missing", format!("{NOT_FOUND_MARK} user {username:?}")))
             .bind(("audit", audit.row(by)))
@@ -507,11 +511,12 @@ impl Catalog {
                 .db
                 .query(
                     "UPSERT type::record('sign_in_limit', $key) SET
-                       failures = IF started = NONE OR started <= $cutoff { 1 } ELSE { failures + 1 },
+                       failures = IF started = NONE OR started <= $cutoff { 1 } ELSE IF failures > $max { failures } ELSE { failures + 1 },
                        started = IF started = NONE OR started <= $cutoff { $now } ELSE { started }
                      RETURN AFTER",
                 )
                 .bind(("key", key.clone()))
+                .bind(("max", i64::from(max)))
                 .bind(("now", now as i64))
                 .bind(("cutoff", now.saturating_sub(window_s) as i64))
                 .await?;
@@ -528,20 +533,26 @@ impl Catalog {
         Ok(wait)
     }
 
-    /// A sign-in succeeded: its keys start afresh. Counters whose window
-    /// is over go too.
-    pub async fn clear_sign_in(&self, keys: &[String], window_s: u64) -> Result<()> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+    /// A sign-in succeeded: its keys start afresh.
+    pub async fn clear_sign_in(&self, keys: &[String]) -> Result<()> {
         let rids: Vec<surrealdb::types::RecordId> = keys
             .iter()
             .map(|k| surrealdb::types::RecordId::new("sign_in_limit", k.as_str()))
             .collect();
+        let res = self.db.query("DELETE $rids").bind(("rids", rids)).await?;
+        first_real_error(res)?;
+        Ok(())
+    }
+
+    /// Deletes sign-in counters whose window is over (the server does it
+    /// hourly).
+    pub async fn prune_sign_in_limits(&self, window_s: u64) -> Result<()> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         let res = self
             .db
-            .query("DELETE $rids; DELETE sign_in_limit WHERE started <= $cutoff;")
-            .bind(("rids", rids))
+            .query("DELETE sign_in_limit WHERE started <= $cutoff RETURN NONE")
             .bind(("cutoff", now.saturating_sub(window_s) as i64))
             .await?;
         first_real_error(res)?;

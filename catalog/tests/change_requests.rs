@@ -308,6 +308,33 @@ async fn tokens_are_revoked_passwords_changed_and_the_last_admin_kept() {
     }
 }
 
+/// A change writes only the parts it names, and a catalog without any
+/// admin user (run with MLGRAPH_ADMIN_TOKEN alone) can still be managed.
+#[tokio::test]
+async fn user_changes_write_only_what_they_name() {
+    let c = Catalog::connect("mem://").await.unwrap();
+    c.add_user(new_user("val", vec![Role::Viewer]), "token")
+        .await
+        .unwrap();
+    let roles = UserChange {
+        roles: Some(vec![Role::Editor]),
+        ..UserChange::default()
+    };
+    c.change_user("val", roles, "token").await.unwrap();
+    let teams = UserChange {
+        teams: Some(vec!["growth".into()]),
+        ..UserChange::default()
+    };
+    let after = c.change_user("val", teams, "token").await.unwrap();
+    assert_eq!(after.roles, vec![Role::Editor], "roles kept");
+    assert_eq!(after.teams, vec!["growth"]);
+    let off = UserChange {
+        disabled: Some(true),
+        ..UserChange::default()
+    };
+    assert!(c.change_user("val", off, "token").await.unwrap().disabled);
+}
+
 #[tokio::test]
 async fn impact_of_dropping_a_column_reaches_the_model_and_its_service() {
     let c = demo_catalog().await;

@@ -635,6 +635,43 @@ impl Traffic {
     }
 }
 
+impl Traffic {
+    /// The highest arrival rate over `[0, duration_s]`, exactly: where the
+    /// rate can peak between samples (a trace's rows, a spike's edges, the
+    /// crests of a diurnal curve), those instants are looked at too.
+    pub fn peak_within(&self, duration_s: f64) -> f64 {
+        let d = duration_s.max(0.0);
+        let mut at: Vec<f64> = vec![0.0, d];
+        match self {
+            Traffic::Constant { .. } => {}
+            Traffic::Diurnal { period_s, .. } => {
+                // A cosine's extremes are at multiples of half its period.
+                if *period_s > 0.0 {
+                    let half = period_s / 2.0;
+                    let crests = (d / half).floor().min(10_000.0) as usize;
+                    at.extend((1..=crests).map(|k| k as f64 * half));
+                }
+            }
+            Traffic::Spike {
+                start_s,
+                duration_s: spike,
+                ..
+            } => {
+                if *spike > 0.0 && *start_s < d && start_s + spike > 0.0 {
+                    at.push(start_s.max(0.0));
+                }
+            }
+            Traffic::Trace { points } => {
+                at.extend(points.iter().map(|p| p.0).filter(|t| (0.0..=d).contains(t)));
+            }
+        }
+        at.into_iter().map(|t| self.qps_at(t)).fold(0.0, f64::max)
+    }
+}
+
+/// The most rows a trace may have.
+pub const MAX_TRACE_ROWS: usize = 100_000;
+
 fn trace_at(points: &[(f64, f64)], t: f64) -> f64 {
     let Some(&(t0, q0)) = points.first() else {
         return 0.0;
@@ -669,10 +706,7 @@ pub fn check_size(traffic: &Traffic, duration_s: f64) -> Result<()> {
             format!("must be above 0 and at most {MAX_SIMULATED_SECONDS} seconds"),
         ));
     }
-    // The peak rate over the run, sampled every second.
-    let peak = (0..=duration_s as usize)
-        .map(|t| traffic.qps_at(t as f64))
-        .fold(0.0f64, f64::max);
+    let peak = traffic.peak_within(duration_s);
     if !peak.is_finite() || peak < 0.0 {
         return Err(ValidationError::new(
             "traffic",
@@ -745,6 +779,12 @@ pub fn parse_trace_csv(text: &str) -> Result<Traffic> {
                     format!("times must increase (previous row is at {prev} s)"),
                 ));
             }
+        }
+        if points.len() == MAX_TRACE_ROWS {
+            return Err(ValidationError::new(
+                field,
+                format!("a trace may have at most {MAX_TRACE_ROWS} rows"),
+            ));
         }
         points.push((t, q));
     }
@@ -2275,6 +2315,36 @@ mod tests {
         assert_eq!(t.qps_at(15.0), 100.0);
         assert_eq!(t.qps_at(99.0), 0.0);
         assert_eq!(Traffic::Trace { points: vec![] }.qps_at(1.0), 0.0);
+    }
+
+    /// A rate that peaks between whole seconds still counts: a narrow
+    /// trace spike or a short burst cannot slip past the size check.
+    #[test]
+    fn the_size_check_sees_peaks_between_whole_seconds() {
+        let sliver = parse_trace_csv("seconds,qps\n0,0\n0.4,1e12\n0.6,0\n").unwrap();
+        assert_eq!(sliver.peak_within(10.0), 1e12);
+        assert_eq!(check_size(&sliver, 10.0).unwrap_err().field, "traffic");
+        let burst = Traffic::Spike {
+            base_qps: 10.0,
+            spike_qps: 1e12,
+            start_s: 2.3,
+            duration_s: 0.4,
+        };
+        assert!(check_size(&burst, 10.0).is_err());
+        assert_eq!(burst.peak_within(2.0), 10.0, "a burst after the run");
+        let day = Traffic::Diurnal {
+            base_qps: 10.0,
+            peak_qps: 1000.0,
+            period_s: 30.0,
+        };
+        assert_eq!(day.peak_within(15.0), 1000.0);
+        assert!(day.peak_within(5.0) < 1000.0);
+        // The rate at the end of the run, between two rows, is its peak.
+        let ramp = parse_trace_csv("seconds,qps\n0,0\n100,1000\n").unwrap();
+        assert!((ramp.peak_within(50.0) - 500.0).abs() < 1e-9);
+        let rows: String = (0..=MAX_TRACE_ROWS).map(|i| format!("{i},1\n")).collect();
+        let err = parse_trace_csv(&format!("seconds,qps\n{rows}")).unwrap_err();
+        assert!(err.message.contains("at most"), "{err}");
     }
 
     #[test]

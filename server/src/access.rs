@@ -117,10 +117,16 @@ async fn sign_in(
             ApiError::status(status, field, message).into_response()
         }
     };
-    if input.username.trim().is_empty() {
+    let username = input.username.trim();
+    if username.is_empty() {
         return fail(StatusCode::BAD_REQUEST, "username", "is required".into());
     }
-    let mut keys = vec![format!("user:{}", input.username.to_lowercase())];
+    // No user can have a malformed name, so such attempts are refused
+    // before they are counted (and cannot fill the counter table).
+    if let Err(e) = domain::auth::validate_username(username) {
+        return fail(StatusCode::BAD_REQUEST, "username", e.message);
+    }
+    let mut keys = vec![format!("user:{}", username.to_lowercase())];
     if let Some(axum::Extension(ConnectInfo(addr))) = peer {
         keys.push(format!("ip:{}", addr.ip()));
     }
@@ -147,11 +153,7 @@ async fn sign_in(
         }
         return r;
     }
-    match state
-        .catalog
-        .sign_in(input.username.trim(), &input.password)
-        .await
-    {
+    match state.catalog.sign_in(username, &input.password).await {
         Ok(Some((secret, user))) => {
             crate::auth::sign_in_succeeded(&state.catalog, &keys).await;
             let cookie = [(header::SET_COOKIE, session_cookie(&secret, &headers))];
@@ -162,7 +164,7 @@ async fn sign_in(
             }
         }
         Ok(None) => {
-            tracing::warn!(user = %input.username, "a sign-in failed");
+            tracing::warn!(user = %username, "a sign-in failed");
             fail(
                 StatusCode::UNAUTHORIZED,
                 "password",
@@ -289,11 +291,18 @@ async fn change_password(
         (Ok(()), false) => StatusCode::NO_CONTENT.into_response(),
         (Ok(()), true) => Redirect::to("/account?password=changed").into_response(),
         (Err(e), false) => e.into_response(),
-        (Err(e), true) => Redirect::to(&format!(
-            "/account?error={}",
-            domain::query::encode_component(&e.to_string())
-        ))
-        .into_response(),
+        // The page shows a fixed message for a code, so a link cannot make
+        // it say anything else.
+        (Err(e), true) => {
+            let code = match (e.status_code(), e.field()) {
+                (StatusCode::TOO_MANY_REQUESTS, _) => "too_many",
+                (StatusCode::UNAUTHORIZED, _) => "signed_out",
+                (_, Some("current_password")) => "current_password",
+                (_, Some("new_password")) => "new_password",
+                _ => "failed",
+            };
+            Redirect::to(&format!("/account?error={code}")).into_response()
+        }
     }
 }
 

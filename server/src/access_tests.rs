@@ -344,14 +344,14 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
         ),
         (
             "DELETE",
-            "/api/v1/tokens/mlt_0000".into(),
+            "/api/v1/tokens/mlt_000000".into(),
             None,
             anyone,
             false,
         ),
         (
             "DELETE",
-            "/api/v1/tokens/mlt_0000?user=proposer".into(),
+            "/api/v1/tokens/mlt_000000?user=proposer".into(),
             None,
             &[Admin],
             false,
@@ -969,6 +969,17 @@ async fn tokens_are_revoked_and_passwords_changed_over_the_api() {
     assert_eq!(s, StatusCode::UNAUTHORIZED, "a revoked token is refused");
     let (s, _, text) = send(&app, As::Bearer(editor), "DELETE", &revoke, None, &[]).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{text}");
+    let (s, _, text) = send(
+        &app,
+        As::Bearer(editor),
+        "DELETE",
+        "/api/v1/tokens/nonsense",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
+    assert_eq!(json_of(&text)["field"], "prefix", "{text}");
 
     // A password change by cookie: the wrong current password is named,
     // the new one works, the old one does not, and the session stays.
@@ -1117,6 +1128,18 @@ async fn servers_on_one_database_share_the_sign_in_limit() {
             .0
         }
     };
+    // A name no user can have is refused, and not counted.
+    let (s, _, text) = send(
+        &first,
+        As::Anonymous,
+        "POST",
+        "/api/v1/session",
+        Some(json!({"username": "no such name!", "password": "x"})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains("\"field\":\"username\""), "{text}");
     for _ in 0..5 {
         assert_eq!(
             attempt(&first, "wrong guess").await,

@@ -48,6 +48,15 @@ impl ApiError {
             message: e.message,
         }
     }
+    /// The field the error names, if any.
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
+    pub fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
     pub fn not_found(what: String) -> Self {
         ApiError {
             status: StatusCode::NOT_FOUND,

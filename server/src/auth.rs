@@ -62,8 +62,15 @@ pub async fn begin_sign_in(
 }
 
 pub async fn sign_in_succeeded(catalog: &catalog::Catalog, keys: &[String]) {
-    if let Err(e) = catalog.clear_sign_in(keys, SIGN_IN_WINDOW.as_secs()).await {
+    if let Err(e) = catalog.clear_sign_in(keys).await {
         tracing::warn!(error = %e, "clearing sign-in counters");
+    }
+}
+
+/// Drops the sign-in counters whose window is over.
+pub async fn prune_sign_in_limits(catalog: &catalog::Catalog) {
+    if let Err(e) = catalog.prune_sign_in_limits(SIGN_IN_WINDOW.as_secs()).await {
+        tracing::warn!(error = %e, "pruning sign-in counters");
     }
 }
 

@@ -87,9 +87,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::info!("change-request events go to the webhook {url}");
     }
     catalog.set_ingest_log_days(settings.ingest_log_days);
-    if settings.ingest_log_days > 0 {
-        tokio::spawn(prune_ingest_log(catalog.clone(), settings.ingest_log_days));
-    }
+    tokio::spawn(housekeeping(catalog.clone(), settings.ingest_log_days));
     let addr = settings.leptos.site_addr;
     let auth = AuthState::new(settings.anonymous, settings.admin_token.clone());
     let app = build(catalog.clone(), settings.leptos, auth);
@@ -137,15 +135,19 @@ async fn stopped() {
     }
 }
 
-/// Trims the ingestion log to its last `days` days, at start and hourly.
-async fn prune_ingest_log(catalog: catalog::Catalog, days: u32) {
+/// At start and hourly: trims the ingestion log to its last `days` days
+/// (0 keeps it all) and drops sign-in counters whose window is over.
+async fn housekeeping(catalog: catalog::Catalog, days: u32) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         every.tick().await;
-        match catalog.prune_ingest_log(days).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!("pruned {n} ingestion log entries older than {days} days"),
-            Err(e) => tracing::warn!(error = %e, "pruning the ingestion log"),
+        if days > 0 {
+            match catalog.prune_ingest_log(days).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("pruned {n} ingestion log entries older than {days} days"),
+                Err(e) => tracing::warn!(error = %e, "pruning the ingestion log"),
+            }
         }
+        crate::auth::prune_sign_in_limits(&catalog).await;
     }
 }

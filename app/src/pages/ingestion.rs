@@ -50,7 +50,11 @@ pub fn IngestionPage() -> impl IntoView {
                                     <a href="/ingestion">"Show every source"</a>
                                 </p>
                             })}
-                            <p class="small muted">{format!("Counts and lists cover the last {} days of events (MLGRAPH_INGEST_LOG_DAYS); older log entries are pruned, while runs, datasets and jobs stay.", o.log_days)}</p>
+                            <p class="small muted">{if o.log_days == 0 {
+                                "Counts and lists cover every event logged (MLGRAPH_INGEST_LOG_DAYS=0 keeps them all).".to_string()
+                            } else {
+                                format!("Counts and lists cover the last {} days of events (MLGRAPH_INGEST_LOG_DAYS); older log entries are pruned, while runs, datasets and jobs stay.", o.log_days)
+                            }}</p>
                         </section>
                         <section class="panel" data-testid="ingestion-rejected">
                             <h2>"Rejected events"</h2>
