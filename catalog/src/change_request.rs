@@ -581,6 +581,8 @@ impl Catalog {
             .bind(("event", (!event_row.is_null()).then_some(event_row)))
             .await?;
         first_real_error(res)?;
+        // Mappings are not in the in-memory graph, but the version moved.
+        self.note_graph_bump();
         Ok(())
     }
 

@@ -16,6 +16,7 @@ mod change_request;
 mod dbt;
 mod detail;
 mod error;
+mod follow;
 mod graph;
 mod ingest;
 mod outbox;
@@ -58,6 +59,8 @@ pub struct Catalog {
     stale_cache: std::sync::Arc<std::sync::Mutex<StaleCache>>,
     /// Bumped whenever the in-memory graph is about to change.
     graph_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// What the graph has caught up with of the store's writes.
+    follow: std::sync::Arc<follow::Follower>,
 }
 
 /// (request, its version) → (stored graph version, in-memory graph
@@ -74,6 +77,9 @@ impl Catalog {
         })?;
         db.use_ns(NAMESPACE).use_db(DATABASE).await?;
         crate::schema::migrate(&db).await?;
+        // Read before the graph is built: a write by another process during
+        // the build then shows as a version the graph has not caught up with.
+        let version = crate::graph::store_state(&db).await?.1;
         let graph = crate::graph::open(&db, url).await?;
         Ok(Catalog {
             db,
@@ -82,6 +88,7 @@ impl Catalog {
             webhook: Default::default(),
             stale_cache: Default::default(),
             graph_generation: Default::default(),
+            follow: std::sync::Arc::new(follow::Follower::new(version)),
             ingest_log_days: std::sync::Arc::new(std::sync::atomic::AtomicU32::new(
                 DEFAULT_INGEST_LOG_DAYS,
             )),

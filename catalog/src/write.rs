@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::audit::Audit;
 use crate::error::{first_real_error, CatalogError, Result};
+use crate::follow::GraphOp;
 use crate::Catalog;
 
 /// What a write did.
@@ -414,6 +415,8 @@ impl Catalog {
         {
             return Ok(outcome);
         }
+        // As APPLY decides whether to bump the graph version.
+        let bumped = !asset_ops.is_empty() || !edge_ops.is_empty() || !extras.drop_edges.is_empty();
         let res = self
             .db
             .query(APPLY)
@@ -427,16 +430,13 @@ impl Catalog {
             .await?;
         first_real_error(res)?;
         // Committed: now the in-memory graph may follow.
-        let mut g = self.graph_write();
-        for (id, kind, name) in &nodes {
-            g.upsert_node(id, *kind, name);
-        }
-        for LabelledEdge { edge, .. } in &edges {
-            g.upsert_edge(edge);
-        }
-        for key in &extras.drop_edges {
-            g.remove_edge(key);
-        }
+        let ops = nodes
+            .into_iter()
+            .map(|(id, kind, name)| GraphOp::Node(id, kind, name))
+            .chain(edges.into_iter().map(|e| GraphOp::Edge(e.edge)))
+            .chain(extras.drop_edges.into_iter().map(GraphOp::RemoveEdge))
+            .collect();
+        self.apply_to_graph(ops, bumped);
         Ok(outcome)
     }
 
@@ -456,7 +456,7 @@ impl Catalog {
             .bind(("audit", Audit::new("asset.delete", id, json!({})).row(by)))
             .await?;
         first_real_error(res)?;
-        self.graph_write().remove_node(id);
+        self.apply_to_graph(vec![GraphOp::RemoveNode(id.to_string())], true);
         Ok(())
     }
 
@@ -472,7 +472,7 @@ impl Catalog {
             .bind(("audit", Audit::new("edge.delete", id, detail).row(by)))
             .await?;
         first_real_error(res)?;
-        self.graph_write().remove_edge(id);
+        self.apply_to_graph(vec![GraphOp::RemoveEdge(id.to_string())], true);
         Ok(())
     }
 }

@@ -515,3 +515,48 @@ async fn the_lineage_image_is_used_only_when_it_matches_the_store() {
     let c = open_disk(&url).await;
     assert_eq!(all(&c), current);
 }
+
+/// Two server processes on one store: each keeps its own in-memory graph,
+/// and one sees the other's writes once it syncs. Its own writes do not
+/// make it rebuild.
+#[tokio::test]
+async fn another_process_follows_writes_to_a_shared_store() {
+    let a = mem().await;
+    a.put_asset(dataset("orders", &["id"]), None, "a")
+        .await
+        .unwrap();
+    let b = a.as_another_process().await.unwrap();
+    assert!(!b.sync_graph().await.unwrap(), "nothing new yet");
+    assert_eq!(b.graph().node_count(), 1);
+
+    a.put_asset(feature("order_count", "growth"), None, "a")
+        .await
+        .unwrap();
+    let derives = edge(
+        "dataset:warehouse:orders",
+        "feature:fs:order_count",
+        "derives",
+    );
+    a.put_edge(derives.clone(), "a").await.unwrap();
+    assert_eq!(b.graph().edge_count(), 0, "not seen before a sync");
+    assert!(
+        b.sync_graph().await.unwrap(),
+        "the other's writes were seen"
+    );
+    assert_eq!((b.graph().node_count(), b.graph().edge_count()), (2, 1));
+
+    // B's own writes are already in its graph: no rebuild for them.
+    b.put_asset(dataset("payments", &["id"]), None, "b")
+        .await
+        .unwrap();
+    assert!(!b.sync_graph().await.unwrap());
+    assert_eq!(b.graph().node_count(), 3);
+
+    // A deletes the edge; B drops it when it syncs, and A saw B's asset.
+    a.delete_edge(&derives.id, "a").await.unwrap();
+    assert!(b.sync_graph().await.unwrap());
+    assert_eq!(b.graph().edge_count(), 0);
+    assert!(a.sync_graph().await.unwrap(), "A catches up with B's asset");
+    assert_eq!(a.graph().node_count(), 3);
+    assert!(!a.sync_graph().await.unwrap(), "and then rests");
+}

@@ -88,6 +88,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     catalog.set_ingest_log_days(settings.ingest_log_days);
     tokio::spawn(housekeeping(catalog.clone(), settings.ingest_log_days));
+    // A SurrealDB server may be shared with other mlgraph servers: follow
+    // their writes into this process's lineage graph.
+    if settings.db.starts_with("ws://") || settings.db.starts_with("wss://") {
+        tokio::spawn(follow_other_servers(catalog.clone()));
+    }
     let addr = settings.leptos.site_addr;
     let auth = AuthState::new(settings.anonymous, settings.admin_token.clone());
     let app = build(catalog.clone(), settings.leptos, auth);
@@ -149,5 +154,17 @@ async fn housekeeping(catalog: catalog::Catalog, days: u32) {
             }
         }
         crate::auth::prune_sign_in_limits(&catalog).await;
+    }
+}
+
+/// Every few seconds: rebuilds the lineage graph if another process wrote
+/// to the shared store (see `catalog::Catalog::sync_graph`).
+async fn follow_other_servers(catalog: catalog::Catalog) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        every.tick().await;
+        if let Err(e) = catalog.sync_graph().await {
+            tracing::warn!(error = %e, "following other servers' writes");
+        }
     }
 }

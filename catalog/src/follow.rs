@@ -1,0 +1,215 @@
+//! Keeping the in-memory lineage graph in step with writes made by other
+//! processes. A store on a SurrealDB server (`ws://`) may be shared by
+//! several mlgraph servers; each keeps its own `LineageGraph`, which its
+//! own writes update after they commit. To see the others' writes, a
+//! server polls the store's graph version (bumped by every write that
+//! touches assets or edges, in the same transaction). When the version
+//! moved by more than this process's own writes account for, someone else
+//! wrote, and the graph is rebuilt from a scan.
+//!
+//! A rebuild must not lose this process's own writes that land while the
+//! scan runs: their changes to the graph are logged while a rebuild is
+//! under way and applied again to the new graph when it replaces the old
+//! one. The changes are upserts and removals, so applying one twice is
+//! harmless.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use domain::lineage::LineageGraph;
+use domain::{AssetKind, Edge};
+
+use crate::error::Result;
+use crate::Catalog;
+
+/// One change a committed write makes to the in-memory graph.
+#[derive(Debug, Clone)]
+pub(crate) enum GraphOp {
+    Node(String, AssetKind, String),
+    Edge(Edge),
+    RemoveEdge(String),
+    RemoveNode(String),
+}
+
+impl GraphOp {
+    fn apply(&self, g: &mut LineageGraph) {
+        match self {
+            GraphOp::Node(id, kind, name) => {
+                g.upsert_node(id, *kind, name);
+            }
+            GraphOp::Edge(e) => {
+                g.upsert_edge(e);
+            }
+            GraphOp::RemoveEdge(id) => g.remove_edge(id),
+            GraphOp::RemoveNode(id) => g.remove_node(id),
+        }
+    }
+}
+
+/// What this process knows about the store's graph version.
+#[derive(Default)]
+pub(crate) struct Follower {
+    /// The store's graph version the in-memory graph was last reconciled
+    /// with.
+    seen: AtomicU64,
+    /// Graph-version bumps this process committed since then.
+    own: AtomicU64,
+    /// While a rebuild scans the store: the changes this process's own
+    /// writes made meanwhile, to apply again to the new graph.
+    replay: Mutex<Option<Vec<GraphOp>>>,
+}
+
+impl Follower {
+    pub(crate) fn new(seen: u64) -> Self {
+        Follower {
+            seen: AtomicU64::new(seen),
+            ..Follower::default()
+        }
+    }
+}
+
+impl Catalog {
+    /// Applies a committed write's changes to the in-memory graph. `bumped`
+    /// says whether its transaction bumped the store's graph version.
+    pub(crate) fn apply_to_graph(&self, ops: Vec<GraphOp>, bumped: bool) {
+        let mut g = self.graph_write();
+        for op in &ops {
+            op.apply(&mut g);
+        }
+        // Logged under the graph's lock, which a rebuild also holds while
+        // it swaps graphs and applies the log to the new one: no change
+        // made during a scan can miss the graph that replaces the old one.
+        if let Some(log) = self.follow.replay.lock().expect("never poisoned").as_mut() {
+            log.extend(ops);
+        }
+        if bumped {
+            self.note_graph_bump();
+        }
+    }
+
+    /// A write of this process committed a graph-version bump.
+    pub(crate) fn note_graph_bump(&self) {
+        self.follow.own.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// One step of following other writers; the server calls it every few
+    /// seconds for a shared store. Answers whether the graph was rebuilt.
+    pub async fn sync_graph(&self) -> Result<bool> {
+        let version = self.graph_version().await?;
+        let own = self.follow.own.swap(0, Ordering::SeqCst);
+        let seen = self.follow.seen.load(Ordering::SeqCst);
+        // Only this process wrote since: the graph is already up to date.
+        // (A write of ours that commits between the two reads above makes
+        // the numbers disagree, which costs a needless rebuild at worst.)
+        if version == seen + own {
+            self.follow.seen.store(version, Ordering::SeqCst);
+            return Ok(false);
+        }
+        self.rebuild_graph().await?;
+        Ok(true)
+    }
+
+    /// Replaces the in-memory graph with one built by a scan of the store.
+    async fn rebuild_graph(&self) -> Result<()> {
+        let version = self.begin_rebuild().await?;
+        let started = std::time::Instant::now();
+        let fresh = crate::graph::load(&self.db).await;
+        let replayed = self.finish_rebuild(version, fresh)?;
+        tracing::info!(
+            replayed,
+            "another process wrote to the store: lineage graph rebuilt in {:.2?}",
+            started.elapsed()
+        );
+        Ok(())
+    }
+
+    /// Starts logging this process's graph changes and answers the store
+    /// version the coming scan will be at least as new as.
+    async fn begin_rebuild(&self) -> Result<u64> {
+        *self.follow.replay.lock().expect("never poisoned") = Some(Vec::new());
+        self.follow.own.store(0, Ordering::SeqCst);
+        let version = self.graph_version().await;
+        if version.is_err() {
+            *self.follow.replay.lock().expect("never poisoned") = None;
+        }
+        version
+    }
+
+    /// Swaps in the scanned graph with the logged changes applied again,
+    /// and answers how many there were.
+    fn finish_rebuild(&self, version: u64, fresh: Result<LineageGraph>) -> Result<usize> {
+        let mut g = self.graph_write();
+        let log = self
+            .follow
+            .replay
+            .lock()
+            .expect("never poisoned")
+            .take()
+            .unwrap_or_default();
+        let mut fresh = fresh?;
+        for op in &log {
+            op.apply(&mut fresh);
+        }
+        *g = fresh;
+        drop(g);
+        self.follow.seen.store(version, Ordering::SeqCst);
+        Ok(log.len())
+    }
+
+    /// A second handle on the same store with its own in-memory graph, as
+    /// another server process would have: for tests of following.
+    #[doc(hidden)]
+    pub async fn as_another_process(&self) -> Result<Catalog> {
+        let version = self.graph_version().await?;
+        let graph = crate::graph::load(&self.db).await?;
+        Ok(Catalog {
+            db: self.db.clone(),
+            graph: std::sync::Arc::new(std::sync::RwLock::new(graph)),
+            image: None,
+            webhook: Default::default(),
+            stale_cache: Default::default(),
+            graph_generation: Default::default(),
+            follow: std::sync::Arc::new(Follower::new(version)),
+            ingest_log_days: std::sync::Arc::new(std::sync::atomic::AtomicU32::new(
+                crate::DEFAULT_INGEST_LOG_DAYS,
+            )),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::AssetInput;
+
+    fn dataset(name: &str) -> domain::Asset {
+        AssetInput {
+            kind: Some("dataset".into()),
+            namespace: Some("w".into()),
+            name: Some(name.into()),
+            ..Default::default()
+        }
+        .into_asset(None)
+        .unwrap()
+    }
+
+    /// A write of this process that lands after a rebuild's scan read the
+    /// store is not lost when the scanned graph replaces the old one.
+    #[tokio::test]
+    async fn own_writes_during_a_rebuild_are_kept() {
+        let c = crate::Catalog::connect("mem://").await.unwrap();
+        c.put_asset(dataset("before"), None, "t").await.unwrap();
+        let version = c.begin_rebuild().await.unwrap();
+        let scanned = crate::graph::load(&c.db).await;
+        // The scan is done; this write is not in it.
+        c.put_asset(dataset("during"), None, "t").await.unwrap();
+        let replayed = c.finish_rebuild(version, scanned).unwrap();
+        assert_eq!(replayed, 1);
+        {
+            let g = c.graph();
+            assert!(g.id_of("dataset:w:during").is_some(), "the write was kept");
+            assert!(g.id_of("dataset:w:before").is_some());
+        }
+        // Its version bump is this process's own: no further rebuild.
+        assert!(!c.sync_graph().await.unwrap());
+    }
+}
