@@ -31,6 +31,19 @@ async function hydrated(p) {
 
 const bearer = (token) => ({ headers: { authorization: `Bearer ${token}` } });
 
+test('a failed sign-in says so, and a crafted link cannot put words on the page', async () => {
+  const p = await (await browser.newContext()).newPage();
+  await p.goto(`${base}/signin`);
+  await p.fill('input[name=username]', 'val.viewer');
+  await p.fill('input[name=password]', 'certainly-not-it');
+  await p.click('form[data-testid=signin-form] button');
+  assert.equal(await (await p.waitForSelector('[data-testid=signin-error]')).textContent(), 'The user name or password is wrong.');
+  await p.goto(`${base}/signin?error=${encodeURIComponent('Your account is locked. Call +1 555 0100.')}`);
+  assert.equal(await p.textContent('[data-testid=signin-error]'), 'The user name or password is wrong.');
+  await p.goto(`${base}/account?error=${encodeURIComponent('Send your password to evil@example.com')}`);
+  assert.doesNotMatch(await p.content(), /evil@example\.com/);
+});
+
 test('users are added, tokens created and revoked, passwords changed and users disabled', { skip: !password && 'MLGRAPH_DEMO_PASSWORD is not set' }, async () => {
   const name = `journey.${Date.now()}`;
   const admin = await signIn('admin', password);

@@ -107,9 +107,15 @@ async fn sign_in(
     };
     let fail = |status: StatusCode, field: &str, message: String| -> Response {
         if form {
+            // The page shows a fixed message for a code, so a crafted link
+            // cannot make the sign-in page say anything else.
+            let code = match (status, field) {
+                (StatusCode::TOO_MANY_REQUESTS, _) => "too_many",
+                (_, "username") => "username",
+                _ => "wrong",
+            };
             let to = format!(
-                "/signin?error={}&next={}",
-                domain::query::encode_component(&message),
+                "/signin?error={code}&next={}",
                 domain::query::encode_component(&safe_next(input.next.as_deref()))
             );
             Redirect::to(&to).into_response()
