@@ -63,6 +63,7 @@ CREATE audit CONTENT $audit;
 FOR $n IN $notes { CREATE notification CONTENT $n; };
 IF $event != NONE { CREATE webhook_outbox SET event = $event; };
 UPSERT meta:graph SET version = (version ?? 0) + 1;
+SELECT VALUE version FROM ONLY meta:graph;
 COMMIT;
 "#;
 
@@ -580,9 +581,9 @@ impl Catalog {
             .bind(("notes", notes))
             .bind(("event", (!event_row.is_null()).then_some(event_row)))
             .await?;
-        first_real_error(res)?;
+        let version = crate::follow::committed_version(first_real_error(res)?)?;
         // Mappings are not in the in-memory graph, but the version moved.
-        self.note_graph_bump();
+        self.apply_to_graph(vec![], version);
         Ok(())
     }
 

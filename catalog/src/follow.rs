@@ -1,18 +1,22 @@
 //! Keeping the in-memory lineage graph in step with writes made by other
 //! processes. A store on a SurrealDB server (`ws://`) may be shared by
 //! several mlgraph servers; each keeps its own `LineageGraph`, which its
-//! own writes update after they commit. To see the others' writes, a
-//! server polls the store's graph version (bumped by every write that
-//! touches assets or edges, in the same transaction). When the version
-//! moved by more than this process's own writes account for, someone else
-//! wrote, and the graph is rebuilt from a scan.
+//! own writes update after they commit. Every write that touches assets or
+//! edges bumps the store's graph version in its transaction and reads the
+//! version it wrote, so each process knows exactly which versions are its
+//! own. A server polls the store's version; when a version since the last
+//! one it reconciled is not its own, someone else wrote, and the graph is
+//! rebuilt from a scan.
 //!
 //! A rebuild must not lose this process's own writes that land while the
 //! scan runs: their changes to the graph are logged while a rebuild is
-//! under way and applied again to the new graph when it replaces the old
-//! one. The changes are upserts and removals, so applying one twice is
-//! harmless.
+//! under way, and those newer than the version the rebuild started from
+//! are applied again to the new graph when it replaces the old one. They
+//! are upserts and removals, so applying one twice is harmless; should a
+//! replayed change undo a later foreign one, that foreign version is still
+//! unaccounted for, and the next poll rebuilds again.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -52,11 +56,11 @@ pub(crate) struct Follower {
     /// The store's graph version the in-memory graph was last reconciled
     /// with.
     seen: AtomicU64,
-    /// Graph-version bumps this process committed since then.
-    own: AtomicU64,
+    /// Versions above `seen` that this process's own writes committed.
+    own: Mutex<BTreeSet<u64>>,
     /// While a rebuild scans the store: the changes this process's own
-    /// writes made meanwhile, to apply again to the new graph.
-    replay: Mutex<Option<Vec<GraphOp>>>,
+    /// writes made meanwhile, with the versions they committed.
+    replay: Mutex<Option<Vec<(u64, GraphOp)>>>,
 }
 
 impl Follower {
@@ -68,10 +72,34 @@ impl Follower {
     }
 }
 
+/// The graph version a write transaction committed: the value of its
+/// `SELECT VALUE version FROM ONLY meta:graph`, the statement before
+/// `COMMIT` (`BEGIN` and `COMMIT` count as statements).
+pub(crate) fn committed_version(mut res: surrealdb::IndexedResults) -> Result<Option<u64>> {
+    let n = res.num_statements();
+    if n < 2 {
+        return Ok(None);
+    }
+    let v: Option<serde_json::Value> = res.take(n - 2)?;
+    Ok(v.and_then(|v| v.as_u64()))
+}
+
 impl Catalog {
-    /// Applies a committed write's changes to the in-memory graph. `bumped`
-    /// says whether its transaction bumped the store's graph version.
-    pub(crate) fn apply_to_graph(&self, ops: Vec<GraphOp>, bumped: bool) {
+    /// Applies a committed write's changes to the in-memory graph.
+    /// `version` is the graph version its transaction committed, or `None`
+    /// when it left the graph alone (then the changes are already there).
+    pub(crate) fn apply_to_graph(&self, ops: Vec<GraphOp>, version: Option<u64>) {
+        let Some(version) = version else {
+            return;
+        };
+        self.follow
+            .own
+            .lock()
+            .expect("never poisoned")
+            .insert(version);
+        if ops.is_empty() {
+            return;
+        }
         let mut g = self.graph_write();
         for op in &ops {
             op.apply(&mut g);
@@ -80,30 +108,24 @@ impl Catalog {
         // it swaps graphs and applies the log to the new one: no change
         // made during a scan can miss the graph that replaces the old one.
         if let Some(log) = self.follow.replay.lock().expect("never poisoned").as_mut() {
-            log.extend(ops);
+            log.extend(ops.into_iter().map(|op| (version, op)));
         }
-        if bumped {
-            self.note_graph_bump();
-        }
-    }
-
-    /// A write of this process committed a graph-version bump.
-    pub(crate) fn note_graph_bump(&self) {
-        self.follow.own.fetch_add(1, Ordering::SeqCst);
     }
 
     /// One step of following other writers; the server calls it every few
     /// seconds for a shared store. Answers whether the graph was rebuilt.
     pub async fn sync_graph(&self) -> Result<bool> {
         let version = self.graph_version().await?;
-        let own = self.follow.own.swap(0, Ordering::SeqCst);
         let seen = self.follow.seen.load(Ordering::SeqCst);
-        // Only this process wrote since: the graph is already up to date.
-        // (A write of ours that commits between the two reads above makes
-        // the numbers disagree, which costs a needless rebuild at worst.)
-        if version == seen + own {
-            self.follow.seen.store(version, Ordering::SeqCst);
-            return Ok(false);
+        {
+            let mut own = self.follow.own.lock().expect("never poisoned");
+            // Every version since the last reconciled one is this
+            // process's own: the graph already has those changes.
+            if (seen + 1..=version).all(|v| own.contains(&v)) {
+                own.retain(|&v| v > version);
+                self.follow.seen.store(version.max(seen), Ordering::SeqCst);
+                return Ok(false);
+            }
         }
         self.rebuild_graph().await?;
         Ok(true)
@@ -127,7 +149,6 @@ impl Catalog {
     /// version the coming scan will be at least as new as.
     async fn begin_rebuild(&self) -> Result<u64> {
         *self.follow.replay.lock().expect("never poisoned") = Some(Vec::new());
-        self.follow.own.store(0, Ordering::SeqCst);
         let version = self.graph_version().await;
         if version.is_err() {
             *self.follow.replay.lock().expect("never poisoned") = None;
@@ -147,13 +168,24 @@ impl Catalog {
             .take()
             .unwrap_or_default();
         let mut fresh = fresh?;
-        for op in &log {
+        // Writes up to `version` committed before the scan began.
+        let newer: Vec<&GraphOp> = log
+            .iter()
+            .filter(|(v, _)| *v > version)
+            .map(|(_, op)| op)
+            .collect();
+        for op in &newer {
             op.apply(&mut fresh);
         }
         *g = fresh;
         drop(g);
         self.follow.seen.store(version, Ordering::SeqCst);
-        Ok(log.len())
+        self.follow
+            .own
+            .lock()
+            .expect("never poisoned")
+            .retain(|&v| v > version);
+        Ok(newer.len())
     }
 
     /// A second handle on the same store with its own in-memory graph, as

@@ -292,7 +292,9 @@ impl Catalog {
     pub async fn revoke_token(&self, username: &str, prefix: &str, by: &str) -> Result<()> {
         let well_formed = prefix.len() == 10
             && prefix.starts_with("mlt_")
-            && prefix[4..].bytes().all(|b| b.is_ascii_hexdigit());
+            && prefix[4..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if !well_formed {
             return Err(ValidationError::new(
                 "prefix",
@@ -502,30 +504,61 @@ impl Catalog {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let mut wait: Option<u64> = None;
-        for key in keys {
-            // One atomic upsert per key: parallel attempts cannot both
-            // read the same count. The failures are set before `started`,
-            // so both read the stored (not the new) start.
-            let res = self
-                .db
-                .query(
-                    "UPSERT type::record('sign_in_limit', $key) SET
-                       failures = IF started = NONE OR started <= $cutoff { 1 } ELSE IF failures > $max { failures } ELSE { failures + 1 },
-                       started = IF started = NONE OR started <= $cutoff { $now } ELSE { started }
-                     RETURN AFTER",
-                )
-                .bind(("key", key.clone()))
-                .bind(("max", i64::from(max)))
-                .bind(("now", now as i64))
-                .bind(("cutoff", now.saturating_sub(window_s) as i64))
-                .await?;
-            let mut res = first_real_error(res)?;
-            let row: Option<Value> = res.take(0)?;
-            let row = row.unwrap_or_default();
+        let cutoff = now.saturating_sub(window_s);
+        let wait_for = |row: &Value| -> Option<u64> {
             let failures = row["failures"].as_u64().unwrap_or(0);
             let started = row["started"].as_u64().unwrap_or(now);
+            (started > cutoff && failures >= u64::from(max))
+                .then(|| (started + window_s).saturating_sub(now).max(1))
+        };
+        // An attempt that one key already refuses counts against none of
+        // the others: a blocked address cannot lock other users out.
+        let rids: Vec<surrealdb::types::RecordId> = keys
+            .iter()
+            .map(|k| surrealdb::types::RecordId::new("sign_in_limit", k.as_str()))
+            .collect();
+        let mut res = self
+            .db
+            .query("SELECT failures, started FROM $rids")
+            .bind(("rids", rids))
+            .await?;
+        let rows: Vec<Value> = res.take(0)?;
+        if let Some(wait) = rows.iter().filter_map(wait_for).max() {
+            return Ok(Some(wait));
+        }
+        let mut wait: Option<u64> = None;
+        for key in keys {
+            // One atomic upsert per key, so parallel attempts cannot both
+            // read the same count (a lost write conflict is retried). The
+            // failures are set before `started`, so both read the stored
+            // start.
+            let mut tries = 0;
+            let row = loop {
+                let res = self
+                    .db
+                    .query(
+                        "UPSERT type::record('sign_in_limit', $key) SET
+                           failures = IF started = NONE OR started <= $cutoff { 1 } ELSE { failures + 1 },
+                           started = IF started = NONE OR started <= $cutoff { $now } ELSE { started }
+                         RETURN AFTER",
+                    )
+                    .bind(("key", key.clone()))
+                    .bind(("now", now as i64))
+                    .bind(("cutoff", cutoff as i64))
+                    .await?;
+                match first_real_error(res) {
+                    Ok(mut res) => {
+                        let row: Option<Value> = res.take(0)?;
+                        break row.unwrap_or_default();
+                    }
+                    Err(CatalogError::Conflict(_)) if tries < 20 => tries += 1,
+                    Err(e) => return Err(e),
+                }
+            };
+            // Counted: this attempt is refused if it went over the limit.
+            let failures = row["failures"].as_u64().unwrap_or(0);
             if failures > u64::from(max) {
+                let started = row["started"].as_u64().unwrap_or(now);
                 let left = (started + window_s).saturating_sub(now).max(1);
                 wait = Some(wait.map_or(left, |w| w.max(left)));
             }

@@ -70,6 +70,7 @@ CREATE audit CONTENT $audit;
 IF array::len($assets) > 0 OR array::len($edges) > 0 OR array::len($drop_edges) > 0 {
     UPSERT meta:graph SET version = (version ?? 0) + 1;
 };
+SELECT VALUE version FROM ONLY meta:graph;
 COMMIT;
 "#;
 
@@ -84,6 +85,7 @@ DELETE $rid;
 CREATE asset_version SET asset = $key, version = $expected + 1, by = $by, changes = ['deleted'], snapshot = $snapshot;
 CREATE audit CONTENT $audit;
 UPSERT meta:graph SET version = (version ?? 0) + 1;
+SELECT VALUE version FROM ONLY meta:graph;
 COMMIT;
 "#;
 
@@ -92,6 +94,7 @@ BEGIN;
 DELETE type::record('edge', $key);
 CREATE audit CONTENT $audit;
 UPSERT meta:graph SET version = (version ?? 0) + 1;
+SELECT VALUE version FROM ONLY meta:graph;
 COMMIT;
 "#;
 
@@ -428,7 +431,7 @@ impl Catalog {
             .bind(("log", Value::Array(extras.log)))
             .bind(("drop_edges", extras.drop_edges.clone()))
             .await?;
-        first_real_error(res)?;
+        let version = crate::follow::committed_version(first_real_error(res)?)?;
         // Committed: now the in-memory graph may follow.
         let ops = nodes
             .into_iter()
@@ -436,7 +439,7 @@ impl Catalog {
             .chain(edges.into_iter().map(|e| GraphOp::Edge(e.edge)))
             .chain(extras.drop_edges.into_iter().map(GraphOp::RemoveEdge))
             .collect();
-        self.apply_to_graph(ops, bumped);
+        self.apply_to_graph(ops, bumped.then_some(version).flatten());
         Ok(outcome)
     }
 
@@ -455,8 +458,8 @@ impl Catalog {
             .bind(("snapshot", snapshot))
             .bind(("audit", Audit::new("asset.delete", id, json!({})).row(by)))
             .await?;
-        first_real_error(res)?;
-        self.apply_to_graph(vec![GraphOp::RemoveNode(id.to_string())], true);
+        let version = crate::follow::committed_version(first_real_error(res)?)?;
+        self.apply_to_graph(vec![GraphOp::RemoveNode(id.to_string())], version);
         Ok(())
     }
 
@@ -471,8 +474,8 @@ impl Catalog {
             .bind(("key", id.to_string()))
             .bind(("audit", Audit::new("edge.delete", id, detail).row(by)))
             .await?;
-        first_real_error(res)?;
-        self.apply_to_graph(vec![GraphOp::RemoveEdge(id.to_string())], true);
+        let version = crate::follow::committed_version(first_real_error(res)?)?;
+        self.apply_to_graph(vec![GraphOp::RemoveEdge(id.to_string())], version);
         Ok(())
     }
 }

@@ -662,7 +662,16 @@ impl Traffic {
                 }
             }
             Traffic::Trace { points } => {
-                at.extend(points.iter().map(|p| p.0).filter(|t| (0.0..=d).contains(t)));
+                // A row's own rate counts even where rows share a time.
+                let rows = points.iter().filter(|p| (0.0..=d).contains(&p.0)).map(|p| {
+                    if p.1.is_finite() {
+                        p.1.max(0.0)
+                    } else {
+                        f64::INFINITY
+                    }
+                });
+                let ends = at.iter().map(|&t| self.qps_at(t));
+                return rows.chain(ends).fold(0.0, f64::max);
             }
         }
         at.into_iter().map(|t| self.qps_at(t)).fold(0.0, f64::max)
@@ -698,8 +707,35 @@ fn trace_at(points: &[(f64, f64)], t: f64) -> f64 {
 pub const MAX_SIMULATED_REQUESTS: f64 = 30_000_000.0;
 pub const MAX_SIMULATED_SECONDS: f64 = 600.0;
 
-/// Checks a simulation's size before it runs.
+/// Checks a simulation's size before it runs; a trace given as JSON must
+/// also be what `parse_trace_csv` would accept.
 pub fn check_size(traffic: &Traffic, duration_s: f64) -> Result<()> {
+    if let Traffic::Trace { points } = traffic {
+        if points.len() > MAX_TRACE_ROWS {
+            return Err(ValidationError::new(
+                "traffic.points",
+                format!("a trace may have at most {MAX_TRACE_ROWS} rows"),
+            ));
+        }
+        if let Some(i) = points
+            .iter()
+            .position(|p| !(p.0.is_finite() && p.1.is_finite() && p.0 >= 0.0 && p.1 >= 0.0))
+        {
+            return Err(ValidationError::new(
+                format!("traffic.points[{i}]"),
+                "times and rates must be finite numbers ≥ 0",
+            ));
+        }
+        // Finite from here on, so the comparison is total.
+        for (i, w) in points.windows(2).enumerate() {
+            if w[1].0 <= w[0].0 {
+                return Err(ValidationError::new(
+                    format!("traffic.points[{}]", i + 1),
+                    "times must increase",
+                ));
+            }
+        }
+    }
     if !(duration_s > 0.0 && duration_s <= MAX_SIMULATED_SECONDS) {
         return Err(ValidationError::new(
             "duration_s",
@@ -2342,6 +2378,14 @@ mod tests {
         // The rate at the end of the run, between two rows, is its peak.
         let ramp = parse_trace_csv("seconds,qps\n0,0\n100,1000\n").unwrap();
         assert!((ramp.peak_within(50.0) - 500.0).abs() < 1e-9);
+        // A trace given as JSON is held to the same rules.
+        let tied = Traffic::Trace {
+            points: vec![(0.0, 0.0), (1.0, 1e12), (1.0, 0.0), (2.0, 0.0)],
+        };
+        assert_eq!(
+            check_size(&tied, 10.0).unwrap_err().field,
+            "traffic.points[2]"
+        );
         let rows: String = (0..=MAX_TRACE_ROWS).map(|i| format!("{i},1\n")).collect();
         let err = parse_trace_csv(&format!("seconds,qps\n{rows}")).unwrap_err();
         assert!(err.message.contains("at most"), "{err}");

@@ -19,6 +19,7 @@ pub fn AccountPage() -> impl IntoView {
     let error = move || {
         query
             .with(|m| m.get("error"))
+            .filter(|c| !c.is_empty())
             .map(|code| match code.as_str() {
                 "current_password" => "current_password: that is not your current password.",
                 "new_password" => "new_password: the new password must be 8 to 1024 characters.",

@@ -11,6 +11,7 @@ pub fn SignInPage() -> impl IntoView {
     let error = move || {
         query
             .with(|m| m.get("error"))
+            .filter(|c| !c.is_empty())
             .map(|code| match code.as_str() {
                 "too_many" => "Too many failed sign-ins; wait a few minutes and try again.",
                 "username" => {
