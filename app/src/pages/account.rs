@@ -182,7 +182,9 @@ pub fn UsersPage() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                    Err(e) => error_box(&e),
+                    Err(e) => view! {
+                        <p class="error-box" role="alert">{error_text(&e)}" "<a href="/signin?next=%2Fusers">"Sign in as an admin"</a></p>
+                    }.into_any(),
                 }
             })}
         </Transition>
