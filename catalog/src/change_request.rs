@@ -26,6 +26,8 @@ const EDGE_FIELDS: &str = "key AS id, kind, columns, record::id(in) AS from, rec
 
 /// The most change requests one listing returns.
 pub const LIST_LIMIT: usize = 500;
+/// How long one listing may spend judging staleness by impact.
+const LIST_STALENESS_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Writes one step of a change request: the request itself (if nobody
 /// changed it meanwhile), its audit record, a notification per person or
@@ -244,7 +246,7 @@ impl Catalog {
         let mut cr: ChangeRequest = serde_json::from_value(row)
             .map_err(|e| CatalogError::Corrupt(format!("change request row: {e}")))?;
         let version = self.graph_version().await?;
-        cr.stale = self.is_stale(&cr, version).await?;
+        cr.stale = self.is_stale(&cr, version, true).await?;
         Ok(cr)
     }
 
@@ -258,7 +260,17 @@ impl Catalog {
     /// the in-memory graph (which the impact walks) follows, so a verdict
     /// also names the in-memory generation it saw, and one computed on a
     /// graph that had not caught up is not reused.
-    async fn is_stale(&self, cr: &ChangeRequest, graph_version: u64) -> Result<bool> {
+    ///
+    /// Without `compute`, a request with no verdict for this graph yet is
+    /// judged the old, coarse way (stale once the graph moved): listings use
+    /// that past their time budget, so a list of many open requests never
+    /// waits for many impact analyses.
+    async fn is_stale(
+        &self,
+        cr: &ChangeRequest,
+        graph_version: u64,
+        compute: bool,
+    ) -> Result<bool> {
         if cr.state.is_final() || cr.graph_version == graph_version {
             return Ok(false);
         }
@@ -274,6 +286,9 @@ impl Catalog {
             if v == graph_version && g == generation {
                 return Ok(stale);
             }
+        }
+        if !compute {
+            return Ok(true);
         }
         let stale = match self.impact(&cr.dataset, &cr.changes).await {
             Ok(now) => {
@@ -320,11 +335,15 @@ impl Catalog {
             .await?;
         let rows: Vec<Value> = res.take(0)?;
         let version = self.graph_version().await?;
+        let budget = std::time::Instant::now() + LIST_STALENESS_BUDGET;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let mut cr: ChangeRequest = serde_json::from_value(r)
                 .map_err(|e| CatalogError::Corrupt(format!("change request row: {e}")))?;
-            cr.stale = self.is_stale(&cr, version).await?;
+            // Each listing spends at most a few seconds on impact analyses;
+            // verdicts made are kept, so later listings finish the rest.
+            let compute = std::time::Instant::now() < budget;
+            cr.stale = self.is_stale(&cr, version, compute).await?;
             // A listing carries the snapshot's summary; the affected assets
             // (tens of thousands in a large estate) come with one request.
             cr.impact.affected.clear();
