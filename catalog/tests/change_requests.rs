@@ -335,6 +335,50 @@ async fn user_changes_write_only_what_they_name() {
     assert!(c.change_user("val", off, "token").await.unwrap().disabled);
 }
 
+/// A non-breaking change needs no owner's approval, but every owner of an
+/// affected asset is still told.
+#[tokio::test]
+async fn owners_of_a_non_breaking_change_are_notified() {
+    let c = demo_catalog().await;
+    let (dataset, _, _) = column_feeding_a_model();
+    let owners = c.get_asset(&dataset).await.unwrap().owners;
+    assert!(!owners.is_empty(), "the demo dataset has owners");
+    let ana = who("ana", &[Role::Editor], &[]);
+    let add = SchemaChange {
+        op: ChangeOp::Add,
+        column: "note".into(),
+        new_name: None,
+        data_type: Some("string".into()),
+        nullable: Some(true),
+    };
+    let cr = c
+        .open_change_request(
+            NewChangeRequest {
+                dataset: dataset.clone(),
+                title: String::new(),
+                description: String::new(),
+                changes: vec![add],
+                draft: false,
+            },
+            &ana,
+        )
+        .await
+        .unwrap();
+    assert_eq!(cr.impact.severity, Severity::NonBreaking);
+    assert!(
+        cr.required_approvers.is_empty(),
+        "{:?}",
+        cr.required_approvers
+    );
+    let member = who("olu", &[Role::Viewer], &[owners[0].as_str()]);
+    let notes = c.notifications(&member, 50).await.unwrap();
+    assert!(
+        notes.iter().any(|n| n.change_request == cr.id),
+        "the owner {} was told: {notes:?}",
+        owners[0]
+    );
+}
+
 #[tokio::test]
 async fn impact_of_dropping_a_column_reaches_the_model_and_its_service() {
     let c = demo_catalog().await;

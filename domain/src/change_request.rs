@@ -425,10 +425,13 @@ impl ChangeRequest {
             .collect()
     }
 
-    /// The people and teams to tell about a step: the required approvers
-    /// and the proposer, without the user who took it.
+    /// The people and teams to tell about a step: every owner of an
+    /// affected asset (the impact's owners to notify, non-breaking changes
+    /// included), the required approvers and the proposer, without the
+    /// user who took it.
     pub fn audience(&self, actor: &str) -> Vec<String> {
         let mut out: Vec<String> = self.required_approvers.clone();
+        out.extend(self.impact.owners.iter().map(|o| o.owner.clone()));
         out.push(self.proposer.clone());
         out.sort();
         out.dedup();
@@ -651,10 +654,13 @@ mod tests {
     }
 
     #[test]
-    fn the_audience_is_owners_and_proposer_but_not_the_actor() {
+    fn the_audience_is_every_affected_owner_and_the_proposer_but_not_the_actor() {
         let cr = request(&["team-a", "pat"]);
-        assert_eq!(cr.audience("team-a"), vec!["pat"]);
-        assert_eq!(cr.audience("ria"), vec!["pat", "team-a"]);
+        // The bystander's assets are affected without breaking: told, but
+        // not asked to approve.
+        assert!(!cr.required_approvers.contains(&"bystander".to_string()));
+        assert_eq!(cr.audience("team-a"), vec!["bystander", "pat"]);
+        assert_eq!(cr.audience("ria"), vec!["bystander", "pat", "team-a"]);
     }
 
     #[test]

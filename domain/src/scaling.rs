@@ -923,6 +923,8 @@ pub struct TimePoint {
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,
+    #[serde(default)]
+    pub p999_ms: f64,
     pub panic: bool,
 }
 
@@ -1250,6 +1252,53 @@ impl LoadBuckets {
     }
 }
 
+/// The load balancer: picks one of `n` candidates, the `i`-th being
+/// `id_at(i)` with `load_of(id)` requests in flight. Least-loaded reads
+/// `loads`, kept in step by the caller. The simulator routes every request
+/// through this, and so does [`queueing_mean_time`], which checks it
+/// against queueing theory.
+#[inline]
+fn route(
+    policy: LbPolicy,
+    rr: &mut usize,
+    rng: &mut FastRng,
+    n: usize,
+    id_at: impl Fn(usize) -> usize,
+    load_of: impl Fn(usize) -> u32,
+    loads: Option<&LoadBuckets>,
+) -> usize {
+    match policy {
+        LbPolicy::RoundRobin => {
+            if *rr >= n {
+                *rr = 0;
+            }
+            let p = id_at(*rr);
+            *rr += 1;
+            p
+        }
+        LbPolicy::Random => id_at(rng.below(n)),
+        LbPolicy::PowerOfTwo => {
+            let r = rng.next_u64();
+            let a = id_at(scale_index(r as u32, n));
+            let b = id_at(scale_index((r >> 32) as u32, n));
+            match load_of(a).cmp(&load_of(b)) {
+                std::cmp::Ordering::Less => a,
+                std::cmp::Ordering::Greater => b,
+                std::cmp::Ordering::Equal => {
+                    if a == b || rng.next_u64() & 1 == 0 {
+                        a
+                    } else {
+                        b
+                    }
+                }
+            }
+        }
+        LbPolicy::LeastLoaded => loads
+            .and_then(|l| l.pick_min(rng))
+            .map_or_else(|| id_at(0), |p| p as usize),
+    }
+}
+
 /// Classic check of the load balancers: `n` single-server FIFO queues,
 /// Poisson arrivals at rate `lambda · n`, exponential service with mean 1,
 /// routed by `policy`. Returns the mean time in system over `requests`
@@ -1299,31 +1348,15 @@ pub fn queueing_mean_time(
                 loads.set(q as u32, len[q]);
             }
         }
-        let q = match policy {
-            LbPolicy::RoundRobin => {
-                let q = rr;
-                rr = if rr + 1 == n { 0 } else { rr + 1 };
-                q
-            }
-            LbPolicy::Random => rng.below(n),
-            LbPolicy::PowerOfTwo => {
-                let r = rng.next_u64();
-                let a = scale_index(r as u32, n);
-                let b = scale_index((r >> 32) as u32, n);
-                match len[a].cmp(&len[b]) {
-                    std::cmp::Ordering::Less => a,
-                    std::cmp::Ordering::Greater => b,
-                    std::cmp::Ordering::Equal => {
-                        if a == b || rng.next_u64() & 1 == 0 {
-                            a
-                        } else {
-                            b
-                        }
-                    }
-                }
-            }
-            LbPolicy::LeastLoaded => loads.pick_min(&mut rng).unwrap_or(0) as usize,
-        };
+        let q = route(
+            policy,
+            &mut rr,
+            &mut rng,
+            n,
+            |i| i,
+            |q| len[q],
+            (policy == LbPolicy::LeastLoaded).then_some(&loads),
+        );
         // FIFO with one server: service starts when the previous request
         // leaves, or now if the queue is empty.
         let start = if len[q] == 0 { t } else { last_departure[q] };
@@ -1732,39 +1765,16 @@ impl<'a> Sim<'a> {
 
     #[inline]
     fn pick(&mut self) -> usize {
-        let n = self.ready.len();
-        match self.lb {
-            LbPolicy::RoundRobin => {
-                if self.rr >= n {
-                    self.rr = 0;
-                }
-                let p = self.ready[self.rr];
-                self.rr += 1;
-                p as usize
-            }
-            LbPolicy::Random => self.ready[self.lb_rng.below(n)] as usize,
-            LbPolicy::PowerOfTwo => {
-                let r = self.lb_rng.next_u64();
-                let a = self.ready[scale_index(r as u32, n)] as usize;
-                let b = self.ready[scale_index((r >> 32) as u32, n)] as usize;
-                match self.inflight[a].cmp(&self.inflight[b]) {
-                    std::cmp::Ordering::Less => a,
-                    std::cmp::Ordering::Greater => b,
-                    std::cmp::Ordering::Equal => {
-                        if a == b || self.lb_rng.next_u64() & 1 == 0 {
-                            a
-                        } else {
-                            b
-                        }
-                    }
-                }
-            }
-            LbPolicy::LeastLoaded => self
-                .loads
-                .as_ref()
-                .and_then(|l| l.pick_min(&mut self.lb_rng))
-                .map_or(self.ready[0] as usize, |p| p as usize),
-        }
+        let (ready, inflight) = (&self.ready, &self.inflight);
+        route(
+            self.lb,
+            &mut self.rr,
+            &mut self.lb_rng,
+            ready.len(),
+            |i| ready[i] as usize,
+            |p| inflight[p],
+            self.loads.as_ref(),
+        )
     }
 
     #[inline]
@@ -1945,7 +1955,7 @@ impl<'a> Sim<'a> {
         self.desired = want;
         self.scale_to(want, t);
 
-        let q = self.tick_hist.quantiles_ms(&[0.50, 0.95, 0.99]);
+        let q = self.tick_hist.quantiles_ms(&[0.50, 0.95, 0.99, 0.999]);
         self.tick_hist.drain_into(&mut self.all_hist);
         self.series.push(TimePoint {
             t,
@@ -1957,6 +1967,7 @@ impl<'a> Sim<'a> {
             p50_ms: q[0],
             p95_ms: q[1],
             p99_ms: q[2],
+            p999_ms: q[3],
             panic: self.in_panic,
         });
         self.tick_arrivals = 0;
@@ -2641,6 +2652,16 @@ mod tests {
         assert_eq!(r.completed, r.requests);
         assert!(r.max_ready >= 1);
         assert!(r.p999_ms > 6000.0 && r.p999_ms < 9000.0, "{}", r.p999_ms);
+        // Every tick reports its percentiles in order, p99.9 included; the
+        // tick where the buffered requests complete has the long tail.
+        for p in &r.series {
+            assert!(
+                p.p50_ms <= p.p95_ms && p.p95_ms <= p.p99_ms && p.p99_ms <= p.p999_ms,
+                "{p:?}"
+            );
+        }
+        let worst = r.series.iter().map(|p| p.p999_ms).fold(0.0, f64::max);
+        assert!(worst > 6000.0, "{worst}");
     }
 
     #[test]

@@ -234,6 +234,46 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
             false,
         ),
         ("GET", "/api/v1/export".into(), None, anyone, true),
+        // Ingestion: an OpenLineage event and a dbt manifest (both
+        // malformed, so an allowed caller gets a 400 and nothing changes).
+        (
+            "POST",
+            "/api/v1/lineage".into(),
+            Some(json!({"eventType": "START"})),
+            &[Editor, Admin],
+            false,
+        ),
+        (
+            "POST",
+            "/api/v1/import/dbt".into(),
+            Some(json!({"metadata": {}})),
+            &[Editor, Admin],
+            false,
+        ),
+        (
+            "POST",
+            "/api/v1/simulate".into(),
+            Some(
+                json!({"service": service, "traffic": {"kind": "constant", "qps": 1000.0}, "duration_s": 5.0}),
+            ),
+            anyone,
+            true,
+        ),
+        (
+            "GET",
+            format!("/api/v1/assets/{}/report", enc(&dataset)),
+            None,
+            anyone,
+            true,
+        ),
+        (
+            "GET",
+            format!("/api/v1/change-requests/{cr}/report"),
+            None,
+            anyone,
+            true,
+        ),
+        ("DELETE", "/api/v1/session".into(), None, anyone, true),
         (
             "POST",
             "/api/v1/impact".into(),
@@ -483,6 +523,66 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
             Some(json!("actor=")),
             &[Admin],
             false,
+        ),
+        (
+            "POST",
+            "/rpc/users".into(),
+            Some(json!("")),
+            &[Admin],
+            false,
+        ),
+        (
+            "POST",
+            "/rpc/add_user".into(),
+            Some(json!(
+                "username=x&display_name=&password=short&roles=viewer&teams="
+            )),
+            &[Admin],
+            false,
+        ),
+        (
+            "POST",
+            "/rpc/change_user".into(),
+            Some(json!("username=nobody&roles=viewer&teams=&disabled=false")),
+            &[Admin],
+            false,
+        ),
+        (
+            "POST",
+            "/rpc/my_tokens".into(),
+            Some(json!("")),
+            anyone,
+            false,
+        ),
+        (
+            "POST",
+            "/rpc/create_my_token".into(),
+            Some(json!("name=")),
+            anyone,
+            false,
+        ),
+        (
+            "POST",
+            "/rpc/revoke_my_token".into(),
+            Some(json!("prefix=mlt_000000")),
+            anyone,
+            false,
+        ),
+        (
+            "POST",
+            "/rpc/rollback_scaling".into(),
+            Some(json!(format!("id={}&to=1&version=999", enc(&service)))),
+            &[Operator, Admin],
+            false,
+        ),
+        (
+            "POST",
+            "/rpc/preview_scaling".into(),
+            Some(
+                json!({"id": service, "proposed": domain::scaling::ScalingPolicy::default(), "scenario": "quarter", "duration_s": 5.0, "trace_csv": ""}),
+            ),
+            anyone,
+            true,
         ),
     ];
     let mut wrong = Vec::new();

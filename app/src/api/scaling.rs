@@ -134,6 +134,8 @@ mod sim {
 
     const CUR: &str = "#5b6b82";
     const NEW: &str = "#2f6fde";
+    const CUR_LIGHT: &str = "#a9b4c4";
+    const NEW_LIGHT: &str = "#9dbcf2";
 
     fn line(name: &str, colour: &'static str, dashed: bool, pts: Vec<(f64, f64)>) -> Series {
         Series {
@@ -153,8 +155,10 @@ mod sim {
             "time (s)",
             "latency (ms)",
             &[
+                line("current p99.9", CUR_LIGHT, false, pts(a, &|p| p.p999_ms)),
                 line("current p99", CUR, false, pts(a, &|p| p.p99_ms)),
                 line("current p50", CUR, true, pts(a, &|p| p.p50_ms)),
+                line("proposed p99.9", NEW_LIGHT, false, pts(b, &|p| p.p999_ms)),
                 line("proposed p99", NEW, false, pts(b, &|p| p.p99_ms)),
                 line("proposed p50", NEW, true, pts(b, &|p| p.p50_ms)),
             ],
