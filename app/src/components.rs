@@ -81,3 +81,25 @@ pub fn Pager(
         </nav>
     }
 }
+
+/// The message for the `error` code in the page's URL: a form handled by
+/// the server redirects back with a code, and the page shows a fixed text
+/// for it (`fallback` for any other code), so a crafted link cannot put
+/// words on the page.
+pub fn error_from_query(
+    messages: &'static [(&'static str, &'static str)],
+    fallback: &'static str,
+) -> impl Fn() -> Option<&'static str> + Copy {
+    let query = leptos_router::hooks::use_query_map();
+    move || {
+        query
+            .with(|m| m.get("error"))
+            .filter(|c| !c.is_empty())
+            .map(|code| {
+                messages
+                    .iter()
+                    .find(|(k, _)| *k == code)
+                    .map_or(fallback, |(_, text)| text)
+            })
+    }
+}

@@ -14,20 +14,24 @@ use crate::api::{error_box, error_text};
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let query = use_query_map();
-    // The password form's outcome comes back as a code, shown as a fixed
-    // message, so a crafted link cannot put words on this page.
-    let error = move || {
-        query
-            .with(|m| m.get("error"))
-            .filter(|c| !c.is_empty())
-            .map(|code| match code.as_str() {
-                "current_password" => "current_password: that is not your current password.",
-                "new_password" => "new_password: the new password must be 8 to 1024 characters.",
-                "too_many" => "Too many wrong passwords; wait a few minutes and try again.",
-                "signed_out" => "Sign in first.",
-                _ => "The password could not be changed; see the server log.",
-            })
-    };
+    let error = crate::components::error_from_query(
+        &[
+            (
+                "current_password",
+                "current_password: that is not your current password.",
+            ),
+            (
+                "new_password",
+                "new_password: the new password must be 8 to 1024 characters.",
+            ),
+            (
+                "too_many",
+                "Too many wrong passwords; wait a few minutes and try again.",
+            ),
+            ("signed_out", "Sign in first."),
+        ],
+        "The password could not be changed; see the server log.",
+    );
     let changed = move || query.with(|m| m.get("password")).as_deref() == Some("changed");
     let me = Resource::new(|| (), |_| whoami());
     view! {

@@ -8,18 +8,19 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let query = use_query_map();
-    let error = move || {
-        query
-            .with(|m| m.get("error"))
-            .filter(|c| !c.is_empty())
-            .map(|code| match code.as_str() {
-                "too_many" => "Too many failed sign-ins; wait a few minutes and try again.",
-                "username" => {
-                    "username: letters, digits, dots, dashes, underscores or @, at most 64."
-                }
-                _ => "The user name or password is wrong.",
-            })
-    };
+    let error = crate::components::error_from_query(
+        &[
+            (
+                "too_many",
+                "Too many failed sign-ins; wait a few minutes and try again.",
+            ),
+            (
+                "username",
+                "username: letters, digits, dots, dashes, underscores or @, at most 64.",
+            ),
+        ],
+        "The user name or password is wrong.",
+    );
     let next = move || query.with(|m| m.get("next")).unwrap_or_else(|| "/".into());
     view! {
         <Title text="Sign in"/>
