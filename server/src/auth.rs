@@ -364,10 +364,12 @@ mod tests {
     async fn parallel_attempts_cannot_exceed_the_limit() {
         let c = catalog::Catalog::connect("mem://").await.unwrap();
         let keys = vec!["user:ana".to_string()];
-        let attempts = (0..20).map(|_| {
-            let (c, keys) = (c.clone(), keys.clone());
-            tokio::spawn(async move { begin_sign_in(&c, &keys).await.unwrap().is_ok() })
-        });
+        let attempts: Vec<_> = (0..20)
+            .map(|_| {
+                let (c, keys) = (c.clone(), keys.clone());
+                tokio::spawn(async move { begin_sign_in(&c, &keys).await.unwrap().is_ok() })
+            })
+            .collect();
         let mut admitted = 0;
         for a in attempts {
             admitted += usize::from(a.await.unwrap());

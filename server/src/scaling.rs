@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use catalog::Catalog;
 use domain::auth::Action;
 use domain::query::{parse_query_string, MetricSample};
-use domain::scaling::{simulate, ScalingPolicy, SimConfig, SimResult, Traffic};
+use domain::scaling::{ScalingPolicy, SimConfig, SimResult, Traffic};
 use domain::ValidationError;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -60,11 +60,10 @@ fn default_seed() -> u64 {
     1
 }
 
-/// Runs a simulation on a blocking thread.
+/// Runs a simulation on a blocking thread, sharing the limit on how many
+/// run at once with the Scaling tab's previews.
 pub async fn run_simulation(cfg: SimConfig) -> SimResult {
-    tokio::task::spawn_blocking(move || simulate(&cfg))
-        .await
-        .expect("the simulator does not panic")
+    app::api::scaling::sim::run(cfg).await
 }
 
 /// The policy in force on a service, if it has one.

@@ -306,3 +306,24 @@ async fn the_simulator_answers_and_refuses_oversized_runs() {
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
 }
+
+/// A burst of simulations never runs more than `sim::CONCURRENT` at once
+/// (the rest wait their turn), and every one finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simulations_run_at_most_two_at_a_time() {
+    let cfg = domain::scaling::SimConfig::new(
+        domain::scaling::reference_policy(),
+        domain::scaling::Traffic::Constant { qps: 200_000.0 },
+        40.0,
+        1,
+    );
+    let runs: Vec<_> = (0..8)
+        .map(|_| tokio::spawn(app::api::scaling::sim::run(cfg.clone())))
+        .collect();
+    for r in runs {
+        assert!(r.await.unwrap().completed > 0);
+    }
+    let peak = app::api::scaling::sim::peak_concurrency();
+    assert_eq!(app::api::scaling::sim::CONCURRENT, 2);
+    assert!((1..=2).contains(&peak), "{peak} ran at once");
+}

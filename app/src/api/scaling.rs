@@ -77,7 +77,7 @@ pub async fn load_scaling(id: String) -> Result<ScalingPage, ServerFnError> {
 }
 
 #[cfg(feature = "ssr")]
-mod sim {
+pub mod sim {
     use domain::chart::{line_chart, Series};
     use domain::scaling::{simulate, SimConfig, SimResult, Traffic};
 
@@ -112,10 +112,35 @@ mod sim {
         })
     }
 
+    /// How many simulations may run at once, each on a blocking thread.
+    /// Others wait their turn, so a burst of previews (or of calls to
+    /// `/api/v1/simulate`) cannot take every core from the server.
+    pub const CONCURRENT: usize = 2;
+    static PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT);
+    static RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    static PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    /// The most simulations that ran at once since the process started.
+    pub fn peak_concurrency() -> usize {
+        PEAK.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Runs one simulation when a permit is free.
     pub async fn run(cfg: SimConfig) -> SimResult {
-        tokio::task::spawn_blocking(move || simulate(&cfg))
+        use std::sync::atomic::Ordering::SeqCst;
+        let _permit = PERMITS
+            .acquire()
             .await
-            .expect("the simulator does not panic")
+            .expect("the semaphore is never closed");
+        tokio::task::spawn_blocking(move || {
+            let now = RUNNING.fetch_add(1, SeqCst) + 1;
+            PEAK.fetch_max(now, SeqCst);
+            let r = simulate(&cfg);
+            RUNNING.fetch_sub(1, SeqCst);
+            r
+        })
+        .await
+        .expect("the simulator does not panic")
     }
 
     pub fn headline(r: &SimResult) -> Headline {
