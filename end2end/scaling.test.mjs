@@ -73,6 +73,11 @@ test('preview round-robin against power of two choices, then apply', { skip: !pa
   await p.waitForSelector('[data-testid=preview-result][data-scenario=trace]', { timeout: 75_000 });
   assert.equal(await p.locator('[data-testid=preview-result] svg.chart').count(), 3, 'the trace run is charted');
 
+  // The per-pod model is editable too, and shows in the diff.
+  await p.fill('[data-testid=output-tokens]', '64');
+  await p.press('[data-testid=output-tokens]', 'Tab');
+  await p.waitForFunction(() => document.querySelector('[data-testid=policy-diff]').textContent.includes('perf.output_tokens: 50 → 64'));
+
   assert.deepEqual(errors, [], 'no script errors');
   assert.deepEqual(consoleErrors.filter((m) => /hydrat|panicked/i.test(m)), [], 'the page hydrated');
 });

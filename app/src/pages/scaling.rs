@@ -187,6 +187,26 @@ fn Body(
         |p| p.startup.model_load_s,
         |p, v| p.startup.model_load_s = v,
     );
+    let (ip_g, ip_s) = num(
+        |p| p.startup.image_pull_s,
+        |p, v| p.startup.image_pull_s = v,
+    );
+    let (lp_g, lp_s) = num(|p| p.startup.lazy_pull_s, |p, v| p.startup.lazy_pull_s = v);
+    let (wu_g, wu_s) = num(|p| p.startup.warmup_s, |p, v| p.startup.warmup_s = v);
+    let (sa_g, sa_s) = num(|p| p.perf.step_a_ms, |p, v| p.perf.step_a_ms = v);
+    let (sc_g, sc_s) = num(|p| p.perf.step_c_ms, |p, v| p.perf.step_c_ms = v);
+    let (it_g, it_s) = num(
+        |p| f64::from(p.perf.input_tokens),
+        |p, v| p.perf.input_tokens = v.max(0.0) as u32,
+    );
+    let (ot_g, ot_s) = num(
+        |p| f64::from(p.perf.output_tokens),
+        |p, v| p.perf.output_tokens = v.max(1.0) as u32,
+    );
+    let (pf_g, pf_s) = num(
+        |p| p.perf.prefill_ms_per_token,
+        |p, v| p.perf.prefill_ms_per_token = v,
+    );
     let lb_value = move || proposed.with(|p| p.load_balancer.as_str().to_string());
     let pull_value = move || {
         proposed.with(|p| match p.startup.image_pull {
@@ -245,6 +265,14 @@ fn Body(
                         <NumberField label="Scale-down delay (s)" testid="scale-down-delay" get=dl_g set=dl_s/>
                         <NumberField label="Max batch" testid="max-batch" get=mb_g set=mb_s step="1"/>
                         <NumberField label="Model load (s)" testid="model-load" get=ml_g set=ml_s/>
+                        <NumberField label="Full image pull (s)" testid="image-pull-s" get=ip_g set=ip_s/>
+                        <NumberField label="Lazy image pull (s)" testid="lazy-pull-s" get=lp_g set=lp_s/>
+                        <NumberField label="Warm-up (s)" testid="warmup" get=wu_g set=wu_s/>
+                        <NumberField label="Decode step, fixed (ms)" testid="step-a" get=sa_g set=sa_s/>
+                        <NumberField label="Decode step, per request in batch (ms)" testid="step-c" get=sc_g set=sc_s/>
+                        <NumberField label="Prefill per input token (ms)" testid="prefill" get=pf_g set=pf_s/>
+                        <NumberField label="Input tokens" testid="input-tokens" get=it_g set=it_s step="1"/>
+                        <NumberField label="Output tokens" testid="output-tokens" get=ot_g set=ot_s step="1"/>
                         <label class="field small">"Load balancer"
                             <select data-testid="load-balancer" prop:value=lb_value on:change=move |ev| {
                                 let v = event_target_value(&ev);
