@@ -66,7 +66,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="leptos" href="/pkg/mlgraph.css"/>
-        <Title formatter=|t: String| if t.is_empty() { "mlgraph".to_string() } else { format!("{t} · mlgraph") }/>
+        <Title formatter=page_title/>
         <Router>
             <header class="topbar">
                 <A href="/" attr:class="brand">
@@ -103,6 +103,22 @@ pub fn App() -> impl IntoView {
             </main>
         </Router>
     }
+}
+
+/// The text of the page's `<title>`. The server writes it into the HTML
+/// as it is (leptos_meta does not escape it), so it is escaped here, on
+/// the server only: in the browser the same text becomes `document.title`,
+/// which is plain text. Every page's title goes through this formatter; a
+/// page must not set a formatter of its own.
+pub fn page_title(t: String) -> String {
+    let t = if t.is_empty() {
+        "mlgraph".to_string()
+    } else {
+        format!("{t} · mlgraph")
+    };
+    #[cfg(feature = "ssr")]
+    let t = domain::svg::escape(&t);
+    t
 }
 
 /// Who is signed in, with their inbox and a sign-out button, or a

@@ -140,27 +140,40 @@ impl Catalog {
         Ok(out)
     }
 
-    /// One page of all assets in id order, for export.
-    pub async fn export_assets(&self, start: usize, limit: usize) -> Result<Vec<domain::Asset>> {
+    /// One page of all assets in id order, for export: those after
+    /// `after` (keyset paging, so page n costs what page one does).
+    pub async fn export_assets(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<domain::Asset>> {
+        let q = match after {
+            None => "SELECT * FROM asset ORDER BY key LIMIT $limit",
+            Some(_) => "SELECT * FROM asset WHERE key > $after ORDER BY key LIMIT $limit",
+        };
         let mut res = self
             .db
-            .query("SELECT * FROM asset ORDER BY key LIMIT $limit START $start")
+            .query(q)
             .bind(("limit", limit))
-            .bind(("start", start))
+            .bind(("after", after.unwrap_or_default().to_string()))
             .await?;
         let rows: Vec<Value> = res.take(0)?;
         rows.into_iter().map(row_to_asset).collect()
     }
 
-    /// One page of all edges in id order, for export.
-    pub async fn export_edges(&self, start: usize, limit: usize) -> Result<Vec<Edge>> {
+    /// One page of all edges in id order, for export: those after `after`.
+    pub async fn export_edges(&self, after: Option<&str>, limit: usize) -> Result<Vec<Edge>> {
+        let q = match after {
+            None => format!("SELECT {EDGE_FIELDS} FROM edge ORDER BY key LIMIT $limit"),
+            Some(_) => format!(
+                "SELECT {EDGE_FIELDS} FROM edge WHERE key > $after ORDER BY key LIMIT $limit"
+            ),
+        };
         let mut res = self
             .db
-            .query(format!(
-                "SELECT {EDGE_FIELDS} FROM edge ORDER BY id LIMIT $limit START $start"
-            ))
+            .query(q)
             .bind(("limit", limit))
-            .bind(("start", start))
+            .bind(("after", after.unwrap_or_default().to_string()))
             .await?;
         rows_to(res.take(0)?, "edge")
     }

@@ -295,7 +295,9 @@ impl Catalog {
         let shortest = g.shortest_path(f, t).unwrap_or_default();
         // The search stops after `limit` paths in walk order, which need not
         // include a shortest one; make sure it is there.
-        let mut paths = g.simple_paths(f, t, 12, limit);
+        let found = g.simple_paths(f, t, 12, limit, domain::lineage::PATH_STEP_BUDGET);
+        let complete = found.complete;
+        let mut paths = found.paths;
         if !shortest.is_empty() && !paths.contains(&shortest) {
             paths.insert(0, shortest.clone());
             paths.truncate(limit.max(1));
@@ -308,7 +310,11 @@ impl Catalog {
         };
         let shortest = refs(shortest);
         let paths = paths.into_iter().map(refs).collect();
-        Ok(PathsView { shortest, paths })
+        Ok(PathsView {
+            shortest,
+            paths,
+            complete,
+        })
     }
 
     /// The assets most depended on.

@@ -77,6 +77,8 @@ DEFINE TABLE IF NOT EXISTS sign_in_limit SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS failures ON sign_in_limit TYPE int;
 DEFINE FIELD IF NOT EXISTS started ON sign_in_limit TYPE int;
 DEFINE INDEX IF NOT EXISTS sign_in_limit_started ON sign_in_limit FIELDS started;
+DEFINE FIELD IF NOT EXISTS last ON sign_in_limit TYPE option<int>;
+DEFINE INDEX IF NOT EXISTS sign_in_limit_last ON sign_in_limit FIELDS last;
 
 DEFINE TABLE IF NOT EXISTS session SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS user ON session TYPE string;

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use domain::auth::{validate_password, validate_username, Role, TokenInfo, User};
+use domain::auth::{validate_password, validate_username, Role, Throttle, TokenInfo, User};
 use domain::ValidationError;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -491,56 +491,63 @@ impl Catalog {
     }
 
     /// Counts a sign-in attempt against each of `keys` (such as `user:ana`
-    /// and `ip:10.0.0.7`) before the password is checked. The counters live
-    /// in the store, so every server that shares the database shares the
-    /// limit. Answers how many seconds to wait if any key has had more than
-    /// `max` attempts in the `window_s` seconds since its first.
+    /// and `ip:10.0.0.7`, each with its [`Throttle`]) before the password is
+    /// checked. The counters live in the store, so every server that shares
+    /// the database shares them. Answers how many seconds to wait if any
+    /// key's throttle holds this attempt back; such an attempt counts
+    /// against none of the keys. A key quiet for `window_s` starts afresh.
     pub async fn begin_sign_in(
         &self,
-        keys: &[String],
-        max: u32,
+        keys: &[(String, Throttle)],
         window_s: u64,
     ) -> Result<Option<u64>> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let cutoff = now.saturating_sub(window_s);
-        let wait_for = |row: &Value| -> Option<u64> {
+        // Seconds to wait, given a row as it was before this attempt.
+        let wait_for = |row: &Value, throttle: &Throttle| -> Option<u64> {
+            let last = row["last"].as_u64()?;
+            if last <= cutoff {
+                return None;
+            }
             let failures = row["failures"].as_u64().unwrap_or(0);
-            let started = row["started"].as_u64().unwrap_or(now);
-            (started > cutoff && failures >= u64::from(max))
-                .then(|| (started + window_s).saturating_sub(now).max(1))
+            let at = last + throttle.delay_s(failures);
+            (at > now).then(|| at - now)
         };
-        // An attempt that one key already refuses counts against none of
-        // the others: a blocked address cannot lock other users out.
         let rids: Vec<surrealdb::types::RecordId> = keys
             .iter()
-            .map(|k| surrealdb::types::RecordId::new("sign_in_limit", k.as_str()))
+            .map(|(k, _)| surrealdb::types::RecordId::new("sign_in_limit", k.as_str()))
             .collect();
         let mut res = self
             .db
-            .query("SELECT failures, started FROM $rids")
+            .query("SELECT record::id(id) AS key, failures, last FROM $rids")
             .bind(("rids", rids))
             .await?;
         let rows: Vec<Value> = res.take(0)?;
-        if let Some(wait) = rows.iter().filter_map(wait_for).max() {
+        let throttle_of = |key: &str| keys.iter().find(|(k, _)| k == key).map(|(_, t)| *t);
+        if let Some(wait) = rows
+            .iter()
+            .filter_map(|r| wait_for(r, &throttle_of(r["key"].as_str()?)?))
+            .max()
+        {
             return Ok(Some(wait));
         }
         let mut wait: Option<u64> = None;
-        for key in keys {
+        for (key, throttle) in keys {
             // One atomic upsert per key, so parallel attempts cannot both
-            // read the same count (a lost write conflict is retried). The
-            // failures are set before `started`, so both read the stored
-            // start.
+            // read the same count (a lost write conflict is retried); each
+            // sees the row as the attempt before it left it.
             let mut tries = 0;
-            let row = loop {
+            let before = loop {
                 let res = self
                     .db
                     .query(
                         "UPSERT type::record('sign_in_limit', $key) SET
-                           failures = IF started = NONE OR started <= $cutoff { 1 } ELSE { failures + 1 },
-                           started = IF started = NONE OR started <= $cutoff { $now } ELSE { started }
-                         RETURN AFTER",
+                           failures = IF last = NONE OR last <= $cutoff { 1 } ELSE { failures + 1 },
+                           started = IF last = NONE OR last <= $cutoff { $now } ELSE { started },
+                           last = $now
+                         RETURN BEFORE",
                     )
                     .bind(("key", key.clone()))
                     .bind(("now", now as i64))
@@ -555,11 +562,7 @@ impl Catalog {
                     Err(e) => return Err(e),
                 }
             };
-            // Counted: this attempt is refused if it went over the limit.
-            let failures = row["failures"].as_u64().unwrap_or(0);
-            if failures > u64::from(max) {
-                let started = row["started"].as_u64().unwrap_or(now);
-                let left = (started + window_s).saturating_sub(now).max(1);
+            if let Some(left) = wait_for(&before, throttle) {
                 wait = Some(wait.map_or(left, |w| w.max(left)));
             }
         }
@@ -585,7 +588,7 @@ impl Catalog {
             .map_or(0, |d| d.as_secs());
         let res = self
             .db
-            .query("DELETE sign_in_limit WHERE started <= $cutoff RETURN NONE")
+            .query("DELETE sign_in_limit WHERE last = NONE OR last <= $cutoff RETURN NONE")
             .bind(("cutoff", now.saturating_sub(window_s) as i64))
             .await?;
         first_real_error(res)?;

@@ -312,8 +312,8 @@ async fn imports_are_all_or_nothing() {
         .await
         .unwrap();
     assert_eq!((out.assets_created, out.edges_written), (2, 1));
-    let assets = c.export_assets(0, 100).await.unwrap();
-    let edges = c.export_edges(0, 100).await.unwrap();
+    let assets = c.export_assets(None, 100).await.unwrap();
+    let edges = c.export_edges(None, 100).await.unwrap();
     assert_eq!((assets.len(), edges.len()), (2, 1));
     assert_eq!(edges[0].columns[0].from, "x");
 }

@@ -498,7 +498,7 @@ async fn a_change_request_is_opened_approved_and_applied() {
     assert!(after.column(&column).is_none());
     assert_eq!(after.schema.len(), before.schema.len() - 1);
     // The dropped column's mappings went with it.
-    for e in c.export_edges(0, 100_000).await.unwrap() {
+    for e in c.export_edges(None, 100_000).await.unwrap() {
         if e.from == dataset {
             assert!(e.columns.iter().all(|m| m.from != column), "{e:?}");
         }
@@ -556,7 +556,7 @@ async fn a_renamed_column_keeps_its_lineage() {
         .await
         .unwrap();
     let mapped_before = c
-        .export_edges(0, 100_000)
+        .export_edges(None, 100_000)
         .await
         .unwrap()
         .into_iter()
@@ -570,7 +570,7 @@ async fn a_renamed_column_keeps_its_lineage() {
     c.change_request_step(cr.id, Step::Apply, &ben, "", None)
         .await
         .unwrap();
-    let edges = c.export_edges(0, 100_000).await.unwrap();
+    let edges = c.export_edges(None, 100_000).await.unwrap();
     let renamed = format!("{column}_v2");
     let mapped_after = edges
         .iter()

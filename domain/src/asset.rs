@@ -330,6 +330,16 @@ fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<()
     Ok(())
 }
 
+/// Checks an asset name or namespace as every write path does: present,
+/// at most 512 bytes, one line, no control characters.
+pub fn check_name(field: &str, value: &str) -> Result<()> {
+    check_text(field, value, MAX_NAME, true)?;
+    if value.contains('\n') || value.contains('\t') {
+        return Err(ValidationError::new(field, "must be a single line"));
+    }
+    Ok(())
+}
+
 fn check_list(field: &str, values: &[String]) -> Result<()> {
     if values.len() > MAX_LIST {
         return Err(ValidationError::new(

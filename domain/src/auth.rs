@@ -169,6 +169,12 @@ pub struct Principal {
     pub via: Via,
 }
 
+/// Whom a request counts against for per-caller limits: `user:NAME` for a
+/// signed-in caller, `ip:ADDRESS` for an anonymous one. The server's
+/// authentication layer puts it in every request's extensions.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientKey(pub String);
+
 impl Principal {
     pub fn anonymous() -> Self {
         Principal {
@@ -269,6 +275,33 @@ pub struct AuditRecord {
 }
 
 /// Checks a user name: what sign-in forms, tokens and audit records use.
+/// How sign-in attempts are throttled on one key (a user name or a client
+/// address): the first `free` failures in a row cost nothing, then each
+/// attempt must wait `base_s` seconds after the one before, doubling with
+/// every further failure up to `cap_s`. Nothing is ever locked for good:
+/// the right password gets in after the wait, and a success clears the
+/// user's key (never the address's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttle {
+    pub free: u32,
+    pub base_s: u64,
+    pub cap_s: u64,
+}
+
+impl Throttle {
+    /// The wait after the last attempt before the next one may run, when
+    /// `failures` have been counted.
+    pub fn delay_s(&self, failures: u64) -> u64 {
+        if failures < u64::from(self.free) {
+            return 0;
+        }
+        let doublings = (failures - u64::from(self.free)).min(32);
+        self.base_s
+            .saturating_mul(1u64 << doublings)
+            .min(self.cap_s)
+    }
+}
+
 pub fn validate_username(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64

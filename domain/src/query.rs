@@ -12,6 +12,15 @@ use crate::error::ValidationError;
 
 pub const DEFAULT_LIMIT: usize = 25;
 pub const MAX_LIMIT: usize = 1000;
+/// The deepest a search pages by offset; past it, narrow the search.
+pub const MAX_OFFSET: usize = 10_000;
+/// The longest search text, in characters, and the most words in it.
+pub const MAX_QUERY_CHARS: usize = 500;
+pub const MAX_QUERY_WORDS: usize = 32;
+/// The most values one facet filter (`owner`, `tag`) may hold, and the
+/// longest value, in characters.
+pub const MAX_FILTER_VALUES: usize = 50;
+pub const MAX_FILTER_CHARS: usize = 200;
 
 /// A search over the catalog. Empty lists mean "no filter"; several values
 /// in one list mean "any of them".
@@ -86,6 +95,32 @@ pub struct AssetDetail {
     pub closure: LineageView,
 }
 
+/// Adds facet filter values, each once, within the limits.
+fn add_filter_values(
+    list: &mut Vec<String>,
+    field: &str,
+    values: Vec<String>,
+) -> Result<(), ValidationError> {
+    for v in values {
+        if v.chars().count() > MAX_FILTER_CHARS {
+            return Err(ValidationError::new(
+                field,
+                format!("a value must be at most {MAX_FILTER_CHARS} characters"),
+            ));
+        }
+        if !list.contains(&v) {
+            if list.len() == MAX_FILTER_VALUES {
+                return Err(ValidationError::new(
+                    field,
+                    format!("may hold at most {MAX_FILTER_VALUES} values"),
+                ));
+            }
+            list.push(v);
+        }
+    }
+    Ok(())
+}
+
 impl SearchQuery {
     /// Reads a search from URL query pairs, as both the REST API and the
     /// search page receive it. `kind`, `owner` and `tag` may repeat, and
@@ -106,7 +141,21 @@ impl SearchQuery {
         };
         for (k, v) in pairs {
             match k.as_str() {
-                "q" => q.q = v,
+                "q" => {
+                    if v.chars().count() > MAX_QUERY_CHARS {
+                        return Err(ValidationError::new(
+                            "q",
+                            format!("must be at most {MAX_QUERY_CHARS} characters"),
+                        ));
+                    }
+                    if v.split_whitespace().count() > MAX_QUERY_WORDS {
+                        return Err(ValidationError::new(
+                            "q",
+                            format!("must be at most {MAX_QUERY_WORDS} words"),
+                        ));
+                    }
+                    q.q = v
+                }
                 "kind" => {
                     for k in split(&v) {
                         let kind: AssetKind = k.parse()?;
@@ -115,8 +164,8 @@ impl SearchQuery {
                         }
                     }
                 }
-                "owner" => q.owners.extend(split(&v)),
-                "tag" => q.tags.extend(split(&v)),
+                "owner" => add_filter_values(&mut q.owners, "owner", split(&v))?,
+                "tag" => add_filter_values(&mut q.tags, "tag", split(&v))?,
                 "limit" => {
                     q.limit = v.parse().map_err(|_| {
                         ValidationError::new("limit", format!("{v:?} is not a whole number"))
@@ -132,6 +181,14 @@ impl SearchQuery {
                     q.offset = v.parse().map_err(|_| {
                         ValidationError::new("offset", format!("{v:?} is not a whole number"))
                     })?;
+                    if q.offset > MAX_OFFSET {
+                        return Err(ValidationError::new(
+                            "offset",
+                            format!(
+                                "must be at most {MAX_OFFSET}; narrow the search to see further"
+                            ),
+                        ));
+                    }
                 }
                 _ => {}
             }
@@ -326,6 +383,15 @@ pub struct PathsView {
     pub shortest: Vec<AssetRef>,
     /// Simple paths, shortest first, up to the limit asked for.
     pub paths: Vec<Vec<AssetRef>>,
+    /// False when the search stopped at its step budget
+    /// ([`crate::lineage::PATH_STEP_BUDGET`]) before finding `limit` paths
+    /// or every path: more may exist.
+    #[serde(default = "complete_by_default")]
+    pub complete: bool,
+}
+
+fn complete_by_default() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -132,10 +132,10 @@ async fn sign_in(
     if let Err(e) = domain::auth::validate_username(username) {
         return fail(StatusCode::BAD_REQUEST, "username", e.message);
     }
-    let mut keys = vec![format!("user:{}", username.to_lowercase())];
-    if let Some(axum::Extension(ConnectInfo(addr))) = peer {
-        keys.push(format!("ip:{}", addr.ip()));
-    }
+    let keys = crate::auth::sign_in_keys(
+        username,
+        peer.map(|axum::Extension(ConnectInfo(addr))| addr.ip()),
+    );
     // The attempt is counted before the password is checked, so parallel
     // guesses cannot all slip in before the first failure is recorded.
     let begun = match crate::auth::begin_sign_in(&state.catalog, &keys).await {
@@ -330,7 +330,7 @@ async fn password_outcome(
     } else {
         parse_json(body)?
     };
-    let keys = vec![format!("user:{}", who.user.to_lowercase())];
+    let keys = crate::auth::sign_in_keys(&who.user, None);
     if let Err(wait) = crate::auth::begin_sign_in(&state.catalog, &keys).await? {
         return Err(ApiError::status(
             StatusCode::TOO_MANY_REQUESTS,

@@ -158,6 +158,22 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     })
 }
 
+/// Refuses callers who may not write the catalog before their body is
+/// read (see [`crate::auth::before_body`]).
+macro_rules! write_first {
+    () => {
+        axum::middleware::from_fn_with_state(Action::WriteCatalog, crate::auth::before_body)
+    };
+}
+pub(crate) use write_first;
+
+/// `GET /api/v1/lineage/{id}`: the hops walked and the assets listed when
+/// the caller names none, and the most they may ask for.
+pub const DEFAULT_LINEAGE_DEPTH: u32 = 20;
+pub const MAX_LINEAGE_DEPTH: u32 = 100;
+pub const DEFAULT_LINEAGE_LIMIT: usize = 1_000;
+pub const MAX_LINEAGE_LIMIT: usize = 10_000;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/assets", get(search))
@@ -169,11 +185,15 @@ pub fn routes() -> Router<AppState> {
         .route("/edges/{id}", delete(delete_edge).get(get_edge))
         .route(
             "/import",
-            post(import).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+            post(import)
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES))
+                .layer(write_first!()),
         )
         .route(
             "/import/dbt",
-            post(import_dbt).layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+            post(import_dbt)
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES))
+                .layer(write_first!()),
         )
         .route("/export", get(export))
         .route("/lineage/{id}", get(lineage))
@@ -230,13 +250,31 @@ async fn lineage(
             "depth" => {
                 depth = Some(
                     v.parse::<u32>()
-                        .map_err(|_| bad("depth", format!("{v:?} is not a whole number")))?,
+                        .ok()
+                        .filter(|d| (1..=MAX_LINEAGE_DEPTH).contains(d))
+                        .ok_or_else(|| {
+                            bad(
+                                "depth",
+                                format!(
+                                    "{v:?} is not a whole number from 1 to {MAX_LINEAGE_DEPTH}"
+                                ),
+                            )
+                        })?,
                 )
             }
             "limit" => {
                 limit = Some(
                     v.parse::<usize>()
-                        .map_err(|_| bad("limit", format!("{v:?} is not a whole number")))?,
+                        .ok()
+                        .filter(|l| (1..=MAX_LINEAGE_LIMIT).contains(l))
+                        .ok_or_else(|| {
+                            bad(
+                                "limit",
+                                format!(
+                                    "{v:?} is not a whole number from 1 to {MAX_LINEAGE_LIMIT}"
+                                ),
+                            )
+                        })?,
                 )
             }
             "kinds" | "kind" => {
@@ -250,7 +288,15 @@ async fn lineage(
             _ => {}
         }
     }
-    Ok(Json(catalog.lineage(&id, direction, depth, kinds, limit)?))
+    let depth = depth.unwrap_or(DEFAULT_LINEAGE_DEPTH);
+    let limit = limit.unwrap_or(DEFAULT_LINEAGE_LIMIT);
+    Ok(Json(catalog.lineage(
+        &id,
+        direction,
+        Some(depth),
+        kinds,
+        Some(limit),
+    )?))
 }
 
 /// Reads one whole-number query parameter, naming it when it is not one.
@@ -464,64 +510,113 @@ async fn import_dbt(
     Ok(Json(catalog.import_dbt(import, &who.actor()).await?))
 }
 
-/// Writes every asset, then every edge, one JSON record per line.
+/// Records read per query while exporting.
+const EXPORT_PAGE: usize = 5_000;
+
+/// Every asset, then every edge, one JSON record per line, a page at a
+/// time (keyset paging, so memory stays flat at any size): `sink` takes each
+/// page's bytes and answers false to stop early (the reader went away).
+pub async fn export_pages<S, Fut>(catalog: &Catalog, mut sink: S) -> anyhow::Result<()>
+where
+    S: FnMut(Vec<u8>) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let more = export_table(
+        |after| async move { catalog.export_assets(after.as_deref(), EXPORT_PAGE).await },
+        |a| (ExportRecord::Asset(a), a.id.as_str()),
+        &mut sink,
+    )
+    .await?;
+    if more {
+        export_table(
+            |after| async move { catalog.export_edges(after.as_deref(), EXPORT_PAGE).await },
+            |e| (ExportRecord::Edge(e), e.id.as_str()),
+            &mut sink,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Sends one table's records a page at a time, each page after the last
+/// id of the one before; answers false when the sink stopped it.
+async fn export_table<T, F, Fut, S, SFut>(
+    mut fetch: F,
+    record: fn(&T) -> (ExportRecord<'_>, &str),
+    sink: &mut S,
+) -> anyhow::Result<bool>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = catalog::Result<Vec<T>>>,
+    S: FnMut(Vec<u8>) -> SFut,
+    SFut: std::future::Future<Output = bool>,
+{
+    let mut after: Option<String> = None;
+    loop {
+        let page = fetch(after.take()).await?;
+        let mut buf = Vec::new();
+        for item in &page {
+            serde_json::to_writer(&mut buf, &record(item).0)?;
+            buf.push(b'\n');
+        }
+        if !buf.is_empty() && !sink(buf).await {
+            return Ok(false);
+        }
+        if page.len() < EXPORT_PAGE {
+            return Ok(true);
+        }
+        after = page.last().map(|item| record(item).1.to_string());
+    }
+}
+
+/// Writes the whole export to `w`.
 pub async fn write_export<W: std::io::Write + Send>(
     catalog: &Catalog,
     w: &mut W,
 ) -> anyhow::Result<()> {
-    write_pages(
-        w,
-        |start| catalog.export_assets(start, EXPORT_PAGE),
-        |a| ExportRecord::Asset(a),
-    )
+    let mut failed: Option<std::io::Error> = None;
+    export_pages(catalog, |buf| {
+        let ok = match w.write_all(&buf) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        };
+        std::future::ready(ok)
+    })
     .await?;
-    write_pages(
-        w,
-        |start| catalog.export_edges(start, EXPORT_PAGE),
-        |e| ExportRecord::Edge(e),
-    )
-    .await?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
     w.flush()?;
     Ok(())
 }
 
-/// Records read per query while exporting.
-const EXPORT_PAGE: usize = 5_000;
-
-/// Reads pages until a short one and writes each item as a line.
-async fn write_pages<W, T, F, Fut>(
-    w: &mut W,
-    mut fetch: F,
-    record: fn(&T) -> ExportRecord<'_>,
-) -> anyhow::Result<()>
-where
-    W: std::io::Write + Send,
-    F: FnMut(usize) -> Fut,
-    Fut: std::future::Future<Output = catalog::Result<Vec<T>>>,
-{
-    let mut start = 0;
-    loop {
-        let page = fetch(start).await?;
-        for item in &page {
-            serde_json::to_writer(&mut *w, &record(item))?;
-            w.write_all(b"\n")?;
+/// `GET /api/v1/export`: the whole catalog as NDJSON, streamed as it is
+/// read. The first page goes out as soon as it is read; a reader that
+/// disconnects stops the reading. A store error mid-way cuts the body
+/// short (the client sees an incomplete transfer) and is logged.
+async fn export(State(catalog): State<Catalog>) -> Response {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
+    tokio::spawn(async move {
+        let pages = tx.clone();
+        let sent = export_pages(&catalog, move |buf| {
+            let pages = pages.clone();
+            async move { pages.send(Ok(Bytes::from(buf))).await.is_ok() }
+        })
+        .await;
+        if let Err(e) = sent {
+            tracing::error!(error = %e, "export failed");
+            let _ = tx
+                .send(Err(std::io::Error::other("the export failed")))
+                .await;
         }
-        if page.len() < EXPORT_PAGE {
-            return Ok(());
-        }
-        start += EXPORT_PAGE;
-    }
-}
-
-async fn export(State(catalog): State<Catalog>) -> ApiResult<Response> {
-    let mut out = Vec::new();
-    write_export(&catalog, &mut out).await.map_err(|e| {
-        tracing::error!(error = %e, "export failed");
-        ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            field: None,
-            message: "internal error; see the server log".into(),
-        }
-    })?;
-    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], out).into_response())
+    });
+    let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    (
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response()
 }

@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use domain::auth::{Action, Principal, Role, Via};
+use domain::auth::{Action, Principal, Role, Throttle, Via};
 use serde_json::json;
 
 use crate::router::AppState;
@@ -20,10 +20,31 @@ use crate::router::AppState;
 /// The cookie that carries a session secret.
 pub const SESSION_COOKIE: &str = "mlgraph_session";
 
-/// How many failed sign-ins one user name, or one client address, may
-/// have in a window before further attempts are refused.
-const SIGN_IN_FAILURES: u32 = 5;
-const SIGN_IN_WINDOW: Duration = Duration::from_secs(300);
+/// Sign-in throttles. A user name gets 5 free failures in a row, then waits
+/// 5 s, 10 s, 20 s … up to 2 minutes between attempts; a client address
+/// gets 20 free failures (over every name it tries) on the same schedule.
+/// Neither ever locks anyone out for good, and a success clears only the
+/// user's key. A key quiet for 15 minutes starts afresh.
+pub const USER_THROTTLE: Throttle = Throttle {
+    free: 5,
+    base_s: 5,
+    cap_s: 120,
+};
+pub const ADDRESS_THROTTLE: Throttle = Throttle {
+    free: 20,
+    base_s: 5,
+    cap_s: 120,
+};
+const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// The throttle keys of a sign-in as `username` from `addr`.
+pub fn sign_in_keys(username: &str, addr: Option<std::net::IpAddr>) -> Vec<(String, Throttle)> {
+    let mut keys = vec![(format!("user:{}", username.to_lowercase()), USER_THROTTLE)];
+    if let Some(ip) = addr {
+        keys.push((format!("ip:{ip}"), ADDRESS_THROTTLE));
+    }
+    keys
+}
 
 /// The security settings the middleware needs, shared by every request.
 pub struct AuthState {
@@ -42,17 +63,17 @@ impl AuthState {
     }
 }
 
-/// Starts a sign-in attempt: refused with the time to wait if any of
-/// `keys` has had too many attempts in the window, otherwise counted at
-/// once (a success clears the count again). The counts are in the store,
-/// shared by every server on the same database.
+/// Starts a sign-in attempt: refused with the time to wait if a throttle
+/// of `keys` holds it back, otherwise counted at once (before the password
+/// is checked, so parallel guesses are each counted). The counts are in
+/// the store, shared by every server on the same database.
 pub async fn begin_sign_in(
     catalog: &catalog::Catalog,
-    keys: &[String],
+    keys: &[(String, Throttle)],
 ) -> Result<Result<(), Duration>, crate::api::ApiError> {
     Ok(
         match catalog
-            .begin_sign_in(keys, SIGN_IN_FAILURES, SIGN_IN_WINDOW.as_secs())
+            .begin_sign_in(keys, SIGN_IN_WINDOW.as_secs())
             .await?
         {
             Some(wait) => Err(Duration::from_secs(wait)),
@@ -61,8 +82,16 @@ pub async fn begin_sign_in(
     )
 }
 
-pub async fn sign_in_succeeded(catalog: &catalog::Catalog, keys: &[String]) {
-    if let Err(e) = catalog.clear_sign_in(keys).await {
+/// A sign-in succeeded: the user's key starts afresh. The address's key
+/// does not, so an account of one's own cannot reset the count of guesses
+/// at other users' passwords.
+pub async fn sign_in_succeeded(catalog: &catalog::Catalog, keys: &[(String, Throttle)]) {
+    let users: Vec<String> = keys
+        .iter()
+        .map(|(k, _)| k.clone())
+        .filter(|k| k.starts_with("user:"))
+        .collect();
+    if let Err(e) = catalog.clear_sign_in(&users).await {
         tracing::warn!(error = %e, "clearing sign-in counters");
     }
 }
@@ -208,6 +237,14 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         );
         return Redirect::to(&format!("/signin?next={back}")).into_response();
     }
+    let key = if principal.is_anonymous() {
+        req.extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or_else(|| "ip:unknown".to_string(), |c| format!("ip:{}", c.0.ip()))
+    } else {
+        format!("user:{}", principal.user)
+    };
+    req.extensions_mut().insert(domain::auth::ClientKey(key));
     req.extensions_mut().insert(principal);
     next.run(req).await
 }
@@ -234,6 +271,38 @@ async fn resolve_token(state: &AppState, token: &str) -> Result<Option<Principal
                 "internal error; see the server log",
             ))
         }
+    }
+}
+
+/// A route layer that refuses a caller who may not take the action before
+/// the handler reads the body, so that an anonymous upload of hundreds of
+/// megabytes is answered with 401 at once instead of being buffered first:
+/// `.layer(from_fn_with_state(Action::WriteCatalog, auth::before_body))`.
+pub async fn before_body(State(action): State<Action>, req: Request, next: Next) -> Response {
+    let principal = req
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .unwrap_or_else(Principal::anonymous);
+    if let Err(e) = Caller(principal).require(action) {
+        return e.into_response();
+    }
+    next.run(req).await
+}
+
+/// Whom the request counts against for per-caller limits.
+pub struct ClientKey(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientKey {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientKey(
+            parts
+                .extensions
+                .get::<domain::auth::ClientKey>()
+                .map_or_else(|| "ip:unknown".to_string(), |k| k.0.clone()),
+        ))
     }
 }
 
@@ -336,34 +405,59 @@ mod tests {
         assert!(cross_origin(&h));
     }
 
-    #[tokio::test]
-    async fn sign_in_failures_block_after_the_limit_and_success_clears_them() {
-        let c = catalog::Catalog::connect("mem://").await.unwrap();
-        let keys = vec!["user:ana".to_string(), "ip:10.0.0.7".to_string()];
-        for _ in 0..SIGN_IN_FAILURES {
-            assert!(begin_sign_in(&c, &keys).await.unwrap().is_ok());
-        }
-        let wait = begin_sign_in(&c, &keys).await.unwrap().unwrap_err();
-        assert!(wait <= SIGN_IN_WINDOW && wait.as_secs() >= 1, "{wait:?}");
-        // Another name from the same address is held back too, and those
-        // refused attempts do not count against that name elsewhere.
-        let other = vec!["user:ben".to_string(), "ip:10.0.0.7".to_string()];
-        for _ in 0..10 {
-            assert!(begin_sign_in(&c, &other).await.unwrap().is_err());
-        }
-        let elsewhere = vec!["user:ben".to_string(), "ip:10.0.0.8".to_string()];
-        for _ in 0..SIGN_IN_FAILURES {
-            assert!(begin_sign_in(&c, &elsewhere).await.unwrap().is_ok());
-        }
-        sign_in_succeeded(&c, &keys).await;
-        assert!(begin_sign_in(&c, &keys).await.unwrap().is_ok());
+    #[test]
+    fn throttles_double_from_the_base_up_to_the_cap() {
+        let t = USER_THROTTLE;
+        let delays: Vec<u64> = (0..12).map(|f| t.delay_s(f)).collect();
+        assert_eq!(delays, [0, 0, 0, 0, 0, 5, 10, 20, 40, 80, 120, 120]);
+        assert_eq!(t.delay_s(u64::MAX), 120);
     }
 
-    /// Parallel guesses are each counted: no more than the limit get in.
+    #[tokio::test]
+    async fn sign_in_failures_slow_down_but_never_lock_others_out() {
+        let c = catalog::Catalog::connect("mem://").await.unwrap();
+        let ip = |last: u8| Some(std::net::IpAddr::from([10, 0, 0, last]));
+        let ana = sign_in_keys("ana", ip(7));
+        for _ in 0..USER_THROTTLE.free {
+            assert!(begin_sign_in(&c, &ana).await.unwrap().is_ok());
+        }
+        let wait = begin_sign_in(&c, &ana).await.unwrap().unwrap_err();
+        assert!(
+            wait.as_secs() >= 1 && wait.as_secs() <= USER_THROTTLE.base_s,
+            "{wait:?}"
+        );
+        // Another name from the same address is not held back: the address
+        // has its own, larger allowance.
+        let ben = sign_in_keys("ben", ip(7));
+        assert!(begin_sign_in(&c, &ben).await.unwrap().is_ok());
+        sign_in_succeeded(&c, &ben).await;
+        // Refused attempts are not counted: ana's wait does not grow.
+        for _ in 0..10 {
+            let again = begin_sign_in(&c, &ana).await.unwrap().unwrap_err();
+            assert!(again <= wait, "{again:?} > {wait:?}");
+        }
+        // A success clears the user's key, not the address's: guesses at
+        // many names from one address are still throttled.
+        sign_in_succeeded(&c, &ana).await;
+        assert!(begin_sign_in(&c, &ana).await.unwrap().is_ok());
+        let mut refused = false;
+        for n in 0..ADDRESS_THROTTLE.free + 2 {
+            let keys = sign_in_keys(&format!("guess{n}"), ip(9));
+            if begin_sign_in(&c, &keys).await.unwrap().is_err() {
+                refused = true;
+                break;
+            }
+            // Each succeeds for its own user, which must not help.
+            sign_in_succeeded(&c, &keys).await;
+        }
+        assert!(refused, "the address's throttle was reset by successes");
+    }
+
+    /// Parallel guesses are each counted: no more than the free ones get in.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn parallel_attempts_cannot_exceed_the_limit() {
         let c = catalog::Catalog::connect("mem://").await.unwrap();
-        let keys = vec!["user:ana".to_string()];
+        let keys = sign_in_keys("ana", None);
         let attempts: Vec<_> = (0..20)
             .map(|_| {
                 let (c, keys) = (c.clone(), keys.clone());
@@ -374,7 +468,7 @@ mod tests {
         for a in attempts {
             admitted += usize::from(a.await.unwrap());
         }
-        assert_eq!(admitted, SIGN_IN_FAILURES as usize);
+        assert_eq!(admitted, USER_THROTTLE.free as usize);
     }
 
     #[test]

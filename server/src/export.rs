@@ -101,10 +101,15 @@ pub async fn load(
         }
     };
     let page = 5_000;
-    let mut assets = Vec::new();
-    for start in (0..).step_by(page) {
-        let got = catalog.export_assets(start, page).await.map_err(e)?;
+    let mut assets: Vec<domain::Asset> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let got = catalog
+            .export_assets(after.as_deref(), page)
+            .await
+            .map_err(e)?;
         let done = got.len() < page;
+        after = got.last().map(|a| a.id.clone());
         assets.extend(
             got.into_iter()
                 .filter(|a| keep.as_ref().is_none_or(|k| k.contains(&a.id))),
@@ -115,9 +120,14 @@ pub async fn load(
     }
     let ids: HashSet<&str> = assets.iter().map(|a| a.id.as_str()).collect();
     let mut edges = Vec::new();
-    for start in (0..).step_by(page) {
-        let got = catalog.export_edges(start, page).await.map_err(e)?;
+    let mut after: Option<String> = None;
+    loop {
+        let got = catalog
+            .export_edges(after.as_deref(), page)
+            .await
+            .map_err(e)?;
         let done = got.len() < page;
+        after = got.last().map(|x| x.id.clone());
         edges.extend(
             got.into_iter()
                 .filter(|x| ids.contains(x.from.as_str()) && ids.contains(x.to.as_str())),

@@ -14,6 +14,7 @@ mod bench_impact;
 mod bench_ingest;
 mod changes;
 mod config;
+mod csp;
 mod export;
 #[cfg(test)]
 mod export_tests;
@@ -27,6 +28,8 @@ mod router_tests;
 mod scaling;
 #[cfg(test)]
 mod scaling_tests;
+#[cfg(test)]
+mod security_tests;
 mod seed;
 mod webhook;
 

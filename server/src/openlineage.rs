@@ -124,6 +124,7 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/lineage",
             post(receive)
+                .layer(crate::api::write_first!())
                 .get(marquez_lineage)
                 .layer(axum::extract::DefaultBodyLimit::max(MAX_EVENT_BYTES)),
         )
@@ -245,8 +246,10 @@ async fn receive(
         (EventKind::Dataset, _) => "dataset".to_string(),
         (EventKind::Job, _) => "job".to_string(),
     };
+    let plan = plan(&event);
+    check_names(&v, &plan)?;
     let item = IngestItem {
-        plan: plan(&event),
+        plan,
         source: event.producer.clone(),
         kind,
         summary: summary(&event),
@@ -440,12 +443,14 @@ async fn marquez_lineage(
                     continue;
                 }
                 let (f, t) = if up { (m, n) } else { (n, m) };
-                if d < depth || seen.contains_key(&m) {
-                    links.insert((g.asset_id(f).to_string(), g.asset_id(t).to_string()));
-                }
-                if d < depth && !seen.contains_key(&m) {
+                // A node joins while there is room; links join only between
+                // nodes that are in.
+                if d < depth && !seen.contains_key(&m) && seen.len() < MAX_MARQUEZ_NODES {
                     seen.insert(m, d + 1);
                     queue.push_back(m);
+                }
+                if seen.contains_key(&m) {
+                    links.insert((g.asset_id(f).to_string(), g.asset_id(t).to_string()));
                 }
             }
         }
@@ -454,20 +459,29 @@ async fn marquez_lineage(
         (ids, links)
     };
     let assets = catalog.assets_by_id(ids.clone()).await?;
+    // Each node's links, found by its id rather than by a scan of all.
+    let mut ins: HashMap<&str, Vec<&(String, String)>> = HashMap::new();
+    let mut outs: HashMap<&str, Vec<&(String, String)>> = HashMap::new();
+    for l in &links {
+        outs.entry(l.0.as_str()).or_default().push(l);
+        ins.entry(l.1.as_str()).or_default().push(l);
+    }
     let mut graph = Vec::new();
     for id in &ids {
         let Some(a) = assets.get(id) else { continue };
         let me = marquez_id(a);
-        let edge = |f: &str, t: &str| json!({"origin": assets.get(f).map(marquez_id), "destination": assets.get(t).map(marquez_id)});
-        let in_edges: Vec<Value> = links
-            .iter()
-            .filter(|(_, t)| t == id)
-            .map(|(f, t)| edge(f, t))
+        let edge = |(f, t): &&(String, String)| json!({"origin": assets.get(f).map(marquez_id), "destination": assets.get(t).map(marquez_id)});
+        let in_edges: Vec<Value> = ins
+            .get(id.as_str())
+            .into_iter()
+            .flatten()
+            .map(edge)
             .collect();
-        let out_edges: Vec<Value> = links
-            .iter()
-            .filter(|(f, _)| f == id)
-            .map(|(f, t)| edge(f, t))
+        let out_edges: Vec<Value> = outs
+            .get(id.as_str())
+            .into_iter()
+            .flatten()
+            .map(edge)
             .collect();
         let (kind, data) = if a.kind == AssetKind::Workflow {
             let latest = catalog.runs_of(id, 1).await?.into_iter().next();
@@ -479,6 +493,45 @@ async fn marquez_lineage(
     }
     Ok(Json(json!({ "graph": graph })))
 }
+
+/// Refuses an event whose datasets or job have names that no other write
+/// path would accept (over 512 bytes, control characters, several lines),
+/// naming where in the event the name is.
+fn check_names(v: &Value, plan: &domain::openlineage::IngestPlan) -> ApiResult<()> {
+    let place = |ns: &str, name: &str| -> String {
+        for list in ["inputs", "outputs"] {
+            if let Some(items) = v.get(list).and_then(Value::as_array) {
+                if let Some(i) = items.iter().position(|d| {
+                    d.get("namespace").and_then(Value::as_str) == Some(ns)
+                        && d.get("name").and_then(Value::as_str) == Some(name)
+                }) {
+                    return format!("{list}[{i}]");
+                }
+            }
+        }
+        for one in ["job", "dataset"] {
+            if v.get(one)
+                .and_then(|d| d.get("name"))
+                .and_then(Value::as_str)
+                == Some(name)
+            {
+                return one.to_string();
+            }
+        }
+        "body".to_string()
+    };
+    for a in &plan.assets {
+        let at = || place(&a.namespace, &a.name);
+        domain::asset::check_name("name", &a.name)
+            .and_then(|()| domain::asset::check_name("namespace", &a.namespace))
+            .map_err(|e| ApiError::invalid(e.within(&at())))?;
+    }
+    Ok(())
+}
+
+/// The most nodes a Marquez lineage answer holds; the walk stops adding
+/// nodes at this many (nearest first).
+const MAX_MARQUEZ_NODES: usize = 2_000;
 
 /// The `nodeId` and `depth` (default 20) of a Marquez lineage query.
 fn node_and_depth(pairs: &[(String, String)]) -> ApiResult<(&str, u32)> {
@@ -614,6 +667,9 @@ async fn column_lineage(
     Ok(Json(json!({ "graph": graph })))
 }
 
+/// The deepest a Marquez listing pages.
+const MAX_OFFSET: usize = 1_000_000;
+
 fn paging(pairs: &[(String, String)]) -> ApiResult<(usize, usize)> {
     let num = |k: &str, default: usize| -> ApiResult<usize> {
         match param(pairs, k) {
@@ -626,7 +682,14 @@ fn paging(pairs: &[(String, String)]) -> ApiResult<(usize, usize)> {
             }),
         }
     };
-    Ok((num("limit", 100)?.min(1000), num("offset", 0)?))
+    let offset = num("offset", 0)?;
+    if offset > MAX_OFFSET {
+        return Err(ApiError::invalid(ValidationError::new(
+            "offset",
+            format!("must be at most {MAX_OFFSET}"),
+        )));
+    }
+    Ok((num("limit", 100)?.min(1000), offset))
 }
 
 /// `GET /api/v1/namespaces`.

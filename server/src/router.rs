@@ -34,7 +34,10 @@ pub fn build(catalog: Catalog, leptos_options: LeptosOptions, auth: Arc<AuthStat
         ingestor: crate::openlineage::Ingestor::start(catalog.clone()),
     };
     let routes = generate_route_list(app::App);
-    let context = move || provide_context(catalog.clone());
+    let context = move || {
+        provide_context(catalog.clone());
+        crate::csp::provide_page_policy();
+    };
     Router::new()
         .nest("/api/v1", crate::api::routes())
         .route(
@@ -56,6 +59,7 @@ pub fn build(catalog: Catalog, leptos_options: LeptosOptions, auth: Arc<AuthStat
         .layer(axum::extract::DefaultBodyLimit::max(
             crate::api::MAX_JSON_BYTES,
         ))
+        .layer(axum::middleware::from_fn(crate::csp::default_policy))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

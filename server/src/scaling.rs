@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api::{param, parse_json, ApiError, ApiResult};
-use crate::auth::Caller;
+use crate::auth::{Caller, ClientKey};
 use crate::router::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -60,10 +60,30 @@ fn default_seed() -> u64 {
     1
 }
 
-/// Runs a simulation on a blocking thread, sharing the limit on how many
-/// run at once with the Scaling tab's previews.
-pub async fn run_simulation(cfg: SimConfig) -> SimResult {
-    app::api::scaling::sim::run(cfg).await
+/// Runs a simulation for `caller` on a blocking thread, sharing the limits
+/// on how many run at once (overall and per caller) with the Scaling tab's
+/// previews. A run that has not finished within a minute is cancelled.
+pub async fn run_simulation(cfg: SimConfig, caller: &str) -> ApiResult<SimResult> {
+    use app::api::scaling::sim::{run, RunError};
+    use domain::scaling::SimError;
+    let limit = std::time::Duration::from_secs(60);
+    match tokio::time::timeout(limit, run(cfg, caller)).await {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(RunError::Refused(SimError::Invalid(e)))) => Err(ApiError::invalid(e)),
+        Ok(Err(e @ RunError::Refused(SimError::Budget { .. }))) => Err(ApiError::invalid(
+            ValidationError::new("traffic", e.to_string()),
+        )),
+        Ok(Err(e @ RunError::Busy)) => Err(ApiError::status(
+            StatusCode::TOO_MANY_REQUESTS,
+            "simulate",
+            e.to_string(),
+        )),
+        Ok(Err(RunError::Refused(SimError::Cancelled))) | Err(_) => Err(ApiError::status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "simulate",
+            "the simulation took over a minute; try a shorter run".to_string(),
+        )),
+    }
 }
 
 /// The policy in force on a service, if it has one.
@@ -85,6 +105,7 @@ async fn policy_of(catalog: &Catalog, id: &str) -> ApiResult<ScalingPolicy> {
 async fn simulate_endpoint(
     State(catalog): State<Catalog>,
     caller: Caller,
+    key: ClientKey,
     body: Bytes,
 ) -> ApiResult<Json<SimResult>> {
     caller.require(Action::Read)?;
@@ -124,7 +145,7 @@ async fn simulate_endpoint(
         timeout_ms: 10_000.0,
         max_queue_per_pod: 10_000,
     };
-    Ok(Json(run_simulation(cfg).await))
+    Ok(Json(run_simulation(cfg, &key.0).await?))
 }
 
 async fn get_scaling(

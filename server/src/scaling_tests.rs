@@ -317,11 +317,17 @@ async fn simulations_run_at_most_two_at_a_time() {
         40.0,
         1,
     );
+    // Eight callers, so that the per-caller limit does not refuse any.
     let runs: Vec<_> = (0..8)
-        .map(|_| tokio::spawn(app::api::scaling::sim::run(cfg.clone())))
+        .map(|i| {
+            let cfg = cfg.clone();
+            tokio::spawn(
+                async move { app::api::scaling::sim::run(cfg, &format!("test:{i}")).await },
+            )
+        })
         .collect();
     for r in runs {
-        assert!(r.await.unwrap().completed > 0);
+        assert!(r.await.unwrap().unwrap().completed > 0);
     }
     let peak = app::api::scaling::sim::peak_concurrency();
     assert_eq!(app::api::scaling::sim::CONCURRENT, 2);

@@ -79,7 +79,11 @@ pub async fn load_scaling(id: String) -> Result<ScalingPage, ServerFnError> {
 #[cfg(feature = "ssr")]
 pub mod sim {
     use domain::chart::{line_chart, Series};
-    use domain::scaling::{simulate, SimConfig, SimResult, Traffic};
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::sync::{Arc, Mutex};
+
+    use domain::scaling::{simulate_within, SimConfig, SimError, SimResult, Traffic, MAX_EVENTS};
 
     use super::Headline;
 
@@ -116,31 +120,117 @@ pub mod sim {
     /// Others wait their turn, so a burst of previews (or of calls to
     /// `/api/v1/simulate`) cannot take every core from the server.
     pub const CONCURRENT: usize = 2;
+    /// How many simulations one caller may have running or waiting (a
+    /// preview runs two); more are refused with 429.
+    pub const PER_CALLER: usize = 2;
     static PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT);
-    static RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    static PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    static RUNNING: AtomicUsize = AtomicUsize::new(0);
+    static PEAK: AtomicUsize = AtomicUsize::new(0);
+    static CALLERS: Mutex<BTreeMap<String, usize>> = Mutex::new(BTreeMap::new());
 
     /// The most simulations that ran at once since the process started.
     pub fn peak_concurrency() -> usize {
-        PEAK.load(std::sync::atomic::Ordering::SeqCst)
+        PEAK.load(SeqCst)
     }
 
-    /// Runs one simulation when a permit is free.
-    pub async fn run(cfg: SimConfig) -> SimResult {
-        use std::sync::atomic::Ordering::SeqCst;
-        let _permit = PERMITS
+    /// The simulations `caller` has running or waiting for a permit now.
+    pub fn in_flight_of(caller: &str) -> usize {
+        CALLERS
+            .lock()
+            .map_or(0, |m| m.get(caller).copied().unwrap_or(0))
+    }
+
+    /// Why a simulation gave no result.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum RunError {
+        /// The configuration, or its size (see [`SimError`]).
+        Refused(SimError),
+        /// The caller already has [`PER_CALLER`] simulations under way.
+        Busy,
+    }
+
+    impl std::fmt::Display for RunError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                RunError::Refused(e) => write!(f, "{e}"),
+                RunError::Busy => write!(
+                    f,
+                    "you already have {PER_CALLER} simulations running; wait for them to finish"
+                ),
+            }
+        }
+    }
+
+    /// One of a caller's simulations, counted until dropped.
+    struct Slot(String);
+
+    impl Slot {
+        fn take(caller: &str) -> Option<Slot> {
+            let mut m = CALLERS.lock().unwrap_or_else(|e| e.into_inner());
+            let n = m.entry(caller.to_string()).or_insert(0);
+            if *n >= PER_CALLER {
+                return None;
+            }
+            *n += 1;
+            Some(Slot(caller.to_string()))
+        }
+    }
+
+    impl Drop for Slot {
+        fn drop(&mut self) {
+            let mut m = CALLERS.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = m.get_mut(&self.0) {
+                *n -= 1;
+                if *n == 0 {
+                    m.remove(&self.0);
+                }
+            }
+        }
+    }
+
+    /// Sets the flag when the waiting request goes away (it timed out or
+    /// its client disconnected), so that the simulation stops too.
+    struct CancelOnDrop(Arc<AtomicBool>);
+
+    impl Drop for CancelOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, SeqCst);
+        }
+    }
+
+    /// The caller's key for the per-caller limit, as the server's
+    /// authentication layer put it in the request.
+    pub fn caller_key() -> String {
+        leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<domain::auth::ClientKey>().cloned())
+            .map_or_else(|| "ip:unknown".to_string(), |k| k.0)
+    }
+
+    /// Runs one simulation for `caller` when a permit is free, within
+    /// [`MAX_EVENTS`]. The blocking task holds the permit and the caller's
+    /// slot itself, so they are released when the simulation stops, not
+    /// when the request gives up; a request that gives up cancels it.
+    pub async fn run(cfg: SimConfig, caller: &str) -> Result<SimResult, RunError> {
+        cfg.validate()
+            .map_err(|e| RunError::Refused(SimError::Invalid(e)))?;
+        let slot = Slot::take(caller).ok_or(RunError::Busy)?;
+        let permit = PERMITS
             .acquire()
             .await
             .expect("the semaphore is never closed");
+        let cancel = Arc::new(AtomicBool::new(false));
+        let _cancel_on_drop = CancelOnDrop(cancel.clone());
         tokio::task::spawn_blocking(move || {
+            let _held = (permit, slot);
             let now = RUNNING.fetch_add(1, SeqCst) + 1;
             PEAK.fetch_max(now, SeqCst);
-            let r = simulate(&cfg);
+            let r = simulate_within(&cfg, MAX_EVENTS, &cancel);
             RUNNING.fetch_sub(1, SeqCst);
             r
         })
         .await
         .expect("the simulator does not panic")
+        .map_err(RunError::Refused)
     }
 
     pub fn headline(r: &SimResult) -> Headline {
@@ -285,11 +375,16 @@ pub async fn preview_scaling(
     let per_pod = current.target_concurrency * current.target_utilization;
     // A preview answers within a minute or says so; the simulations are
     // far quicker than that, so only an overloaded server gets here.
+    let who = sim::caller_key();
     let (a, b) = tokio::time::timeout(std::time::Duration::from_secs(60), async {
-        tokio::join!(sim::run(cfg(current)), sim::run(cfg(proposed)))
+        tokio::join!(sim::run(cfg(current), &who), sim::run(cfg(proposed), &who))
     })
     .await
     .map_err(|_| ServerFnError::new("the simulation took over a minute; try a shorter run"))?;
+    let (a, b) = (
+        a.map_err(|e| ServerFnError::new(format!("current policy: {e}")))?,
+        b.map_err(|e| ServerFnError::new(format!("proposed policy: {e}")))?,
+    );
     Ok(Preview {
         scenario,
         duration_s,

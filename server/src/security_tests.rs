@@ -1,0 +1,334 @@
+//! Proofs for the security findings of issue 14 that run in CI: the page
+//! title escapes what it shows, every page carries a Content-Security-Policy
+//! whose nonce is the one on its scripts, and the simulator refuses the
+//! inputs that exhausted memory or a core.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use crate::router_tests::{app_with_demo, ADMIN};
+
+/// A GET as an anonymous caller: status, CSP header and body.
+async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Option<String>, String) {
+    let res = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let csp = res
+        .headers()
+        .get("content-security-policy")
+        .map(|v| v.to_str().unwrap().to_string());
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, csp, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+async fn post(app: &axum::Router, uri: &str, body: Value) -> (StatusCode, Value) {
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post(uri)
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// The text of the document's `<title>` element as the HTML has it.
+fn title_of(html: &str) -> &str {
+    let start = html.find("<title>").expect("a <title>") + "<title>".len();
+    let end = html[start..].find("</title>").expect("a </title>") + start;
+    &html[start..end]
+}
+
+/// Checks that the page's CSP allows scripts only by nonce or from this
+/// site, and that the nonce is the one every inline script carries.
+fn assert_policy_matches_scripts(csp: Option<&str>, html: &str) {
+    let csp = csp.expect("a Content-Security-Policy header");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .unwrap_or_else(|| panic!("no nonce in {csp}"));
+    assert!(nonce.len() >= 16, "a nonce of 128 bits: {nonce}");
+    assert!(
+        !csp.contains("'unsafe-inline' 'nonce") && !csp.contains("script-src 'unsafe-inline'"),
+        "{csp}"
+    );
+    let mut inline = 0;
+    for (i, _) in html.match_indices("<script") {
+        let tag = &html[i..i + html[i..].find('>').unwrap()];
+        if tag.contains(" src=") {
+            continue;
+        }
+        inline += 1;
+        assert!(
+            tag.contains(&format!("nonce=\"{nonce}\"")),
+            "an inline script without the page's nonce: {tag}"
+        );
+    }
+    assert!(inline > 0, "the hydration script is inline");
+}
+
+const HOSTILE: &str = "</title><img src=x onerror=\"window.__x=1\">";
+
+#[tokio::test]
+async fn a_reflected_title_is_escaped_and_the_page_has_a_nonce_policy() {
+    let app = app_with_demo().await;
+    let q = domain::query::encode_component(HOSTILE);
+    let (s, csp, html) = get(&app, &format!("/?q={q}")).await;
+    assert_eq!(s, StatusCode::OK);
+    let title = title_of(&html);
+    assert!(title.contains("&lt;/title&gt;&lt;img src=x"), "{title}");
+    assert!(
+        !html.contains("<img src=x"),
+        "the markup went into the page"
+    );
+    assert_policy_matches_scripts(csp.as_deref(), &html);
+    // A second response has a nonce of its own.
+    let (_, csp2, _) = get(&app, &format!("/?q={q}")).await;
+    assert_ne!(csp, csp2);
+}
+
+#[tokio::test]
+async fn a_stored_title_is_escaped_on_every_page_that_shows_it() {
+    let app = app_with_demo().await;
+    let name = format!("n_{HOSTILE}");
+    let id = domain::asset::asset_id(domain::AssetKind::Dataset, "evil", &name);
+    let res = app
+        .clone()
+        .oneshot(
+            Request::put(format!(
+                "/api/v1/assets/{}",
+                domain::query::encode_component(&id)
+            ))
+            .header("authorization", format!("Bearer {ADMIN}"))
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({"kind": "dataset", "namespace": "evil", "name": name}).to_string(),
+            ))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let id = domain::query::encode_component(&id);
+    for page in [
+        format!("/asset?id={id}"),
+        format!("/asset?id={id}&tab=lineage"),
+        format!("/graph?id={id}"),
+    ] {
+        let (s, csp, html) = get(&app, &page).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        assert!(
+            title_of(&html).contains("n_&lt;/title&gt;"),
+            "{page}: {}",
+            title_of(&html)
+        );
+        assert!(
+            !html.contains("<img src=x"),
+            "{page}: the markup went into the page"
+        );
+        assert_policy_matches_scripts(csp.as_deref(), &html);
+    }
+}
+
+#[tokio::test]
+async fn answers_that_are_not_pages_run_no_script() {
+    let app = app_with_demo().await;
+    let (s, csp, _) = get(&app, "/api/v1/assets?limit=1").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(csp.as_deref(), Some(crate::csp::STRICT));
+}
+
+/// The simulator's bombs: each is refused before it allocates, naming the
+/// field, through the REST API as an anonymous caller.
+#[tokio::test]
+async fn simulate_bombs_are_refused_naming_the_field() {
+    let app = app_with_demo().await;
+    let mut policy = serde_json::to_value(domain::scaling::reference_policy()).unwrap();
+    let traffic = json!({"kind": "constant", "qps": 200000.0});
+    let cases = [
+        (
+            json!({"policy": policy, "traffic": traffic, "initial_replicas": 4_000_000_000u64}),
+            "initial_replicas",
+        ),
+        (
+            json!({"policy": policy, "traffic": traffic, "initial_replicas": 10_000_000}),
+            "initial_replicas",
+        ),
+        (
+            {
+                policy["max_replicas"] = json!(4_000_000_000u64);
+                policy["min_replicas"] = json!(4_000_000_000u64);
+                json!({"policy": policy, "traffic": traffic})
+            },
+            "policy.max_replicas",
+        ),
+        (
+            {
+                policy = serde_json::to_value(domain::scaling::reference_policy()).unwrap();
+                policy["perf"]["step_a_ms"] = json!(0.000001);
+                policy["perf"]["max_batch"] = json!(1);
+                json!({"policy": policy, "traffic": traffic, "initial_replicas": 5000})
+            },
+            "policy.perf.step_a_ms",
+        ),
+        (
+            {
+                policy = serde_json::to_value(domain::scaling::reference_policy()).unwrap();
+                policy["perf"]["output_tokens"] = json!(100_000);
+                policy["max_replicas"] = json!(10_000);
+                json!({"policy": policy, "traffic": traffic})
+            },
+            "policy.max_replicas",
+        ),
+    ];
+    for (body, field) in cases {
+        let (s, v) = post(&app, "/api/v1/simulate", body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!(v["field"], field, "{v}");
+    }
+}
+
+/// One caller may have two simulations under way; a third is refused with
+/// 429, and runs whose requests went away stop and free their slots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_caller_is_limited_and_abandoned_simulations_stop() {
+    use app::api::scaling::sim;
+    let mut policy = domain::scaling::reference_policy();
+    policy.perf.step_a_ms = 0.1;
+    policy.perf.max_batch = 1;
+    policy.min_replicas = 5000;
+    policy.max_replicas = 5000;
+    // Far more work than the event budget allows: it runs until stopped.
+    let cfg = domain::scaling::SimConfig::new(
+        policy,
+        domain::scaling::Traffic::Constant { qps: 200_000.0 },
+        120.0,
+        1,
+    );
+    let who = "test:abandoned";
+    let a = tokio::spawn(sim::run(cfg.clone(), who));
+    let b = tokio::spawn(sim::run(cfg.clone(), who));
+    while sim::in_flight_of(who) < 2 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        sim::run(cfg.clone(), who).await.unwrap_err(),
+        sim::RunError::Busy
+    );
+    a.abort();
+    b.abort();
+    // Aborting the requests cancels the runs; without the cancel flag they
+    // would hold their slots (and the server's permits) until the budget.
+    let mut waited = 0;
+    while sim::in_flight_of(who) > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+        assert!(
+            waited < 1200,
+            "abandoned simulations are still running after a minute"
+        );
+    }
+}
+
+/// The export streams page by page (5,000 records a page) and still lists
+/// every record exactly once, assets then edges, each in id order.
+#[tokio::test]
+async fn the_export_streams_every_record_once_in_id_order() {
+    let app = crate::router::build(
+        catalog::Catalog::connect("mem://").await.unwrap(),
+        crate::router_tests::options(),
+        crate::auth::AuthState::new(true, Some(ADMIN.into())),
+    );
+    let n = 5_050;
+    let mut ndjson = String::new();
+    for i in (0..n).rev() {
+        ndjson.push_str(&format!(
+            "{{\"type\":\"asset\",\"kind\":\"dataset\",\"namespace\":\"s\",\"name\":\"t{i:05}\"}}\n"
+        ));
+    }
+    for i in 0..40 {
+        ndjson.push_str(&format!(
+            "{{\"type\":\"edge\",\"from\":\"dataset:s:t{i:05}\",\"to\":\"dataset:s:t{:05}\",\"kind\":\"derives\"}}\n",
+            i + 1
+        ));
+    }
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post("/api/v1/import")
+                .header("authorization", format!("Bearer {ADMIN}"))
+                .body(Body::from(ndjson))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (s, _, text) = get(&app, "/api/v1/export").await;
+    assert_eq!(s, StatusCode::OK);
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), n + 40);
+    let ids = |kind: &str| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l["type"] == kind)
+            .map(|l| l["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (assets, edges) = (ids("asset"), ids("edge"));
+    assert_eq!((assets.len(), edges.len()), (n, 40));
+    assert!(
+        assets.windows(2).all(|w| w[0] < w[1]),
+        "assets in id order, each once"
+    );
+    assert!(
+        edges.windows(2).all(|w| w[0] < w[1]),
+        "edges in id order, each once"
+    );
+    assert!(
+        lines[..n].iter().all(|l| l["type"] == "asset"),
+        "assets first"
+    );
+}
+
+/// An anonymous upload is refused before its body is read: the answer
+/// comes although the body never ends.
+#[tokio::test]
+async fn anonymous_uploads_are_refused_before_the_body_is_read() {
+    let app = app_with_demo().await;
+    for path in ["/api/v1/import", "/api/v1/import/dbt", "/api/v1/lineage"] {
+        // A body that never finishes: reading it would hang the test.
+        let endless = futures_util::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+        let res = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            app.clone().oneshot(
+                Request::post(path)
+                    .header("content-type", "application/json")
+                    .body(Body::from_stream(endless))
+                    .unwrap(),
+            ),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{path}: the body was read before the caller was checked"))
+        .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+}
