@@ -205,6 +205,9 @@ impl Catalog {
             ingest_log_days: std::sync::Arc::new(std::sync::atomic::AtomicU32::new(
                 crate::DEFAULT_INGEST_LOG_DAYS,
             )),
+            token_days: std::sync::Arc::new(std::sync::atomic::AtomicU32::new(
+                crate::users::DEFAULT_TOKEN_DAYS,
+            )),
         })
     }
 }

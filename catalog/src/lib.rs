@@ -34,7 +34,7 @@ pub use error::{CatalogError, Result};
 pub use ingest::IngestItem;
 pub use outbox::{OutboxItem, MAX_ATTEMPTS};
 pub use scaling::autoscaler_view;
-pub use users::{random_password, NewUser, UserChange, SESSION_HOURS};
+pub use users::{random_password, NewUser, UserChange, DEFAULT_TOKEN_DAYS, SESSION_HOURS};
 pub use write::WriteOutcome;
 
 /// The namespace and database that mlgraph uses inside SurrealDB.
@@ -55,6 +55,8 @@ pub struct Catalog {
     webhook: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// How many days the ingestion log keeps (what the server prunes to).
     ingest_log_days: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    /// How many days a new API token lasts.
+    token_days: std::sync::Arc<std::sync::atomic::AtomicU32>,
     /// Staleness verdicts of change requests.
     stale_cache: std::sync::Arc<std::sync::Mutex<StaleCache>>,
     /// Bumped whenever the in-memory graph is about to change.
@@ -91,6 +93,9 @@ impl Catalog {
             follow: std::sync::Arc::new(follow::Follower::new(version)),
             ingest_log_days: std::sync::Arc::new(std::sync::atomic::AtomicU32::new(
                 DEFAULT_INGEST_LOG_DAYS,
+            )),
+            token_days: std::sync::Arc::new(std::sync::atomic::AtomicU32::new(
+                users::DEFAULT_TOKEN_DAYS,
             )),
         })
     }

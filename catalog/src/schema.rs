@@ -71,6 +71,7 @@ DEFINE FIELD IF NOT EXISTS name ON api_token TYPE string;
 DEFINE FIELD IF NOT EXISTS prefix ON api_token TYPE string;
 DEFINE FIELD IF NOT EXISTS created_at ON api_token TYPE datetime VALUE $before ?? time::now();
 DEFINE FIELD IF NOT EXISTS revoked ON api_token TYPE bool DEFAULT false;
+DEFINE FIELD IF NOT EXISTS expires_at ON api_token TYPE option<datetime>;
 DEFINE INDEX IF NOT EXISTS api_token_user ON api_token FIELDS user;
 
 DEFINE TABLE IF NOT EXISTS sign_in_limit SCHEMAFULL;

@@ -239,8 +239,19 @@ impl Catalog {
         Ok(())
     }
 
-    /// Makes an API token for `username` and returns its secret, which is
-    /// never stored and cannot be shown again.
+    /// How many days new API tokens last (`MLGRAPH_TOKEN_DAYS`).
+    pub fn set_token_days(&self, days: u32) {
+        self.token_days
+            .store(days.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn token_days(&self) -> u32 {
+        self.token_days.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Makes an API token for `username`, lasting [`Catalog::token_days`],
+    /// and returns its secret, which is never stored and cannot be shown
+    /// again.
     pub async fn create_token(
         &self,
         username: &str,
@@ -262,7 +273,7 @@ impl Catalog {
             .db
             .query(
                 "BEGIN;
-                 CREATE type::record('api_token', $key) SET user = $user, name = $name, prefix = $prefix;
+                 CREATE type::record('api_token', $key) SET user = $user, name = $name, prefix = $prefix, expires_at = time::now() + duration::from_days($days);
                  CREATE audit CONTENT $audit;
                  COMMIT;",
             )
@@ -270,6 +281,7 @@ impl Catalog {
             .bind(("user", username.to_string()))
             .bind(("name", name.to_string()))
             .bind(("prefix", prefix.clone()))
+            .bind(("days", i64::from(self.token_days())))
             .bind((
                 "audit",
                 Audit::new("token.create", username, json!({"name": name, "prefix": prefix})).row(by),
@@ -283,6 +295,7 @@ impl Catalog {
                 name: name.to_string(),
                 prefix,
                 created_at: String::new(),
+                expires_at: String::new(),
             },
         ))
     }
@@ -398,6 +411,7 @@ impl Catalog {
                  IF $rid.username = NONE { THROW $missing; };
                  UPDATE $rid SET password_hash = $hash;
                  DELETE session WHERE user = $name AND id != type::record('session', $keep);
+                 UPDATE api_token SET revoked = true WHERE user = $name AND revoked = false;
                  CREATE audit CONTENT $audit;
                  COMMIT;",
             )
@@ -474,6 +488,7 @@ impl Catalog {
                  LET $admins = (SELECT VALUE username FROM user WHERE disabled = false AND roles CONTAINS 'admin');
                  UPDATE $rid MERGE $set;
                  IF $set.disabled = true OR $set.password_hash != NONE { DELETE session WHERE user = $name; };
+                 IF $set.password_hash != NONE { UPDATE api_token SET revoked = true WHERE user = $name AND revoked = false; };
                  IF array::len($admins) > 0 AND array::len(SELECT VALUE username FROM user WHERE disabled = false AND roles CONTAINS 'admin') = 0 { THROW $lockout; };
                  CREATE audit CONTENT $audit;
                  COMMIT;",
@@ -604,9 +619,10 @@ impl Catalog {
             .db
             .query(format!(
                 "LET $t = type::record('api_token', $key);
-                 RETURN IF $t.user != NONE AND $t.revoked = false {{ (SELECT {USER_FIELDS} FROM ONLY type::record('user', $t.user)) }} ELSE {{ NONE }};"
+                 RETURN IF $t.user != NONE AND $t.revoked = false AND ($t.expires_at ?? ($t.created_at + duration::from_days($days))) > time::now() {{ (SELECT {USER_FIELDS} FROM ONLY type::record('user', $t.user)) }} ELSE {{ NONE }};"
             ))
             .bind(("key", digest(token)))
+            .bind(("days", i64::from(self.token_days())))
             .await?;
         let row: Option<Value> = res.take(1)?;
         Ok(row
@@ -619,8 +635,9 @@ impl Catalog {
     pub async fn list_tokens(&self, username: &str) -> Result<Vec<TokenInfo>> {
         let mut res = self
             .db
-            .query("SELECT user, name, prefix, <string> created_at AS created_at FROM api_token WHERE user = $user AND revoked = false ORDER BY created_at")
+            .query("SELECT user, name, prefix, <string> created_at AS created_at, <string> (expires_at ?? (created_at + duration::from_days($days))) AS expires_at FROM api_token WHERE user = $user AND revoked = false AND (expires_at ?? (created_at + duration::from_days($days))) > time::now() ORDER BY created_at")
             .bind(("user", username.to_string()))
+            .bind(("days", i64::from(self.token_days())))
             .await?;
         let rows: Vec<Value> = res.take(0)?;
         rows.into_iter()
@@ -631,6 +648,10 @@ impl Catalog {
             .collect()
     }
 }
+
+/// How many days an API token lasts unless `MLGRAPH_TOKEN_DAYS` says
+/// otherwise.
+pub const DEFAULT_TOKEN_DAYS: u32 = 90;
 
 /// A random password of 20 letters and digits, for generated accounts.
 pub fn random_password() -> String {

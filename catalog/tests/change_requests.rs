@@ -232,6 +232,24 @@ async fn tokens_are_revoked_passwords_changed_and_the_last_admin_kept() {
     assert!(c.session_user(&elsewhere).await.unwrap().is_none());
     assert!(c.sign_in("ana", "first password").await.unwrap().is_none());
     assert!(c.sign_in("ana", "second password").await.unwrap().is_some());
+    // A password change revokes the user's tokens: whoever took the old
+    // password may have made one.
+    assert!(c.token_user(&other).await.unwrap().is_none());
+    assert!(c.list_tokens("ana").await.unwrap().is_empty());
+    // Tokens expire after the configured days.
+    c.set_token_days(30);
+    let (fresh, _) = c.create_token("ana", "fresh", "ana").await.unwrap();
+    assert!(c.token_user(&fresh).await.unwrap().is_some());
+    let listed = c.list_tokens("ana").await.unwrap();
+    let (created, expires) = (&listed[0].created_at, &listed[0].expires_at);
+    let day = |s: &str| {
+        s.trim_start_matches("d'")
+            .get(..10)
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_ne!(day(created), day(expires), "{created} .. {expires}");
+    assert!(expires > created, "{created} .. {expires}");
 
     // Admins change roles, disable users (ending their sessions and
     // tokens' use) and reset passwords.
@@ -265,6 +283,10 @@ async fn tokens_are_revoked_passwords_changed_and_the_last_admin_kept() {
     };
     c.change_user("ana", reset, "root").await.unwrap();
     assert!(c.sign_in("ana", "third password").await.unwrap().is_some());
+    assert!(
+        c.token_user(&fresh).await.unwrap().is_none(),
+        "a reset revokes the tokens too"
+    );
 
     // The only enabled admin cannot be demoted or disabled; once there is
     // another admin they can. Nothing of a refused change is kept.

@@ -261,6 +261,9 @@ pub struct TokenInfo {
     pub prefix: String,
     #[serde(default)]
     pub created_at: String,
+    /// When the token stops working (RFC 3339).
+    #[serde(default)]
+    pub expires_at: String,
 }
 
 /// One entry of the audit log.

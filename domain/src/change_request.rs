@@ -259,11 +259,13 @@ impl ChangeRequest {
     /// required approver in person or through a team, but never the
     /// proposer.
     pub fn may_decide(&self, who: &Principal) -> bool {
+        // Owners decide for their assets, but only with a role that may do
+        // more than read: naming a viewer as an owner grants no approval.
+        let owner_with_a_role = who.roles.iter().any(|r| *r != Role::Viewer)
+            && self.required_approvers.iter().any(|o| who.speaks_for(o));
         !who.is_anonymous()
             && who.user != self.proposer
-            && (who.has(Role::Approver)
-                || who.has(Role::Admin)
-                || self.required_approvers.iter().any(|o| who.speaks_for(o)))
+            && (who.has(Role::Approver) || who.has(Role::Admin) || owner_with_a_role)
     }
 
     /// Takes one step, changing the request in place. `now` is the time
@@ -354,7 +356,7 @@ impl ChangeRequest {
                 }
                 if !self.may_decide(who) {
                     return Err(Refusal::Forbidden(
-                        "only an owner of an affected asset or a user with the approver role can decide on this change request".into(),
+                        "only an owner of an affected asset (with a role beyond viewer) or a user with the approver role can decide on this change request".into(),
                     ));
                 }
                 if state != Open {
@@ -556,7 +558,13 @@ mod tests {
         assert_eq!(cr.state, CrState::Open, "one owner of two is not enough");
         assert_eq!(cr.approver_status()[0].approved_by.as_deref(), Some("amy"));
         assert_eq!(cr.approver_status()[1].approved_by, None);
-        let bob = who("bob", &[Role::Viewer], &["team-b"]);
+        // An owner with only the viewer role cannot sign.
+        let val = who("val", &[Role::Viewer], &["team-b"]);
+        assert!(matches!(
+            cr.take(Step::Approve, &val, "t2", ""),
+            Err(Refusal::Forbidden(_))
+        ));
+        let bob = who("bob", &[Role::Editor], &["team-b"]);
         cr.take(Step::Approve, &bob, "t2", "ok").unwrap();
         assert_eq!(cr.state, CrState::Approved);
         assert_eq!(cr.version, 3);
@@ -622,8 +630,13 @@ mod tests {
     fn a_stale_request_must_be_recomputed_before_a_decision() {
         let approver = who("ria", &[Role::Approver], &[]);
         let mut cr = request(&["team-a"]);
-        cr.take(Step::Approve, &who("amy", &[], &["team-a"]), "t", "")
-            .unwrap();
+        cr.take(
+            Step::Approve,
+            &who("amy", &[Role::Editor], &["team-a"]),
+            "t",
+            "",
+        )
+        .unwrap();
         cr.state = CrState::Open;
         cr.stale = true;
         let e = cr.take(Step::Approve, &approver, "t", "").unwrap_err();

@@ -1,10 +1,8 @@
 //! The access endpoints of the REST API: signing in and out, API tokens,
 //! users, the audit log and a user's notifications.
 
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -85,7 +83,7 @@ fn is_form(headers: &HeaderMap) -> bool {
 /// redirected back with the cookie set or an error shown.
 async fn sign_in(
     State(state): State<AppState>,
-    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    peer: Option<axum::Extension<crate::auth::ClientAddr>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -132,10 +130,7 @@ async fn sign_in(
     if let Err(e) = domain::auth::validate_username(username) {
         return fail(StatusCode::BAD_REQUEST, "username", e.message);
     }
-    let keys = crate::auth::sign_in_keys(
-        username,
-        peer.map(|axum::Extension(ConnectInfo(addr))| addr.ip()),
-    );
+    let keys = crate::auth::sign_in_keys(username, peer.and_then(|axum::Extension(a)| a.0));
     // The attempt is counted before the password is checked, so parallel
     // guesses cannot all slip in before the first failure is recorded.
     let begun = match crate::auth::begin_sign_in(&state.catalog, &keys).await {
@@ -162,7 +157,10 @@ async fn sign_in(
     match state.catalog.sign_in(username, &input.password).await {
         Ok(Some((secret, user))) => {
             crate::auth::sign_in_succeeded(&state.catalog, &keys).await;
-            let cookie = [(header::SET_COOKIE, session_cookie(&secret, &headers))];
+            let cookie = [(
+                header::SET_COOKIE,
+                session_cookie(&secret, state.auth.secure_cookies),
+            )];
             if form {
                 (cookie, Redirect::to(&safe_next(input.next.as_deref()))).into_response()
             } else {

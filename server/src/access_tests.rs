@@ -649,6 +649,26 @@ async fn sign_in_sets_a_strict_cookie_and_failures_are_rate_limited() {
         &[("x-forwarded-proto", "https")],
     )
     .await;
+    let forged = h.get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(
+        !forged.contains("Secure"),
+        "a client-sent X-Forwarded-Proto decides nothing: {forged}"
+    );
+    // MLGRAPH_SECURE_COOKIES=1 does.
+    let behind_tls = build(
+        catalog.clone(),
+        options(),
+        AuthState::configured(true, None, true, vec![]),
+    );
+    let (_, h, _) = send(
+        &behind_tls,
+        As::Anonymous,
+        "POST",
+        "/api/v1/session",
+        Some(json!({"username": "editor", "password": "password-1"})),
+        &[],
+    )
+    .await;
     let secure = h.get("set-cookie").unwrap().to_str().unwrap().to_string();
     assert!(secure.contains("; Secure"), "{secure}");
     let (_, _, me) = send(

@@ -52,14 +52,57 @@ pub struct AuthState {
     pub anonymous_reads: bool,
     /// `MLGRAPH_ADMIN_TOKEN`: a bearer token that acts as an admin.
     pub admin_token: Option<String>,
+    /// `MLGRAPH_SECURE_COOKIES`: whether the session cookie is `Secure`.
+    pub secure_cookies: bool,
+    /// `MLGRAPH_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl AuthState {
     pub fn new(anonymous_reads: bool, admin_token: Option<String>) -> Arc<Self> {
+        Self::configured(anonymous_reads, admin_token, false, Vec::new())
+    }
+
+    pub fn configured(
+        anonymous_reads: bool,
+        admin_token: Option<String>,
+        secure_cookies: bool,
+        trusted_proxies: Vec<std::net::IpAddr>,
+    ) -> Arc<Self> {
         Arc::new(AuthState {
             anonymous_reads,
             admin_token: admin_token.filter(|t| !t.is_empty()),
+            secure_cookies,
+            trusted_proxies,
         })
+    }
+
+    /// The client's address: the TCP peer, or, when the peer is a trusted
+    /// proxy, the last address in `X-Forwarded-For` that is not one (each
+    /// proxy appends the address it received from, so what a client wrote
+    /// itself comes earlier and is never believed).
+    pub fn client_ip(
+        &self,
+        peer: Option<std::net::IpAddr>,
+        headers: &axum::http::HeaderMap,
+    ) -> Option<std::net::IpAddr> {
+        let peer = peer?;
+        if !self.trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        let hops: Vec<std::net::IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse().ok())
+            .collect();
+        Some(
+            hops.into_iter()
+                .rev()
+                .find(|a| !self.trusted_proxies.contains(a))
+                .unwrap_or(peer),
+        )
     }
 }
 
@@ -237,13 +280,17 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         );
         return Redirect::to(&format!("/signin?next={back}")).into_response();
     }
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let ip = auth.client_ip(peer, req.headers());
     let key = if principal.is_anonymous() {
-        req.extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map_or_else(|| "ip:unknown".to_string(), |c| format!("ip:{}", c.0.ip()))
+        ip.map_or_else(|| "ip:unknown".to_string(), |ip| format!("ip:{ip}"))
     } else {
         format!("user:{}", principal.user)
     };
+    req.extensions_mut().insert(ClientAddr(ip));
     req.extensions_mut().insert(domain::auth::ClientKey(key));
     req.extensions_mut().insert(principal);
     next.run(req).await
@@ -289,6 +336,10 @@ pub async fn before_body(State(action): State<Action>, req: Request, next: Next)
     }
     next.run(req).await
 }
+
+/// The client's address as [`AuthState::client_ip`] found it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
 
 /// Whom the request counts against for per-caller limits.
 pub struct ClientKey(pub String);
@@ -366,13 +417,11 @@ impl Caller {
     }
 }
 
-/// The `Set-Cookie` value that starts a session. Behind a TLS-terminating
-/// proxy (`X-Forwarded-Proto: https`) the cookie is also `Secure`.
-pub fn session_cookie(secret: &str, headers: &axum::http::HeaderMap) -> String {
-    let https = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+/// The `Set-Cookie` value that starts a session; `Secure` when
+/// `MLGRAPH_SECURE_COOKIES` says so (a client-sent header such as
+/// `X-Forwarded-Proto` is never trusted for it).
+pub fn session_cookie(secret: &str, secure: bool) -> String {
+    let https = secure;
     format!(
         "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
         catalog::SESSION_HOURS * 3600,
@@ -403,6 +452,36 @@ mod tests {
         h.remove(header::ORIGIN);
         h.insert("sec-fetch-site", "cross-site".parse().unwrap());
         assert!(cross_origin(&h));
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let mut h = axum::http::HeaderMap::new();
+        // The client wrote the first address itself; the proxy appended
+        // the one it saw.
+        h.insert("x-forwarded-for", "6.6.6.6, 203.0.113.9".parse().unwrap());
+        let direct = AuthState::new(true, None);
+        assert_eq!(
+            direct.client_ip(Some(ip("10.0.0.1")), &h),
+            Some(ip("10.0.0.1"))
+        );
+        let proxied = AuthState::configured(true, None, false, vec![ip("10.0.0.1")]);
+        assert_eq!(
+            proxied.client_ip(Some(ip("10.0.0.1")), &h),
+            Some(ip("203.0.113.9"))
+        );
+        // From anyone else, the header is ignored.
+        assert_eq!(
+            proxied.client_ip(Some(ip("10.0.0.2")), &h),
+            Some(ip("10.0.0.2"))
+        );
+        // Without the header, the proxy is the client.
+        let none = axum::http::HeaderMap::new();
+        assert_eq!(
+            proxied.client_ip(Some(ip("10.0.0.1")), &none),
+            Some(ip("10.0.0.1"))
+        );
     }
 
     #[test]

@@ -27,7 +27,9 @@ pub struct ServeArgs {
     /// The address to listen on. Default: `site-addr` in Leptos.toml, else 127.0.0.1:3000.
     #[arg(long, env = "LEPTOS_SITE_ADDR")]
     pub addr: Option<String>,
-    /// Whether to load the demo catalog into an empty database (`0` starts empty).
+    /// Whether to load the demo catalog and demo users into an empty database.
+    /// Default: on for the embedded default path and `mem://`, off for any
+    /// other database (a production start), unless `[mlgraph] demo` says.
     #[arg(long, env = "MLGRAPH_DEMO")]
     pub demo: Option<String>,
     /// Where the compiled site (wasm, CSS, public files) is. Default: `site-root` in Leptos.toml.
@@ -52,6 +54,17 @@ pub struct ServeArgs {
     /// The password of every demo user; without it each gets a random one, printed at first start.
     #[arg(long, env = "MLGRAPH_DEMO_PASSWORD", hide_env_values = true)]
     pub demo_password: Option<String>,
+    /// Whether the session cookie is `Secure` (set it when users reach the
+    /// server over HTTPS, directly or through a proxy). Default off.
+    #[arg(long, env = "MLGRAPH_SECURE_COOKIES")]
+    pub secure_cookies: Option<String>,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` names the client
+    /// (comma-separated IPs). Without it, the TCP peer is the client.
+    #[arg(long, env = "MLGRAPH_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
+    /// How many days a new API token lasts.
+    #[arg(long, env = "MLGRAPH_TOKEN_DAYS", default_value_t = catalog::DEFAULT_TOKEN_DAYS)]
+    pub token_days: u32,
 }
 
 /// mlgraph's own section of Leptos.toml.
@@ -78,6 +91,9 @@ pub struct Settings {
     pub ingest_log_days: u32,
     pub admin_token: Option<String>,
     pub demo_password: Option<String>,
+    pub secure_cookies: bool,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub token_days: u32,
     pub leptos: leptos::config::LeptosOptions,
 }
 
@@ -137,8 +153,26 @@ impl Settings {
             .map_err(|e| anyhow::anyhow!("reading {CONFIG_FILE}: {e}"))?
             .leptos_options;
         let file = file_settings()?;
-        let demo =
-            switch("MLGRAPH_DEMO", args.demo.as_deref())?.unwrap_or(file.demo.unwrap_or(true));
+        let db = db_url(&args.db)?;
+        let demo_by_default = db == DEFAULT_DB || db.starts_with("mem://");
+        let demo = switch("MLGRAPH_DEMO", args.demo.as_deref())?
+            .unwrap_or(file.demo.unwrap_or(demo_by_default));
+        let trusted_proxies = args
+            .trusted_proxies
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<std::net::IpAddr>().map_err(|_| {
+                    anyhow::anyhow!("MLGRAPH_TRUSTED_PROXIES: {p:?} is not an IP address")
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if args.token_days == 0 {
+            anyhow::bail!("MLGRAPH_TOKEN_DAYS must be at least 1");
+        }
         let anonymous = switch("MLGRAPH_ANONYMOUS", args.anonymous.as_deref())?
             .unwrap_or(file.anonymous.unwrap_or(true));
         let webhook_url = args
@@ -154,7 +188,7 @@ impl Settings {
             }
         }
         Ok(Settings {
-            db: db_url(&args.db)?,
+            db,
             demo,
             anonymous,
             webhook_url,
@@ -162,6 +196,10 @@ impl Settings {
             ingest_log_days: args.ingest_log_days,
             admin_token: args.admin_token.clone().filter(|t| !t.is_empty()),
             demo_password: args.demo_password.clone().filter(|t| !t.is_empty()),
+            secure_cookies: switch("MLGRAPH_SECURE_COOKIES", args.secure_cookies.as_deref())?
+                .unwrap_or(false),
+            trusted_proxies,
+            token_days: args.token_days,
             leptos,
         })
     }

@@ -119,8 +119,9 @@ enum UserCommand {
         #[command(flatten)]
         db: config::DbArgs,
         username: String,
-        /// Comma-separated: viewer, editor, approver, operator, admin.
-        #[arg(long, default_value = "admin")]
+        /// Comma-separated: viewer, editor, approver, operator, admin. Least privilege
+        /// by default: name `--roles admin` for the first administrator.
+        #[arg(long, default_value = "viewer")]
         roles: String,
         /// Comma-separated teams whose assets the user answers for.
         #[arg(long, default_value = "")]

@@ -88,7 +88,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             url.clone(),
             settings.webhook_secret.clone(),
         ));
-        tracing::info!("change-request events go to the webhook {url}");
+        tracing::info!(
+            "change-request events go to the webhook {}",
+            crate::webhook::redacted(url)
+        );
     }
     catalog.set_ingest_log_days(settings.ingest_log_days);
     tokio::spawn(housekeeping(catalog.clone(), settings.ingest_log_days));
@@ -98,7 +101,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         tokio::spawn(follow_other_servers(catalog.clone()));
     }
     let addr = settings.leptos.site_addr;
-    let auth = AuthState::new(settings.anonymous, settings.admin_token.clone());
+    catalog.set_token_days(settings.token_days);
+    let auth = AuthState::configured(
+        settings.anonymous,
+        settings.admin_token.clone(),
+        settings.secure_cookies,
+        settings.trusted_proxies.clone(),
+    );
     let app = build(catalog.clone(), settings.leptos, auth);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(

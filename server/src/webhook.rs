@@ -35,9 +35,22 @@ pub fn signature(secret: &str, timestamp: u64, body: &str) -> String {
     format!("sha256={hex}")
 }
 
+/// The webhook's URL as logs may show it: scheme and host, the path (which
+/// often holds a secret token, as Slack's and Teams' do) and query hidden.
+pub fn redacted(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // Credentials in the authority are secret too.
+    let host = host.rsplit('@').next().unwrap_or_default();
+    format!("{scheme}://{host}/…")
+}
+
 pub async fn deliver(catalog: catalog::Catalog, url: String, secret: Option<String>) {
+    // Redirects are not followed: a 307 or 308 would post the event (and
+    // its signature) to wherever the receiver points.
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
     {
         Ok(c) => c,
@@ -77,8 +90,13 @@ pub async fn deliver(catalog: catalog::Catalog, url: String, secret: Option<Stri
             let result = request.body(body).send().await;
             let error = match result {
                 Ok(r) if r.status().is_success() => None,
+                Ok(r) if r.status().is_redirection() => Some(format!(
+                    "the webhook answered {} (redirects are not followed)",
+                    r.status()
+                )),
                 Ok(r) => Some(format!("the webhook answered {}", r.status())),
-                Err(e) => Some(format!("posting to the webhook: {e}")),
+                // The URL is often a secret (Slack's are): never in a message.
+                Err(e) => Some(format!("posting to the webhook: {}", e.without_url())),
             };
             if let Some(e) = &error {
                 tracing::warn!(attempt = item.attempts + 1, "{e}");
@@ -95,6 +113,18 @@ pub async fn deliver(catalog: catalog::Catalog, url: String, secret: Option<Stri
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn webhook_urls_are_redacted_to_their_host() {
+        assert_eq!(
+            super::redacted("https://hooks.slack.com/services/T0/B0/secret?x=1"),
+            "https://hooks.slack.com/…"
+        );
+        assert_eq!(
+            super::redacted("http://user:pw@127.0.0.1:9000/hook"),
+            "http://127.0.0.1:9000/…"
+        );
+    }
+
     #[test]
     fn backoff_doubles_and_stops_at_ten_minutes() {
         assert_eq!(super::backoff(0), 2);
