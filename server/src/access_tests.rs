@@ -79,6 +79,101 @@ async fn send_raw(
 /// whether anonymous callers are.
 type Row<'a> = (&'a str, String, Option<Value>, &'a [Role], bool);
 
+/// Every (method, path template) the router serves: the REST routes as the
+/// route modules declare them (`.route("/path", get(..).post(..))`, under
+/// `/api/v1` but for router.rs's own) and every server function's endpoint
+/// (`POST /rpc/NAME`). Read from the source the router is built from, so a
+/// route added without a row in the matrix fails the test.
+fn declared_endpoints() -> Vec<(String, String)> {
+    let modules = [
+        ("/api/v1", include_str!("api.rs")),
+        ("/api/v1", include_str!("access.rs")),
+        ("/api/v1", include_str!("changes.rs")),
+        ("/api/v1", include_str!("report.rs")),
+        ("/api/v1", include_str!("openlineage.rs")),
+        ("/api/v1", include_str!("scaling.rs")),
+        ("", include_str!("router.rs")),
+    ];
+    let mut out = Vec::new();
+    for (prefix, text) in modules {
+        for (at, _) in text.match_indices(".route(") {
+            let rest = &text[at + ".route(".len()..];
+            let path = rest.split('"').nth(1).expect("a route's path is a literal");
+            // The call runs to its matching parenthesis.
+            let mut depth = 1;
+            let end = rest
+                .char_indices()
+                .find(|&(_, c)| {
+                    depth += match c {
+                        '(' => 1,
+                        ')' => -1,
+                        _ => 0,
+                    };
+                    depth == 0
+                })
+                .map_or(rest.len(), |(i, _)| i);
+            let call = &rest[..end];
+            for method in ["get", "post", "put", "delete", "patch"] {
+                let used = call.match_indices(&format!("{method}(")).any(|(i, _)| {
+                    i == 0
+                        || !call.as_bytes()[i - 1].is_ascii_alphanumeric()
+                            && call.as_bytes()[i - 1] != b'_'
+                });
+                if used {
+                    out.push((method.to_uppercase(), format!("{prefix}{path}")));
+                }
+            }
+        }
+    }
+    for text in [
+        include_str!("../../app/src/api.rs"),
+        include_str!("../../app/src/api/access.rs"),
+        include_str!("../../app/src/api/change_requests.rs"),
+        include_str!("../../app/src/api/scaling.rs"),
+    ] {
+        for (at, _) in text.match_indices("#[server(") {
+            let attr = &text[at..at + text[at..].find(']').unwrap()];
+            let name = attr
+                .split("endpoint = \"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .expect("every server function names its endpoint");
+            out.push(("POST".into(), format!("/rpc/{name}")));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether a concrete path (query ignored) fits a route template.
+fn fits(template: &str, path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or_default();
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()))
+}
+
+fn assert_every_route_has_a_row(matrix: &[Row]) {
+    let declared = declared_endpoints();
+    assert!(
+        declared.len() > 60,
+        "the route parser found only {declared:?}"
+    );
+    let missing: Vec<String> = declared
+        .iter()
+        .filter(|(m, t)| !matrix.iter().any(|(rm, p, ..)| rm == m && fits(t, p)))
+        .map(|(m, t)| format!("{m} {t}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "routes without a row in the role matrix (add one):\n{}",
+        missing.join("\n")
+    );
+}
+
 /// A demo catalog with one user (and token) per role, plus a proposer.
 async fn demo_with_users() -> (catalog::Catalog, Vec<(Option<Role>, String)>) {
     let catalog = catalog::Catalog::connect("mem://").await.unwrap();
@@ -182,7 +277,169 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
     use Role::*;
     let anyone: &[Role] = &[Viewer, Editor, Approver, Operator, Admin];
     // (method, path, body, roles allowed, whether anonymous callers are).
+    let ds = enc(&dataset);
     let matrix: Vec<Row> = vec![
+        // Reads, open to every caller (anonymous reads are on here).
+        (
+            "GET",
+            format!(
+                "/api/v1/column-lineage?nodeId={}",
+                enc(&format!(
+                    "datasetField:{}:{column}",
+                    dataset.trim_start_matches("dataset:")
+                ))
+            ),
+            None,
+            anyone,
+            true,
+        ),
+        ("GET", "/api/v1/edges/0123".into(), None, anyone, true),
+        ("GET", "/api/v1/hubs".into(), None, anyone, true),
+        ("GET", "/api/v1/jobs/runs/none".into(), None, anyone, true),
+        (
+            "GET",
+            format!("/api/v1/lineage?nodeId={ds}&depth=2"),
+            None,
+            anyone,
+            true,
+        ),
+        ("GET", "/api/v1/namespaces".into(), None, anyone, true),
+        (
+            "GET",
+            "/api/v1/namespaces/demo/datasets".into(),
+            None,
+            anyone,
+            true,
+        ),
+        (
+            "GET",
+            "/api/v1/namespaces/demo/datasets/none".into(),
+            None,
+            anyone,
+            true,
+        ),
+        (
+            "GET",
+            "/api/v1/namespaces/demo/jobs".into(),
+            None,
+            anyone,
+            true,
+        ),
+        (
+            "GET",
+            "/api/v1/namespaces/demo/jobs/none".into(),
+            None,
+            anyone,
+            true,
+        ),
+        (
+            "GET",
+            "/api/v1/namespaces/demo/jobs/none/runs".into(),
+            None,
+            anyone,
+            true,
+        ),
+        (
+            "GET",
+            format!("/api/v1/paths?from={ds}&to={ds}"),
+            None,
+            anyone,
+            true,
+        ),
+        (
+            "GET",
+            format!("/api/v1/refresh-plan/{ds}"),
+            None,
+            anyone,
+            true,
+        ),
+        (
+            "GET",
+            format!("/api/v1/services/{}/manifest", enc(&service)),
+            None,
+            anyone,
+            true,
+        ),
+        // Signing in is for everyone (a malformed attempt: 400, not counted).
+        (
+            "POST",
+            "/api/v1/session".into(),
+            Some(json!({"username": "", "password": ""})),
+            anyone,
+            true,
+        ),
+        ("POST", "/signout".into(), None, anyone, true),
+        (
+            "POST",
+            "/rpc/asset".into(),
+            Some(json!(format!("id={ds}"))),
+            anyone,
+            true,
+        ),
+        (
+            "POST",
+            "/rpc/change_requests".into(),
+            Some(json!("state=")),
+            anyone,
+            true,
+        ),
+        (
+            "POST",
+            "/rpc/expand".into(),
+            Some(json!(format!("id={ds}"))),
+            anyone,
+            true,
+        ),
+        (
+            "POST",
+            "/rpc/graph".into(),
+            Some(json!(format!("id={ds}"))),
+            anyone,
+            true,
+        ),
+        (
+            "POST",
+            "/rpc/hubs".into(),
+            Some(json!("limit=5")),
+            anyone,
+            true,
+        ),
+        (
+            "POST",
+            "/rpc/ingestion".into(),
+            Some(json!("source=")),
+            anyone,
+            true,
+        ),
+        (
+            "POST",
+            "/rpc/path".into(),
+            Some(json!(format!("from={ds}&to={ds}"))),
+            anyone,
+            true,
+        ),
+        (
+            "POST",
+            "/rpc/runs".into(),
+            Some(json!(format!("job={ds}"))),
+            anyone,
+            true,
+        ),
+        (
+            "POST",
+            "/rpc/scaling".into(),
+            Some(json!(format!("id={}", enc(&service)))),
+            anyone,
+            true,
+        ),
+        (
+            "POST",
+            "/rpc/search".into(),
+            Some(json!("query=q%3Dwatch")),
+            anyone,
+            true,
+        ),
+        ("POST", "/rpc/whoami".into(), Some(json!("")), anyone, true),
         ("GET", "/api/v1/assets?q=watch".into(), None, anyone, true),
         (
             "GET",
@@ -585,6 +842,7 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
             true,
         ),
     ];
+    assert_every_route_has_a_row(&matrix);
     let mut wrong = Vec::new();
     for (method, path, body, roles, anonymous) in &matrix {
         for (role, token) in tokens.iter().take(6) {
