@@ -19,6 +19,8 @@ mod export;
 #[cfg(test)]
 mod export_tests;
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod ingest_tests;
 mod openlineage;
 mod report;

@@ -223,15 +223,24 @@ async fn receive(
             {
                 tracing::warn!(error = %e, "logging a rejected event");
             }
+            // A problem with the event as a whole has an empty path: it is
+            // the body's.
+            let field = |path: &str| {
+                if path.is_empty() {
+                    "body".to_string()
+                } else {
+                    path.to_string()
+                }
+            };
             let first = problems
                 .first()
-                .map(|p| format!("{}: {}", p.path, p.message))
+                .map(|p| format!("{}: {}", field(&p.path), p.message))
                 .unwrap_or_default();
             return Ok((
                 StatusCode::BAD_REQUEST,
                 Json(json!({
                     "error": first,
-                    "field": problems.first().map(|p| p.path.clone()),
+                    "field": problems.first().map(|p| field(&p.path)),
                     "message": format!("the event has {} problem(s)", problems.len()),
                     "problems": listed,
                     "status": 400,
