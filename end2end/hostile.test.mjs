@@ -67,15 +67,17 @@ test('a stored asset name runs no script on any page that titles it', { skip: !p
     headers: { 'content-type': 'application/json', cookie },
     body: JSON.stringify({ kind: 'dataset', namespace: 'evil', name, description: HOSTILE, owners: [HOSTILE.replaceAll(' ', '_')] }),
   });
-  assert.ok([200, 201].includes(put.status), `PUT: ${put.status} ${await put.text()}`);
-  const created = await put.json();
+  const putText = await put.text();
+  assert.ok([200, 201].includes(put.status), `PUT: ${put.status} ${putText}`);
+  const created = JSON.parse(putText);
   // Something downstream, so the lineage tab and explorer draw a graph.
   const edge = await fetch(`${base}/api/v1/edges`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', cookie },
     body: JSON.stringify({ from: created.id, to: (await (await fetch(`${base}/api/v1/assets?q=member_profiles&limit=1`)).json()).items[0].id, kind: 'derives' }),
   });
-  assert.ok([200, 201].includes(edge.status), `edge: ${edge.status} ${await edge.text()}`);
+  const edgeText = await edge.text();
+  assert.ok([200, 201].includes(edge.status), `edge: ${edge.status} ${edgeText}`);
   const { p, errors } = await page();
   await check(p, errors, `${base}/asset?id=${twice(created.id)}`);
   await check(p, errors, `${base}/asset?id=${twice(created.id)}&tab=lineage`, { graph: true });

@@ -50,7 +50,7 @@ FOR $a IN $assets {
     IF ($rid.version ?? 0) != $a.expected {
         THROW 'mlgraph-conflict: ' + $a.key + ' was changed by someone else; reload it and try again';
     };
-    UPSERT $rid CONTENT $a.doc;
+    IF $a.expected = 0 { CREATE $rid CONTENT $a.doc; } ELSE { UPSERT $rid CONTENT $a.doc; };
     CREATE asset_version SET asset = $a.key, version = $a.doc.version, by = $by, changes = $a.changes, snapshot = $a.doc;
 };
 FOR $e IN $edges {

@@ -332,3 +332,49 @@ async fn anonymous_uploads_are_refused_before_the_body_is_read() {
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path}");
     }
 }
+
+/// An OpenLineage event with 5,000 inputs is stored whole, in one write.
+/// (It used to take a minute: SurrealDB's UPSERT of a new record grows
+/// with the transaction's size, so new assets are now CREATEd.)
+#[tokio::test]
+async fn an_event_with_five_thousand_inputs_is_stored_whole() {
+    let app = app_with_demo().await;
+    let inputs: Vec<Value> = (0..5_000)
+        .map(|i| json!({"namespace": "wide", "name": format!("in_{i}")}))
+        .collect();
+    let event = json!({
+        "eventType": "COMPLETE", "eventTime": "2024-05-01T12:00:00Z",
+        "producer": "https://example.com/p",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": "0190c9b2-6f6e-7cd1-a1f5-3c0b4f9c2a11"},
+        "job": {"namespace": "wide", "name": "job"},
+        "inputs": inputs, "outputs": [{"namespace": "wide", "name": "out"}]
+    });
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post("/api/v1/lineage")
+                .header("authorization", format!("Bearer {ADMIN}"))
+                .header("content-type", "application/json")
+                .body(Body::from(event.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let job = domain::query::encode_component("workflow:wide:job");
+    let (s, _, text) = get(
+        &app,
+        &format!("/api/v1/lineage/{job}?direction=upstream&depth=1&limit=10000"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let upstream = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["depth"] == -1)
+        .count();
+    assert_eq!(upstream, 5_000);
+}

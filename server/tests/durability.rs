@@ -134,7 +134,10 @@ async fn acknowledged_events_survive_sigkill_and_the_index_matches_the_store() {
         }
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
-    eprintln!("{} events acknowledged across {CYCLES} kills", acknowledged.len());
+    eprintln!(
+        "{} events acknowledged across {CYCLES} kills",
+        acknowledged.len()
+    );
     assert!(
         acknowledged.len() > CYCLES * WRITERS,
         "only {} events went in",
