@@ -82,4 +82,19 @@ test('a stored asset name runs no script on any page that titles it', { skip: !p
   await check(p, errors, `${base}/asset?id=${twice(created.id)}`);
   await check(p, errors, `${base}/asset?id=${twice(created.id)}&tab=lineage`, { graph: true });
   await check(p, errors, `${base}/graph?id=${twice(created.id)}`, { graph: true });
+
+  // The downloadable reports, opened in the browser, run nothing either
+  // (loaded as the page's content, with no policy to help), and the
+  // server's policy for them allows no script at all.
+  for (const format of ['html', 'svg']) {
+    const url = `${base}/api/v1/assets/${encodeURIComponent(created.id)}/report?format=${format}`;
+    const res = await fetch(url);
+    assert.equal(res.status, 200, url);
+    assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'none'/, `${url}: a no-script policy`);
+    const text = await res.text();
+    assert.ok(!text.includes('<img src=x'), `${url}: the markup went into the report`);
+    await p.setContent(text);
+    assert.equal(await p.evaluate(() => window.__x), undefined, `${url}: an injected script ran`);
+    assert.deepEqual(errors, [], `${url}: script errors`);
+  }
 });
