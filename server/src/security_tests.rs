@@ -27,15 +27,24 @@ async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Option<String>, Stri
     (status, csp, String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// A JSON POST, anonymous or as the admin token: status and JSON answer.
 async fn post(app: &axum::Router, uri: &str, body: Value) -> (StatusCode, Value) {
+    post_as(app, None, uri, body).await
+}
+
+async fn post_as(
+    app: &axum::Router,
+    token: Option<&str>,
+    uri: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let mut req = Request::post(uri).header("content-type", "application/json");
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
     let res = app
         .clone()
-        .oneshot(
-            Request::post(uri)
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
+        .oneshot(req.body(Body::from(body.to_string())).unwrap())
         .await
         .unwrap();
     let status = res.status();
@@ -350,18 +359,8 @@ async fn an_event_with_five_thousand_inputs_is_stored_whole() {
         "job": {"namespace": "wide", "name": "job"},
         "inputs": inputs, "outputs": [{"namespace": "wide", "name": "out"}]
     });
-    let res = app
-        .clone()
-        .oneshot(
-            Request::post("/api/v1/lineage")
-                .header("authorization", format!("Bearer {ADMIN}"))
-                .header("content-type", "application/json")
-                .body(Body::from(event.to_string()))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
+    let (s, v) = post_as(&app, Some(ADMIN), "/api/v1/lineage", event).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
     let job = domain::query::encode_component("workflow:wide:job");
     let (s, _, text) = get(
         &app,
@@ -377,4 +376,83 @@ async fn an_event_with_five_thousand_inputs_is_stored_whole() {
         .filter(|n| n["depth"] == -1)
         .count();
     assert_eq!(upstream, 5_000);
+}
+
+/// Repeated facet values count once (8,000 repeats answer like one), and
+/// the limits on values, words and offsets answer 400 naming the field.
+#[tokio::test]
+async fn facet_repeats_count_once_and_search_limits_name_their_field() {
+    let app = app_with_demo().await;
+    // Issue 14's request: 8,000 repeats, a 16 KB URL, once answered 772 MB.
+    let repeated = vec!["x"; 8_000].join(",");
+    let (s, _, once) = get(&app, "/?owner=x").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, many) = get(&app, &format!("/?owner={repeated}")).await;
+    assert_eq!(s, StatusCode::OK);
+    // The same page but for the echoed query; not 8,000 times larger.
+    assert!(
+        many.len() < once.len() * 2,
+        "{} bytes against {}",
+        many.len(),
+        once.len()
+    );
+    let (s, _, text) = get(&app, &format!("/api/v1/assets?owner={repeated}&limit=1")).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+
+    let distinct: Vec<String> = (0..51).map(|i| format!("o{i}")).collect();
+    let words = vec!["w"; 33].join("%20");
+    for (query, field) in [
+        (format!("owner={}", distinct.join(",")), "owner"),
+        (format!("tag={}", "t".repeat(201)), "tag"),
+        (format!("q={}", "q".repeat(501)), "q"),
+        (format!("q={words}"), "q"),
+        ("offset=1000000000".to_string(), "offset"),
+        ("offset=18446744073709551615".to_string(), "offset"),
+        ("limit=1001".to_string(), "limit"),
+    ] {
+        let (s, _, text) = get(&app, &format!("/api/v1/assets?{query}")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{query}: {text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["field"], field, "{query}: {text}");
+    }
+}
+
+/// OpenLineage names meet the limits every other write path has: at most
+/// 512 bytes, one line, no control characters; the 400 says where.
+#[tokio::test]
+async fn openlineage_names_meet_the_write_paths_limits() {
+    let app = app_with_demo().await;
+    let event = |input: &str, output: &str, job: &str| {
+        json!({
+            "eventType": "COMPLETE", "eventTime": "2024-05-01T12:00:00Z",
+            "producer": "https://example.com/p",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+            "run": {"runId": "0190c9b2-6f6e-7cd1-a1f5-3c0b4f9c2a11"},
+            "job": {"namespace": "names", "name": job},
+            "inputs": [{"namespace": "names", "name": input}],
+            "outputs": [{"namespace": "names", "name": output}]
+        })
+    };
+    let long = "n".repeat(600);
+    for (body, field) in [
+        (event(&long, "out", "job"), "inputs[0].name"),
+        (event("in", "out\u{0}x", "job"), "outputs[0].name"),
+        (event("in", "out", "job\u{7}"), "job.name"),
+        (event("in", "two\nlines", "job"), "outputs[0].name"),
+    ] {
+        let (status, v) = post_as(&app, Some(ADMIN), "/api/v1/lineage", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}: {v}");
+        assert_eq!(v["field"], field, "{v}");
+    }
+    // Nothing of them was stored.
+    let (_, _, text) = get(&app, "/api/v1/assets?q=names&limit=100").await;
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["namespace"] != "names"),
+        "{text}"
+    );
 }
