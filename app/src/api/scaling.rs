@@ -338,6 +338,8 @@ pub async fn preview_scaling(
 ) -> Result<Preview, ServerFnError> {
     use domain::scaling::SimConfig;
     let catalog = expect_context::<catalog::Catalog>();
+    // Read from the request's context before the first await.
+    let who = sim::caller_key();
     let current = catalog
         .scaling_of(&id)
         .await
@@ -375,7 +377,6 @@ pub async fn preview_scaling(
     let per_pod = current.target_concurrency * current.target_utilization;
     // A preview answers within a minute or says so; the simulations are
     // far quicker than that, so only an overloaded server gets here.
-    let who = sim::caller_key();
     let (a, b) = tokio::time::timeout(std::time::Duration::from_secs(60), async {
         tokio::join!(sim::run(cfg(current), &who), sim::run(cfg(proposed), &who))
     })
