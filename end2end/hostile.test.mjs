@@ -98,3 +98,24 @@ test('a stored asset name runs no script on any page that titles it', { skip: !p
     assert.deepEqual(errors, [], `${url}: script errors`);
   }
 });
+
+test('downloads (impact CSV, Knative YAML, NDJSON export) are never pages', async () => {
+  const assets = await (await fetch(`${base}/api/v1/assets?kind=dataset&limit=100`)).json();
+  const dataset = assets.items.find((a) => a.schema.length > 0);
+  // The demo's LLM endpoint has a scaling policy, so it has a manifest.
+  const service = (await (await fetch(`${base}/api/v1/assets?q=assistant_llm_endpoint&kind=service&limit=5`)).json()).items.find((a) => a.name === 'assistant_llm_endpoint');
+  assert.ok(service, 'the demo has assistant_llm_endpoint');
+  const downloads = [
+    [`${base}/api/v1/impact?format=csv`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dataset: dataset.id, changes: [{ op: 'drop', column: dataset.schema[0].name }] }) }, /^text\/csv/],
+    [`${base}/api/v1/services/${encodeURIComponent(service.id)}/manifest?format=knative`, {}, /^application\/yaml/],
+    [`${base}/api/v1/export`, {}, /^application\/x-ndjson/],
+  ];
+  for (const [url, init, type] of downloads) {
+    const res = await fetch(url, init);
+    assert.equal(res.status, 200, `${url}: ${res.status}`);
+    assert.match(res.headers.get('content-type') ?? '', type, url);
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff', url);
+    assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'none'/, url);
+    await res.arrayBuffer();
+  }
+});
