@@ -1,23 +1,31 @@
 #!/usr/bin/env bash
-# The soak benchmark (not a test): the release build serving a
-# 10,000-asset catalog on SurrealKV takes a mixed load (search 40%, asset
+# The soak benchmark (not a test): the release build serving a catalog on
+# SurrealKV (the demo's 309 assets, or a synthetic one of ASSETS) takes a
+# mixed load (search 40%, asset
 # pages 15%, the lineage explorer 5%, lineage reads 15%, OpenLineage events
 # 20%, simulations 5%) at 200 requests/s for 30 minutes, and prints a row
 # per minute: throughput, p50/p99, errors and the server's resident memory.
 # Targets: 0 errors, p99 < 100 ms, RSS growth < 10% after minute 5.
 # Figures go in docs/PERFORMANCE.md.
-# Usage: bash scripts/soak.sh [MINUTES] [RPS]
+# Usage: bash scripts/soak.sh [MINUTES] [RPS] [ASSETS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH" LEPTOS_OUTPUT_NAME=mlgraph
 minutes="${1:-30}"
 rps="${2:-200}"
+assets="${3:-0}"
 work="${MLGRAPH_BENCH_DIR:-/var/tmp/mlgraph-soak}"
 cargo build --release -p server
 bin="${CARGO_TARGET_DIR:-target}/release/mlgraph"
 rm -rf "$work"
 mkdir -p "$work"
-"$bin" seed-demo --db "surrealkv://$work/store" --assets 10000 >/dev/null 2>&1
+if [ "$assets" = 0 ]; then
+  "$bin" seed-demo --db "surrealkv://$work/store" >/dev/null 2>&1
+  catalog="the demo catalog (309 assets)"
+else
+  "$bin" seed-demo --db "surrealkv://$work/store" --assets "$assets" >/dev/null 2>&1
+  catalog="a $assets-asset catalog"
+fi
 port=3931
 token="soak-$(date +%s)"
 MLGRAPH_DB="surrealkv://$work/store" MLGRAPH_DEMO=0 MLGRAPH_ADMIN_TOKEN="$token" \
@@ -30,6 +38,6 @@ for _ in $(seq 1 120); do
   kill -0 $server 2>/dev/null || { cat "$work/server.log"; exit 1; }
   sleep 1
 done
-echo "release build, 10,000-asset catalog on SurrealKV, $rps requests/s for $minutes minutes"
+echo "release build, $catalog on SurrealKV, $rps requests/s for $minutes minutes"
 python3 scripts/soak.py --url "http://127.0.0.1:$port" --token "$token" --pid "$server" \
   --minutes "$minutes" --rps "$rps"
