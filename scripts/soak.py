@@ -44,6 +44,8 @@ def main():
     ap.add_argument("--minutes", type=float, default=30)
     ap.add_argument("--rps", type=float, default=200)
     ap.add_argument("--workers", type=int, default=32)
+    ap.add_argument("--datasets", type=int, default=5000,
+                    help="distinct output datasets the events name (the catalog grows by up to this many)")
     args = ap.parse_args()
     u = urllib.parse.urlparse(args.url)
     assert u.hostname in ("127.0.0.1", "localhost", "::1"), "the soak only targets loopback"
@@ -81,8 +83,8 @@ def main():
                 "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
                 "run": {"runId": f"0190c9b2-6f6e-7cd1-a1f5-{n:012x}"},
                 "job": {"namespace": "soak", "name": f"job_{n % 200}"},
-                "inputs": [{"namespace": "soak", "name": f"in_{n % 1000}"}],
-                "outputs": [{"namespace": "soak", "name": f"out_{n % 5000}"}],
+                "inputs": [{"namespace": "soak", "name": f"in_{n % max(1, args.datasets // 5)}"}],
+                "outputs": [{"namespace": "soak", "name": f"out_{n % args.datasets}"}],
             }
             return "ingest", "POST", "/api/v1/lineage", json.dumps(ev), auth
         body = {

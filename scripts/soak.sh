@@ -7,13 +7,16 @@
 # per minute: throughput, p50/p99, errors and the server's resident memory.
 # Targets: 0 errors, p99 < 100 ms, RSS growth < 10% after minute 5.
 # Figures go in docs/PERFORMANCE.md.
-# Usage: bash scripts/soak.sh [MINUTES] [RPS] [ASSETS]
+# Usage: bash scripts/soak.sh [MINUTES] [RPS] [ASSETS] [DATASETS]
+# DATASETS (5,000) is how many distinct datasets the events write, so how
+# far the catalog grows during the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH" LEPTOS_OUTPUT_NAME=mlgraph
 minutes="${1:-30}"
 rps="${2:-200}"
 assets="${3:-0}"
+datasets="${4:-5000}"
 work="${MLGRAPH_BENCH_DIR:-/var/tmp/mlgraph-soak}"
 cargo build --release -p server
 bin="${CARGO_TARGET_DIR:-target}/release/mlgraph"
@@ -38,6 +41,6 @@ for _ in $(seq 1 120); do
   kill -0 $server 2>/dev/null || { cat "$work/server.log"; exit 1; }
   sleep 1
 done
-echo "release build, $catalog on SurrealKV, $rps requests/s for $minutes minutes"
+echo "release build, $catalog on SurrealKV, $rps requests/s for $minutes minutes, events naming $datasets datasets"
 python3 scripts/soak.py --url "http://127.0.0.1:$port" --token "$token" --pid "$server" \
-  --minutes "$minutes" --rps "$rps"
+  --minutes "$minutes" --rps "$rps" --datasets "$datasets"
