@@ -60,6 +60,19 @@ async fn wait_ready(client: &reqwest::Client, base: &str, child: &mut Child) {
     }
 }
 
+/// Starts the server on `db` at a free port and waits until it answers.
+async fn serve(client: &reqwest::Client, db: &str) -> (Child, String) {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = start(db, port);
+    wait_ready(client, &base, &mut child).await;
+    (child, base)
+}
+
+async fn get_text(client: &reqwest::Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 fn event(job: &str, output: &str) -> String {
     serde_json::json!({
         "eventType": "COMPLETE",
@@ -95,10 +108,7 @@ async fn acknowledged_events_survive_sigkill_and_the_index_matches_the_store() {
         .unwrap();
     let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     for cycle in 0..CYCLES {
-        let port = free_port();
-        let base = format!("http://127.0.0.1:{port}");
-        let mut child = start(&db, port);
-        wait_ready(&client, &base, &mut child).await;
+        let (mut child, base) = serve(&client, &db).await;
         let writers: Vec<_> = (0..WRITERS)
             .map(|w| {
                 let (client, base, acknowledged) =
@@ -144,19 +154,9 @@ async fn acknowledged_events_survive_sigkill_and_the_index_matches_the_store() {
         acknowledged.len()
     );
 
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = start(&db, port);
-    wait_ready(&client, &base, &mut child).await;
+    let (mut child, base) = serve(&client, &db).await;
     // Every acknowledged event is in the store.
-    let export = client
-        .get(format!("{base}/api/v1/export"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let export = get_text(&client, format!("{base}/api/v1/export")).await;
     let mut assets = BTreeSet::new();
     let mut store_edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for line in export.lines() {
@@ -194,17 +194,14 @@ async fn acknowledged_events_survive_sigkill_and_the_index_matches_the_store() {
     // The lineage index the restarted server holds answers what the store
     // holds: every asset's direct downstream neighbours.
     for id in &assets {
-        let text = client
-            .get(format!(
+        let text = get_text(
+            &client,
+            format!(
                 "{base}/api/v1/lineage/{}?direction=downstream&depth=1&limit=10000",
                 enc(id)
-            ))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+            ),
+        )
+        .await;
         let r: serde_json::Value =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("lineage of {id}: {e}: {text}"));
         let index: BTreeSet<String> = r["nodes"]
