@@ -58,6 +58,10 @@ pub fn Pager(
     offset: usize,
     limit: usize,
     href: Callback<usize, String>,
+    /// The deepest offset the list pages to; past it, Next is replaced by
+    /// a hint to narrow the list.
+    #[prop(optional)]
+    max_offset: Option<usize>,
 ) -> impl IntoView {
     let total = total as usize;
     let first = if total == 0 { 0 } else { offset + 1 };
@@ -65,7 +69,8 @@ pub fn Pager(
     let page = offset / limit.max(1) + 1;
     let pages = total.div_ceil(limit.max(1)).max(1);
     let prev = (offset > 0).then(|| href.run(offset.saturating_sub(limit)));
-    let next = (offset + limit < total).then(|| href.run(offset + limit));
+    let beyond = max_offset.is_some_and(|m| offset + limit > m);
+    let next = (offset + limit < total && !beyond).then(|| href.run(offset + limit));
     view! {
         <nav class="pager" aria-label="Pages">
             <span class="pager-range">{format!("{first}–{last} of {total}")}</span>
@@ -78,6 +83,9 @@ pub fn Pager(
                 Some(h) => view! { <a class="pager-btn" rel="next" href=h>"Next ›"</a> }.into_any(),
                 None => view! { <span class="pager-btn disabled">"Next ›"</span> }.into_any(),
             }}
+            {(beyond && offset + limit < total).then(|| view! {
+                <span class="pager-note">"Narrow the search to see further"</span>
+            })}
         </nav>
     }
 }

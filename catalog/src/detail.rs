@@ -147,18 +147,7 @@ impl Catalog {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<domain::Asset>> {
-        let q = match after {
-            None => "SELECT * FROM asset ORDER BY key LIMIT $limit",
-            Some(_) => "SELECT * FROM asset WHERE key > $after ORDER BY key LIMIT $limit",
-        };
-        let mut res = self
-            .db
-            .query(q)
-            .bind(("limit", limit))
-            .bind(("after", after.unwrap_or_default().to_string()))
-            .await?;
-        let rows: Vec<Value> = res.take(0)?;
-        rows.into_iter().map(row_to_asset).collect()
+        assets_after(&self.db, after, limit).await
     }
 
     /// One page of all edges in id order, for export: those after `after`.
@@ -245,4 +234,23 @@ impl Catalog {
             total.and_then(|t| t["n"].as_u64()).unwrap_or(0),
         ))
     }
+}
+
+/// One page of all assets in id order: those after `after`.
+pub(crate) async fn assets_after(
+    db: &surrealdb::Surreal<surrealdb::engine::any::Any>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<domain::Asset>> {
+    let q = match after {
+        None => "SELECT * FROM asset ORDER BY key LIMIT $limit",
+        Some(_) => "SELECT * FROM asset WHERE key > $after ORDER BY key LIMIT $limit",
+    };
+    let mut res = db
+        .query(q)
+        .bind(("limit", limit))
+        .bind(("after", after.unwrap_or_default().to_string()))
+        .await?;
+    let rows: Vec<Value> = res.take(0)?;
+    rows.into_iter().map(row_to_asset).collect()
 }

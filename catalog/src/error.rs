@@ -81,7 +81,12 @@ pub(crate) fn first_real_error(
     // When every statement merely reports the failed transaction, the
     // commit itself failed: another transaction wrote the same records
     // first. That is a conflict the caller can retry, not a fault.
-    if only_cancelled || message.contains("conflict") {
+    // An INSERT of a new asset that another writer created first fails
+    // the same way.
+    if only_cancelled
+        || message.contains("conflict")
+        || (message.contains("asset") && message.contains("already exists"))
+    {
         tracing::debug!(%message, "a transaction lost a write conflict");
         return Err(CatalogError::Conflict(
             "someone else changed this at the same time; reload it and try again".into(),

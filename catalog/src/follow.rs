@@ -128,6 +128,11 @@ impl Catalog {
             }
         }
         self.rebuild_graph().await?;
+        let n = self.rebuild_search().await?;
+        tracing::info!(
+            assets = n,
+            "another process wrote to the store: search index rebuilt"
+        );
         Ok(true)
     }
 
@@ -194,6 +199,7 @@ impl Catalog {
     pub async fn as_another_process(&self) -> Result<Catalog> {
         let version = self.graph_version().await?;
         let graph = crate::graph::load(&self.db).await?;
+        let search = crate::search::open(&self.db, "mem://").await?;
         Ok(Catalog {
             db: self.db.clone(),
             graph: std::sync::Arc::new(std::sync::RwLock::new(graph)),
@@ -202,6 +208,7 @@ impl Catalog {
             stale_cache: Default::default(),
             graph_generation: Default::default(),
             follow: std::sync::Arc::new(Follower::new(version)),
+            search,
             ingest_log_days: std::sync::Arc::new(std::sync::atomic::AtomicU32::new(
                 crate::DEFAULT_INGEST_LOG_DAYS,
             )),

@@ -63,6 +63,8 @@ pub struct Catalog {
     graph_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// What the graph has caught up with of the store's writes.
     follow: std::sync::Arc<follow::Follower>,
+    /// The search index, derived from the store like the graph.
+    search: std::sync::Arc<search::SearchIndex>,
 }
 
 /// (request, its version) → (stored graph version, in-memory graph
@@ -83,6 +85,7 @@ impl Catalog {
         // the build then shows as a version the graph has not caught up with.
         let version = crate::graph::store_state(&db).await?.1;
         let graph = crate::graph::open(&db, url).await?;
+        let search = crate::search::open(&db, url).await?;
         Ok(Catalog {
             db,
             graph: std::sync::Arc::new(std::sync::RwLock::new(graph)),
@@ -91,6 +94,7 @@ impl Catalog {
             stale_cache: Default::default(),
             graph_generation: Default::default(),
             follow: std::sync::Arc::new(follow::Follower::new(version)),
+            search,
             ingest_log_days: std::sync::Arc::new(std::sync::atomic::AtomicU32::new(
                 DEFAULT_INGEST_LOG_DAYS,
             )),

@@ -7,9 +7,11 @@ use crate::Result;
 
 /// Every definition uses `IF NOT EXISTS`, so applying the schema to an
 /// existing database changes nothing. A later change to a definition needs
-/// an `OVERWRITE` step here, in order, never an edit of an old line.
+/// an `OVERWRITE` step here, in order, never an edit of an old line. What
+/// is no longer needed is removed with `REMOVE … IF EXISTS` (see the end
+/// of the asset table): search moved to the search index, so the full-text
+/// index, its analyzer and the owner and tag indexes went.
 const SCHEMA: &str = r#"
-DEFINE ANALYZER IF NOT EXISTS asset_text TOKENIZERS blank, class FILTERS lowercase, ascii, edgengram(2, 24);
 
 DEFINE TABLE IF NOT EXISTS asset SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS key ON asset TYPE string;
@@ -23,15 +25,16 @@ DEFINE FIELD IF NOT EXISTS domain ON asset TYPE option<string>;
 DEFINE FIELD IF NOT EXISTS schema ON asset TYPE array<object> FLEXIBLE DEFAULT [];
 DEFINE FIELD IF NOT EXISTS properties ON asset TYPE object FLEXIBLE DEFAULT {};
 DEFINE FIELD IF NOT EXISTS version ON asset TYPE int;
-DEFINE FIELD IF NOT EXISTS search_text ON asset TYPE string;
+DEFINE FIELD OVERWRITE search_text ON asset TYPE option<string>;
 DEFINE FIELD IF NOT EXISTS created_at ON asset TYPE datetime VALUE $before ?? time::now();
 DEFINE FIELD IF NOT EXISTS updated_at ON asset TYPE datetime VALUE time::now();
 DEFINE INDEX IF NOT EXISTS asset_key ON asset FIELDS key UNIQUE;
 DEFINE INDEX IF NOT EXISTS asset_kind ON asset FIELDS kind;
 DEFINE INDEX IF NOT EXISTS asset_name ON asset FIELDS name;
-DEFINE INDEX IF NOT EXISTS asset_owners ON asset FIELDS owners;
-DEFINE INDEX IF NOT EXISTS asset_tags ON asset FIELDS tags;
-DEFINE INDEX IF NOT EXISTS asset_search ON asset FIELDS search_text FULLTEXT ANALYZER asset_text BM25;
+REMOVE INDEX IF EXISTS asset_owners ON asset;
+REMOVE INDEX IF EXISTS asset_tags ON asset;
+REMOVE INDEX IF EXISTS asset_search ON asset;
+REMOVE ANALYZER IF EXISTS asset_text;
 
 DEFINE TABLE IF NOT EXISTS edge TYPE RELATION IN asset OUT asset ENFORCED SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS key ON edge TYPE string;

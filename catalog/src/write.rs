@@ -41,10 +41,17 @@ pub(crate) struct Extras {
     pub log: Vec<Value>,
     /// Edges to delete (by key): a re-imported source no longer has them.
     pub drop_edges: Vec<String>,
+    /// A batch of a bulk import, whose one audit record is written at its
+    /// end: this write writes none.
+    pub unaudited: bool,
 }
 
 const APPLY: &str = r#"
 BEGIN;
+IF array::len($created) > 0 {
+    INSERT INTO asset $created RETURN NONE;
+    INSERT INTO asset_version $created_versions RETURN NONE;
+};
 FOR $a IN $assets {
     LET $rid = type::record('asset', $a.key);
     IF ($rid.version ?? 0) != $a.expected {
@@ -66,8 +73,8 @@ FOR $e IN $edges {
 FOR $r IN $runs { UPSERT type::record('run', $r.run_id) CONTENT $r; };
 FOR $k IN $drop_edges { DELETE type::record('edge', $k); };
 FOR $l IN $log { CREATE ingest_event CONTENT $l; };
-CREATE audit CONTENT $audit;
-IF array::len($assets) > 0 OR array::len($edges) > 0 OR array::len($drop_edges) > 0 {
+IF $audited { CREATE audit CONTENT $audit; };
+IF array::len($created) > 0 OR array::len($assets) > 0 OR array::len($edges) > 0 OR array::len($drop_edges) > 0 {
     UPSERT meta:graph SET version = (version ?? 0) + 1;
 };
 SELECT VALUE version FROM ONLY meta:graph;
@@ -99,7 +106,7 @@ COMMIT;
 "#;
 
 /// The stored form of an asset: the wire form with `key` for `id`, no
-/// timestamps (the database sets them) and the text the search index covers.
+/// timestamps (the database sets them).
 pub(crate) fn stored_doc(a: &Asset) -> Result<Value> {
     let mut v = serde_json::to_value(a).map_err(|e| CatalogError::Corrupt(e.to_string()))?;
     let obj = v.as_object_mut().expect("an asset serialises to an object");
@@ -107,7 +114,6 @@ pub(crate) fn stored_doc(a: &Asset) -> Result<Value> {
     obj.remove("created_at");
     obj.remove("updated_at");
     obj.insert("key".into(), json!(a.id));
-    obj.insert("search_text".into(), json!(a.search_text()));
     strip_nulls(&mut v);
     Ok(v)
 }
@@ -262,6 +268,28 @@ impl Catalog {
         labels: Vec<String>,
         by: &str,
     ) -> Result<WriteOutcome> {
+        self.import_batch(batch, labels, by, false).await
+    }
+
+    /// One batch of a bulk import: written atomically like
+    /// [`Catalog::import`], without an audit record of its own (the import
+    /// writes one at its end with [`Catalog::record_import`]).
+    pub async fn import_part(
+        &self,
+        batch: ImportBatch,
+        labels: Vec<String>,
+        by: &str,
+    ) -> Result<WriteOutcome> {
+        self.import_batch(batch, labels, by, true).await
+    }
+
+    async fn import_batch(
+        &self,
+        batch: ImportBatch,
+        labels: Vec<String>,
+        by: &str,
+        unaudited: bool,
+    ) -> Result<WriteOutcome> {
         let edges = batch
             .edges
             .into_iter()
@@ -277,15 +305,33 @@ impl Catalog {
             "catalog",
             json!({"assets": batch.assets.len(), "edges": edges.len()}),
         );
-        self.apply(
-            batch.assets,
-            edges,
-            &HashMap::new(),
-            by,
-            audit,
-            Extras::default(),
-        )
-        .await
+        let extras = Extras {
+            unaudited,
+            ..Extras::default()
+        };
+        self.apply(batch.assets, edges, &HashMap::new(), by, audit, extras)
+            .await
+    }
+
+    /// The audit record of a finished bulk import.
+    pub async fn record_import(&self, by: &str, detail: Value) -> Result<()> {
+        let row = Audit::new("catalog.import", "catalog", detail).row(by);
+        let res = self
+            .db
+            .query("CREATE audit CONTENT $audit RETURN NONE")
+            .bind(("audit", row))
+            .await?;
+        first_real_error(res)?;
+        Ok(())
+    }
+
+    /// Which of `ids` no asset has.
+    pub async fn missing_assets(&self, ids: Vec<String>) -> Result<Vec<String>> {
+        let found = self.load_assets(ids.clone()).await?;
+        Ok(ids
+            .into_iter()
+            .filter(|id| !found.contains_key(id))
+            .collect())
     }
 
     pub(crate) async fn apply(
@@ -360,6 +406,8 @@ impl Catalog {
             .collect();
         let mut outcome = WriteOutcome::default();
         let mut asset_ops = Vec::new();
+        let (mut created, mut created_versions) = (Vec::new(), Vec::new());
+        let mut changed = Vec::new();
         for (id, mut asset) in assets_by_id {
             let old = stored.get(&id);
             let expected_version = old.map_or(0, |o| o.version);
@@ -384,10 +432,29 @@ impl Catalog {
                 outcome.assets_created += 1;
             }
             asset.version = expected_version + 1;
+            changed.push(crate::search::Change::Put(Box::new(asset.clone())));
+            let doc = stored_doc(&asset)?;
+            if old.is_none() {
+                // New assets go in with one INSERT per table: a statement
+                // per asset costs several times more in a large batch. An
+                // id that someone else created meanwhile fails the INSERT,
+                // and with it the transaction.
+                let mut row = doc.clone();
+                row["id"] = json!(id);
+                created.push(row);
+                created_versions.push(json!({
+                    "asset": id,
+                    "version": asset.version,
+                    "by": by,
+                    "changes": changes,
+                    "snapshot": doc,
+                }));
+                continue;
+            }
             let op = json!({
                 "key": id,
                 "expected": expected_version,
-                "doc": stored_doc(&asset)?,
+                "doc": doc,
                 "changes": changes,
             });
             asset_ops.push(op);
@@ -411,6 +478,7 @@ impl Catalog {
             .collect();
         outcome.edges_written = edge_ops.len();
         if asset_ops.is_empty()
+            && created.is_empty()
             && edge_ops.is_empty()
             && extras.runs.is_empty()
             && extras.log.is_empty()
@@ -419,14 +487,20 @@ impl Catalog {
             return Ok(outcome);
         }
         // As APPLY decides whether to bump the graph version.
-        let bumped = !asset_ops.is_empty() || !edge_ops.is_empty() || !extras.drop_edges.is_empty();
+        let bumped = !asset_ops.is_empty()
+            || !created.is_empty()
+            || !edge_ops.is_empty()
+            || !extras.drop_edges.is_empty();
         let res = self
             .db
             .query(APPLY)
+            .bind(("created", Value::Array(created)))
+            .bind(("created_versions", Value::Array(created_versions)))
             .bind(("assets", Value::Array(asset_ops)))
             .bind(("edges", Value::Array(edge_ops)))
             .bind(("by", by.to_string()))
             .bind(("audit", audit.row(by)))
+            .bind(("audited", !extras.unaudited))
             .bind(("runs", Value::Array(extras.runs)))
             .bind(("log", Value::Array(extras.log)))
             .bind(("drop_edges", extras.drop_edges.clone()))
@@ -439,7 +513,9 @@ impl Catalog {
             .chain(edges.into_iter().map(|e| GraphOp::Edge(e.edge)))
             .chain(extras.drop_edges.into_iter().map(GraphOp::RemoveEdge))
             .collect();
-        self.apply_to_graph(ops, bumped.then_some(version).flatten());
+        let version = bumped.then_some(version).flatten();
+        self.index_changes(changed, version);
+        self.apply_to_graph(ops, version);
         Ok(outcome)
     }
 
@@ -459,6 +535,7 @@ impl Catalog {
             .bind(("audit", Audit::new("asset.delete", id, json!({})).row(by)))
             .await?;
         let version = crate::follow::committed_version(first_real_error(res)?)?;
+        self.index_changes(vec![crate::search::Change::Delete(id.to_string())], version);
         self.apply_to_graph(vec![GraphOp::RemoveNode(id.to_string())], version);
         Ok(())
     }
@@ -475,6 +552,7 @@ impl Catalog {
             .bind(("audit", Audit::new("edge.delete", id, detail).row(by)))
             .await?;
         let version = crate::follow::committed_version(first_real_error(res)?)?;
+        self.index_changes(vec![], version);
         self.apply_to_graph(vec![GraphOp::RemoveEdge(id.to_string())], version);
         Ok(())
     }

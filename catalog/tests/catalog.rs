@@ -1,6 +1,9 @@
 //! The catalog against the real embedded SurrealDB, in memory and on disk.
 
+mod common;
+
 use catalog::{Catalog, CatalogError};
+use common::open_disk;
 use domain::query::SearchQuery;
 use domain::record::parse_ndjson;
 use domain::{AssetInput, AssetKind, EdgeInput, Field};
@@ -316,21 +319,6 @@ async fn imports_are_all_or_nothing() {
     let edges = c.export_edges(None, 100).await.unwrap();
     assert_eq!((assets.len(), edges.len()), (2, 1));
     assert_eq!(edges[0].columns[0].from, "x");
-}
-
-/// Opens an on-disk catalog, waiting while a catalog dropped a moment ago
-/// in this process still holds the directory's lock.
-async fn open_disk(url: &str) -> Catalog {
-    for _ in 0..100 {
-        match Catalog::connect(url).await {
-            Ok(c) => return c,
-            Err(CatalogError::Connect { message, .. }) if message.contains("locked") => {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await
-            }
-            Err(e) => panic!("{e}"),
-        }
-    }
-    panic!("the database at {url} stayed locked");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,6 +21,8 @@ pub const MAX_QUERY_WORDS: usize = 32;
 /// longest value, in characters.
 pub const MAX_FILTER_VALUES: usize = 50;
 pub const MAX_FILTER_CHARS: usize = 200;
+/// How many values each facet lists, besides the selected ones.
+pub const FACET_VALUES: usize = 50;
 
 /// A search over the catalog. Empty lists mean "no filter"; several values
 /// in one list mean "any of them".
@@ -38,6 +40,13 @@ pub struct SearchQuery {
     pub limit: usize,
     #[serde(default)]
     pub offset: usize,
+    /// Continues a listing without text after this asset id (the previous
+    /// page's `next`): keyset paging, at any depth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// Narrows each facet's list of values to those containing this text.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fq: String,
 }
 
 fn default_limit() -> usize {
@@ -45,12 +54,17 @@ fn default_limit() -> usize {
 }
 
 /// Counts per facet value, for the current query without that facet's own
-/// filter, so a user can widen a selection as well as narrow it.
+/// filter, so a user can widen a selection as well as narrow it. Each facet
+/// lists its `FACET_VALUES` most frequent values (those containing the
+/// query's `fq`) and every selected one; `more` says how many values each
+/// facet left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Facets {
     pub kind: BTreeMap<String, u64>,
     pub owner: BTreeMap<String, u64>,
     pub tag: BTreeMap<String, u64>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub more: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -58,6 +72,10 @@ pub struct SearchResult {
     pub total: u64,
     pub items: Vec<Asset>,
     pub facets: Facets,
+    /// For a listing without text (in name order): the `after` that shows
+    /// the next page, when there may be one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 /// A direct neighbour of an asset, seen from that asset.
@@ -190,8 +208,32 @@ impl SearchQuery {
                         ));
                     }
                 }
+                "after" => {
+                    if v.chars().count() > 2048 {
+                        return Err(ValidationError::new("after", "is too long for an asset id"));
+                    }
+                    crate::asset::parse_asset_id(&v).map_err(|_| {
+                        ValidationError::new("after", "must be the `next` of a previous page")
+                    })?;
+                    q.after = Some(v)
+                }
+                "fq" => {
+                    if v.chars().count() > MAX_FILTER_CHARS {
+                        return Err(ValidationError::new(
+                            "fq",
+                            format!("must be at most {MAX_FILTER_CHARS} characters"),
+                        ));
+                    }
+                    q.fq = v
+                }
                 _ => {}
             }
+        }
+        if q.after.is_some() && q.offset > 0 {
+            return Err(ValidationError::new(
+                "after",
+                "pages by cursor; leave offset out with after",
+            ));
         }
         Ok(q)
     }
@@ -217,6 +259,12 @@ impl SearchQuery {
         }
         if self.offset != 0 {
             parts.push(format!("offset={}", self.offset));
+        }
+        if let Some(a) = &self.after {
+            parts.push(format!("after={}", encode_component(a)));
+        }
+        if !self.fq.is_empty() {
+            parts.push(format!("fq={}", encode_component(&self.fq)));
         }
         parts.join("&")
     }
@@ -296,6 +344,8 @@ mod tests {
             tags: vec!["tier-1".into()],
             limit: 50,
             offset: 100,
+            after: None,
+            fq: "ana".into(),
         };
         let s = q.to_query_string();
         assert_eq!(SearchQuery::from_pairs(parse_query_string(&s)).unwrap(), q);
@@ -313,6 +363,8 @@ mod tests {
             ("limit=0", "limit"),
             ("limit=5000", "limit"),
             ("offset=-1", "offset"),
+            ("after=nonsense", "after"),
+            ("after=dataset:w:t&offset=5", "after"),
         ] {
             assert_eq!(
                 SearchQuery::from_pairs(parse_query_string(raw))

@@ -10,7 +10,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use catalog::{Catalog, CatalogError};
 use domain::query::{parse_query_string, SearchQuery};
-use domain::record::{ExportRecord, ImportBatch, Record};
+use domain::record::{ExportRecord, ImportBatch};
 use domain::{AssetInput, EdgeInput, ValidationError};
 use serde_json::json;
 
@@ -445,28 +445,13 @@ pub fn parse_import(text: &str) -> Result<(ImportBatch, Vec<String>), Validation
     let mut batch = ImportBatch::default();
     let mut labels = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let at = format!("line {}", i + 1);
-        if line.trim().is_empty() {
-            continue;
-        }
-        let de = &mut serde_json::Deserializer::from_str(line);
-        let record: Record = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." {
-                at.clone()
-            } else {
-                format!("{at}.{path}")
-            };
-            ValidationError::new(field, e.into_inner().to_string())
-        })?;
-        match record {
-            Record::Asset(a) => batch
-                .assets
-                .push(a.into_asset(None).map_err(|e| e.within(&at))?),
-            Record::Edge(e) => {
-                batch.edges.push(e.into_edge().map_err(|e| e.within(&at))?);
-                labels.push(at);
+        match crate::bulk::parse_line(i + 1, line)? {
+            Some(crate::bulk::Line::Asset(a)) => batch.assets.push(a),
+            Some(crate::bulk::Line::Edge(e)) => {
+                batch.edges.push(e);
+                labels.push(format!("line {}", i + 1));
             }
+            None => {}
         }
     }
     Ok((batch, labels))

@@ -240,18 +240,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir))?;
     let budget = Duration::from_secs(args.budget);
     let pg = match &args.postgres {
-        Some(conn) => {
-            let (client, connection) =
-                tokio_postgres::connect(conn, tokio_postgres::NoTls)
-                    .await
-                    .with_context(|| format!("connecting to PostgreSQL at {conn:?}"))?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    eprintln!("postgres connection: {e}");
-                }
-            });
-            Some(client)
-        }
+        Some(conn) => Some(crate::bench_search_pg::connect(conn).await?),
         None => None,
     };
     let mut reports = Vec::new();

@@ -12,6 +12,9 @@ mod auth;
 mod bench;
 mod bench_impact;
 mod bench_ingest;
+mod bench_search;
+mod bench_search_pg;
+mod bulk;
 mod changes;
 mod config;
 mod csp;
@@ -85,7 +88,10 @@ enum Command {
     BenchImpact(bench_impact::ImpactBenchArgs),
     /// Times OpenLineage ingestion over HTTP from concurrent clients.
     BenchIngest(bench_ingest::IngestBenchArgs),
-    /// Imports an NDJSON file of assets and edges atomically (`import FILE`), or a dbt
+    /// Times bulk load, start-up, search with facets and deep paging at scale,
+    /// beside PostgreSQL's full-text search.
+    BenchSearch(bench_search::SearchBenchArgs),
+    /// Imports an NDJSON file of assets and edges of any size in batches (`import FILE`), or a dbt
     /// project (`import dbt MANIFEST.json [--catalog CATALOG.json] [--namespace NS]`).
     Import {
         #[command(flatten)]
@@ -181,6 +187,7 @@ async fn main() -> anyhow::Result<()> {
             let catalog = config::open(&db).await?;
             let started = std::time::Instant::now();
             let n = seed::load(&catalog, seed, assets).await?;
+            catalog.flush_search().map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
                 "loaded {} assets and {} edges in {:.1}s",
                 n.0,
@@ -198,6 +205,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args).await,
         Command::BenchImpact(args) => bench_impact::run(args).await,
         Command::BenchIngest(args) => bench_ingest::run(args).await,
+        Command::BenchSearch(args) => bench_search::run(args).await,
         Command::Import {
             db,
             what,
@@ -225,12 +233,9 @@ async fn main() -> anyhow::Result<()> {
             if what.len() != 1 {
                 anyhow::bail!("give one NDJSON file, or `dbt` and a manifest");
             }
-            let file = &what[0];
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            let (batch, labels) = api::parse_import(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let out = store.import(batch, labels, "cli").await.map_err(e)?;
+            let out = bulk::import_file(&store, &what[0], "cli").await?;
             println!("{}", serde_json::to_string(&out)?);
+            store.flush_search().map_err(e)?;
             Ok(())
         }
         Command::User(UserCommand::Add {

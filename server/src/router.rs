@@ -95,6 +95,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     catalog.set_ingest_log_days(settings.ingest_log_days);
     tokio::spawn(housekeeping(catalog.clone(), settings.ingest_log_days));
+    tokio::spawn(commit_search_index(catalog.clone()));
     // A SurrealDB server may be shared with other mlgraph servers: follow
     // their writes into this process's lineage graph.
     if settings.db.starts_with("ws://") || settings.db.starts_with("wss://") {
@@ -120,8 +121,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(stopped())
     .await?;
-    // No request is in flight any more: keep the lineage graph's image for
-    // a fast next start.
+    // No request is in flight any more: commit the search index and keep
+    // the lineage graph's image for a fast next start.
+    if let Err(e) = catalog.flush_search() {
+        tracing::warn!("could not commit the search index: {e}");
+    }
     match catalog.save_lineage_image().await {
         Ok(()) => tracing::info!("saved the lineage image"),
         Err(e) => tracing::warn!("could not save the lineage image: {e}"),
@@ -167,6 +171,22 @@ async fn housekeeping(catalog: catalog::Catalog, days: u32) {
             }
         }
         crate::auth::prune_sign_in_limits(&catalog).await;
+    }
+}
+
+/// Every two seconds: commits what the search index was handed since its
+/// last commit (searches commit it too), so that after a crash the index
+/// on disk is rarely behind the store and the next start need not rebuild.
+async fn commit_search_index(catalog: catalog::Catalog) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
+    loop {
+        every.tick().await;
+        let c = catalog.clone();
+        match tokio::task::spawn_blocking(move || c.flush_search()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "committing the search index"),
+            Err(e) => tracing::warn!(error = %e, "committing the search index"),
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! The catalog page: full-text search, facets with counts, a paged table.
 
-use domain::query::{SearchQuery, SearchResult, DEFAULT_LIMIT};
+use domain::query::{SearchQuery, SearchResult, DEFAULT_LIMIT, MAX_OFFSET};
 use domain::{Asset, AssetKind};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -13,7 +13,9 @@ use crate::components::{AssetLink, Pager};
 /// here and reported by the server function instead.
 fn query_string(map: &leptos_router::params::ParamsMap) -> String {
     let mut pairs = Vec::new();
-    for key in ["q", "kind", "owner", "tag", "limit", "offset"] {
+    for key in [
+        "q", "kind", "owner", "tag", "limit", "offset", "after", "fq",
+    ] {
         for v in map.get_all(key).unwrap_or_default() {
             pairs.push((key.to_string(), v));
         }
@@ -38,6 +40,7 @@ fn href(q: &SearchQuery) -> String {
 fn toggled(q: &SearchQuery, facet: &str, value: &str) -> String {
     let mut next = q.clone();
     next.offset = 0;
+    next.after = None;
     match facet {
         "kind" => {
             if let Ok(k) = value.parse::<AssetKind>() {
@@ -60,6 +63,21 @@ fn toggle(list: &mut Vec<String>, value: &str) {
     } else {
         list.push(value.to_string());
     }
+}
+
+/// The search's parameters as hidden form fields, for a form whose own
+/// input is `own` (`q` or `fq`): submitting it keeps the rest of the search
+/// and starts from the first page.
+fn hidden_fields(q: &SearchQuery, own: &str) -> Vec<(&'static str, String)> {
+    q.kinds
+        .iter()
+        .map(|k| ("kind", k.as_str().to_string()))
+        .chain(q.owners.iter().map(|o| ("owner", o.clone())))
+        .chain(q.tags.iter().map(|t| ("tag", t.clone())))
+        .chain((q.limit != DEFAULT_LIMIT).then(|| ("limit", q.limit.to_string())))
+        .chain((own != "q" && !q.q.is_empty()).then(|| ("q", q.q.clone())))
+        .chain((own != "fq" && !q.fq.is_empty()).then(|| ("fq", q.fq.clone())))
+        .collect()
 }
 
 #[component]
@@ -108,36 +126,63 @@ fn Results(q: SearchQuery, r: SearchResult) -> impl IntoView {
         .chain(q.tags.iter().map(|t| ("tag".to_string(), t.clone())))
         .map(|(f, v)| (f.clone(), v.clone(), toggled(&q, &f, &v)))
         .collect();
+    // A listing without words pages by offset up to MAX_OFFSET and by
+    // cursor (`after`) past it; ranked results stop at MAX_OFFSET.
+    let listing =
+        !q.q.split(|c: char| !c.is_alphanumeric())
+            .any(|w| w.chars().count() >= 2);
     let pager_q = q.clone();
+    let cursor = r.next.clone();
     let page_href = Callback::new(move |offset: usize| {
         let mut n = pager_q.clone();
-        n.offset = offset;
+        match (&cursor, offset > MAX_OFFSET) {
+            (Some(after), true) => {
+                n.offset = 0;
+                n.after = Some(after.clone());
+            }
+            _ => n.offset = offset,
+        }
         href(&n)
     });
+    let max_offset = (!listing).then_some(MAX_OFFSET);
+    let first_q = {
+        let mut n = q.clone();
+        n.after = None;
+        n.offset = 0;
+        href(&n)
+    };
+    let next_q = r.next.clone().map(|after| {
+        let mut n = q.clone();
+        n.after = Some(after);
+        n.offset = 0;
+        href(&n)
+    });
+    let continued = q.after.clone();
+    let fq_hidden = hidden_fields(&q, "fq");
+    let more = r.facets.more.clone();
+    let more_of = move |f: &str| more.get(f).copied().unwrap_or(0);
     let sizes: Vec<(usize, String, bool)> = [25usize, 50, 100, 250]
         .into_iter()
         .map(|s| {
             let mut n = q.clone();
             n.limit = s;
             n.offset = 0;
+            n.after = None;
             (s, href(&n), s == q.limit)
         })
         .collect();
-    let hidden: Vec<(&'static str, String)> = q
-        .kinds
-        .iter()
-        .map(|k| ("kind", k.as_str().to_string()))
-        .chain(q.owners.iter().map(|o| ("owner", o.clone())))
-        .chain(q.tags.iter().map(|t| ("tag", t.clone())))
-        .chain((q.limit != DEFAULT_LIMIT).then(|| ("limit", q.limit.to_string())))
-        .collect();
+    let hidden = hidden_fields(&q, "q");
     view! {
         <Title text=title/>
         <div class="search-layout">
             <aside class="facets" aria-label="Filters">
-                <FacetGroup name="kind" label="Kind" counts=r.facets.kind.clone() selected=q.kinds.iter().map(|k| k.as_str().to_string()).collect() q=q.clone() limit=7/>
-                <FacetGroup name="owner" label="Owner" counts=r.facets.owner.clone() selected=q.owners.clone() q=q.clone() limit=12/>
-                <FacetGroup name="tag" label="Tag" counts=r.facets.tag.clone() selected=q.tags.clone() q=q.clone() limit=15/>
+                <form class="facet-filter" method="get" action="/" role="search">
+                    {fq_hidden.into_iter().map(|(k, v)| view! { <input type="hidden" name=k value=v/> }).collect_view()}
+                    <input type="search" name="fq" value=q.fq.clone() placeholder="Filter owners and tags" aria-label="Filter facet values"/>
+                </form>
+                <FacetGroup name="kind" label="Kind" counts=r.facets.kind.clone() selected=q.kinds.iter().map(|k| k.as_str().to_string()).collect() q=q.clone() limit=7 more=more_of("kind")/>
+                <FacetGroup name="owner" label="Owner" counts=r.facets.owner.clone() selected=q.owners.clone() q=q.clone() limit=12 more=more_of("owner")/>
+                <FacetGroup name="tag" label="Tag" counts=r.facets.tag.clone() selected=q.tags.clone() q=q.clone() limit=15 more=more_of("tag")/>
             </aside>
             <section class="results">
                 <form class="searchbar" method="get" action="/" role="search">
@@ -155,7 +200,19 @@ fn Results(q: SearchQuery, r: SearchResult) -> impl IntoView {
                 </div>
                 <AssetTable items=r.items/>
                 <div class="table-foot">
-                    <Pager total=r.total offset=q.offset limit=q.limit href=page_href/>
+                    {match continued {
+                        None => view! { <Pager total=r.total offset=q.offset limit=q.limit href=page_href max_offset=max_offset.unwrap_or(usize::MAX)/> }.into_any(),
+                        Some(after) => view! {
+                            <nav class="pager" aria-label="Pages">
+                                <a class="pager-btn" href=first_q>"« First page"</a>
+                                <span class="pager-range">{format!("After {}", domain::asset::parse_asset_id(&after).map(|(_, _, n)| n).unwrap_or_default())}</span>
+                                {match next_q {
+                                    Some(h) => view! { <a class="pager-btn" rel="next" href=h>"Next ›"</a> }.into_any(),
+                                    None => view! { <span class="pager-btn disabled">"Next ›"</span> }.into_any(),
+                                }}
+                            </nav>
+                        }.into_any(),
+                    }}
                     <span class="page-sizes">"Rows: "
                         {sizes.into_iter().map(|(s, h, on)| view! {
                             <a href=h class:current=on>{s.to_string()}</a>
@@ -175,6 +232,8 @@ fn FacetGroup(
     selected: Vec<String>,
     q: SearchQuery,
     limit: usize,
+    /// How many values the server left out of `counts`.
+    more: u64,
 ) -> impl IntoView {
     let mut entries: Vec<(String, u64)> = counts.into_iter().collect();
     // Selected values always show, even with no hits under other filters.
@@ -212,6 +271,9 @@ fn FacetGroup(
                     <summary>{format!("{} more", rest.len())}</summary>
                     <ul>{rest.into_iter().map(|(_, e)| row2(e)).collect_view()}</ul>
                 </details>
+            })}
+            {(more > 0).then(|| view! {
+                <p class="facet-more" data-facet=name>{format!("{more} more; filter the values to find them")}</p>
             })}
         </div>
     }
