@@ -355,7 +355,7 @@ async fn listings_page_by_cursor_and_facets_are_capped() {
     let err = c
         .search(&SearchQuery {
             q: "t00".into(),
-            after: Some("dataset:w:t001".into()),
+            after: Some(domain::query::cursor_after("dataset:w:t001")),
             limit: 5,
             ..Default::default()
         })

@@ -40,8 +40,8 @@ pub struct SearchQuery {
     pub limit: usize,
     #[serde(default)]
     pub offset: usize,
-    /// Continues a listing without text after this asset id (the previous
-    /// page's `next`): keyset paging, at any depth.
+    /// Continues a listing without text after the previous page (its
+    /// `next`, a cursor from [`cursor_after`]): keyset paging, at any depth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Narrows each facet's list of values to those containing this text.
@@ -209,12 +209,12 @@ impl SearchQuery {
                     }
                 }
                 "after" => {
-                    if v.chars().count() > 2048 {
-                        return Err(ValidationError::new("after", "is too long for an asset id"));
+                    if v.len() > 4096 || asset_after(&v).is_none() {
+                        return Err(ValidationError::new(
+                            "after",
+                            "must be the `next` of a previous page",
+                        ));
                     }
-                    crate::asset::parse_asset_id(&v).map_err(|_| {
-                        ValidationError::new("after", "must be the `next` of a previous page")
-                    })?;
                     q.after = Some(v)
                 }
                 "fq" => {
@@ -268,6 +268,48 @@ impl SearchQuery {
         }
         parts.join("&")
     }
+}
+
+const CURSOR_ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// The cursor (`next`, given back as `after`) that continues a listing
+/// after the asset `id`: the id in unpadded base64url, so that it passes
+/// through URLs, forms and links unchanged however often they are decoded.
+pub fn cursor_after(id: &str) -> String {
+    let bytes = id.as_bytes();
+    let mut out = String::with_capacity(bytes.len() * 4 / 3 + 3);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(CURSOR_ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+        }
+    }
+    out
+}
+
+/// The asset id inside a cursor, if it is one.
+pub fn asset_after(cursor: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(cursor.len() * 3 / 4);
+    for chunk in cursor.as_bytes().chunks(4) {
+        if chunk.len() == 1 {
+            return None;
+        }
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            let v = CURSOR_ALPHABET.iter().position(|a| a == c)? as u32;
+            n |= v << (18 - 6 * i);
+        }
+        for i in 0..chunk.len() - 1 {
+            bytes.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    let id = String::from_utf8(bytes).ok()?;
+    crate::asset::parse_asset_id(&id).ok()?;
+    Some(id)
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters, like
@@ -374,6 +416,25 @@ mod tests {
                 "{raw}"
             );
         }
+    }
+
+    #[test]
+    fn cursors_carry_ids_through_urls() {
+        for id in [
+            "dataset:postgres%3A//db:5432:public.orders v2",
+            "model:m:a",
+            "feature:fs:été_1",
+            "feature:fs:ab",
+        ] {
+            let c = cursor_after(id);
+            assert!(c
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            assert_eq!(asset_after(&c).as_deref(), Some(id));
+        }
+        assert_eq!(asset_after("nonsense"), None, "not an asset id");
+        assert_eq!(asset_after("a"), None);
+        assert_eq!(asset_after("ab!c"), None);
     }
 
     #[test]

@@ -205,7 +205,7 @@ fn Results(q: SearchQuery, r: SearchResult) -> impl IntoView {
                         Some(after) => view! {
                             <nav class="pager" aria-label="Pages">
                                 <a class="pager-btn" href=first_q>"« First page"</a>
-                                <span class="pager-range">{format!("After {}", domain::asset::parse_asset_id(&after).map(|(_, _, n)| n).unwrap_or_default())}</span>
+                                <span class="pager-range">{format!("After {}", domain::query::asset_after(&after).and_then(|id| domain::asset::parse_asset_id(&id).ok()).map(|(_, _, n)| n).unwrap_or_default())}</span>
                                 {match next_q {
                                     Some(h) => view! { <a class="pager-btn" rel="next" href=h>"Next ›"</a> }.into_any(),
                                     None => view! { <span class="pager-btn disabled">"Next ›"</span> }.into_any(),

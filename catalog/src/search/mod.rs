@@ -89,7 +89,6 @@ impl Catalog {
     /// without text continues after `q.after` (the `next` of the previous
     /// page): keyset paging, so any depth costs what the first page does.
     pub async fn search(&self, q: &SearchQuery) -> Result<SearchResult> {
-        let after = q.after.as_deref();
         if q.limit > MAX_LIMIT {
             return Err(
                 ValidationError::new("limit", format!("must be at most {MAX_LIMIT}")).into(),
@@ -98,22 +97,22 @@ impl Catalog {
         if q.q.len() > 1000 {
             return Err(ValidationError::new("q", "must be at most 1000 bytes").into());
         }
-        if let Some(a) = after {
-            if !find::query_words(&q.q).is_empty() {
-                return Err(ValidationError::new(
-                    "after",
-                    "continues a listing in name order; a search with words pages by offset",
-                )
-                .into());
-            }
-            if domain::asset::parse_asset_id(a).is_err() {
-                return Err(
-                    ValidationError::new("after", format!("{a:?} is not an asset id")).into(),
-                );
-            }
+        // The cursor holds the id of the last asset of the previous page.
+        let after = match q.after.as_deref() {
+            None => None,
+            Some(c) => Some(domain::query::asset_after(c).ok_or_else(|| {
+                ValidationError::new("after", "must be the `next` of a previous page")
+            })?),
+        };
+        if after.is_some() && !find::query_words(&q.q).is_empty() {
+            return Err(ValidationError::new(
+                "after",
+                "continues a listing in name order; a search with words pages by offset",
+            )
+            .into());
         }
         let index = self.search.clone();
-        let (query, cursor) = (q.clone(), q.after.clone());
+        let (query, cursor) = (q.clone(), after);
         let found = tokio::task::spawn_blocking(move || index.find(&query, cursor.as_deref()))
             .await
             .map_err(|e| CatalogError::Corrupt(format!("search: {e}")))??;
@@ -128,7 +127,7 @@ impl Catalog {
             total: found.total,
             items,
             facets: found.facets,
-            next: found.next,
+            next: found.next.as_deref().map(domain::query::cursor_after),
         })
     }
 
