@@ -162,7 +162,8 @@ impl SearchIndex {
         };
         let mut ids = Vec::new();
         if q.limit > 0 {
-            let top = TopDocs::with_limit(q.limit).and_offset(q.offset).order_by((
+            // One more than the page, to know whether a next page exists.
+            let top = TopDocs::with_limit(q.limit + 1).and_offset(q.offset).order_by((
                 (SortBySimilarityScore, Order::Desc),
                 (SortByString::for_field("sort"), Order::Asc),
             ));
@@ -172,9 +173,11 @@ impl SearchIndex {
                 }
             }
         }
+        let more = ids.len() > q.limit;
+        ids.truncate(q.limit);
         // Listings in name order continue by cursor; ranked text results
         // page by offset only.
-        let next = (words.is_empty() && q.limit > 0 && ids.len() == q.limit)
+        let next = (words.is_empty() && more)
             .then(|| ids.last().cloned())
             .flatten();
         let mut facets = Facets::default();
