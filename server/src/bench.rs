@@ -193,7 +193,7 @@ async fn open_store(dir: &str, estate: &Estate) -> anyhow::Result<f64> {
 }
 
 /// Opens the store, retrying while the previous handle releases its lock.
-async fn reopen(url: &str) -> anyhow::Result<Catalog> {
+pub(crate) async fn reopen(url: &str) -> anyhow::Result<Catalog> {
     let mut last = None;
     for _ in 0..50 {
         match Catalog::connect(url).await {

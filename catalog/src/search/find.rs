@@ -163,10 +163,12 @@ impl SearchIndex {
         let mut ids = Vec::new();
         if q.limit > 0 {
             // One more than the page, to know whether a next page exists.
-            let top = TopDocs::with_limit(q.limit + 1).and_offset(q.offset).order_by((
-                (SortBySimilarityScore, Order::Desc),
-                (SortByString::for_field("sort"), Order::Asc),
-            ));
+            let top = TopDocs::with_limit(q.limit + 1)
+                .and_offset(q.offset)
+                .order_by((
+                    (SortBySimilarityScore, Order::Desc),
+                    (SortByString::for_field("sort"), Order::Asc),
+                ));
             for ((_, sort), _) in searcher.search(paged.as_ref(), &top).map_err(tv)? {
                 if let Some(id) = sort.as_deref().and_then(id_of_sort) {
                     ids.push(id.to_string());
