@@ -83,6 +83,15 @@ pub(crate) async fn store_state(db: &Surreal<Any>) -> Result<(String, u64)> {
     Ok((uid, version))
 }
 
+/// Whether a bulk import is under way, or was cut short: then an image or
+/// search index stamped with the current graph version may lack batches
+/// that committed after it was taken, and is not trusted.
+pub(crate) async fn import_under_way(db: &Surreal<Any>) -> Result<bool> {
+    let mut res = db.query("RETURN (meta:graph.importing ?? 0) > 0;").await?;
+    let v: Option<bool> = res.take(0)?;
+    Ok(v.unwrap_or(false))
+}
+
 fn fnv64(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for chunk in bytes.chunks(8) {
@@ -151,7 +160,13 @@ pub(crate) async fn open(db: &Surreal<Any>, url: &str) -> Result<LineageGraph> {
     };
     let started = std::time::Instant::now();
     let state = store_state(db).await?;
-    if let Some(g) = read_image(&path, &state) {
+    let trusted = if import_under_way(db).await? {
+        tracing::info!("a bulk import did not finish; scanning the store");
+        None
+    } else {
+        read_image(&path, &state)
+    };
+    if let Some(g) = trusted {
         tracing::info!(
             assets = g.node_count(),
             edges = g.edge_count(),

@@ -86,6 +86,14 @@ impl Catalog {
         let version = crate::graph::store_state(&db).await?.1;
         let graph = crate::graph::open(&db, url).await?;
         let search = crate::search::open(&db, url).await?;
+        if crate::graph::image_path(url).is_some() && crate::graph::import_under_way(&db).await? {
+            // This process holds the store alone (SurrealKV), so no import
+            // is under way: one was cut short, and the graph and search
+            // index were just rebuilt from a scan of what it wrote.
+            db.query("UPDATE meta:graph SET importing = NONE RETURN NONE")
+                .await?
+                .check()?;
+        }
         Ok(Catalog {
             db,
             graph: std::sync::Arc::new(std::sync::RwLock::new(graph)),

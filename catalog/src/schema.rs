@@ -10,7 +10,8 @@ use crate::Result;
 /// an `OVERWRITE` step here, in order, never an edit of an old line. What
 /// is no longer needed is removed with `REMOVE … IF EXISTS` (see the end
 /// of the asset table): search moved to the search index, so the full-text
-/// index, its analyzer and the owner and tag indexes went.
+/// index, its analyzer and the owner and tag indexes went, and no query
+/// reads assets by name.
 const SCHEMA: &str = r#"
 
 DEFINE TABLE IF NOT EXISTS asset SCHEMAFULL;
@@ -30,7 +31,7 @@ DEFINE FIELD IF NOT EXISTS created_at ON asset TYPE datetime VALUE $before ?? ti
 DEFINE FIELD IF NOT EXISTS updated_at ON asset TYPE datetime VALUE time::now();
 DEFINE INDEX IF NOT EXISTS asset_key ON asset FIELDS key UNIQUE;
 DEFINE INDEX IF NOT EXISTS asset_kind ON asset FIELDS kind;
-DEFINE INDEX IF NOT EXISTS asset_name ON asset FIELDS name;
+REMOVE INDEX IF EXISTS asset_name ON asset;
 REMOVE INDEX IF EXISTS asset_owners ON asset;
 REMOVE INDEX IF EXISTS asset_tags ON asset;
 REMOVE INDEX IF EXISTS asset_search ON asset;
@@ -58,6 +59,7 @@ DEFINE INDEX IF NOT EXISTS asset_version_key ON asset_version FIELDS asset, vers
 DEFINE TABLE IF NOT EXISTS meta SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS version ON meta TYPE int DEFAULT 0;
 DEFINE FIELD IF NOT EXISTS uid ON meta TYPE option<string>;
+DEFINE FIELD IF NOT EXISTS importing ON meta TYPE option<int>;
 
 DEFINE TABLE IF NOT EXISTS user SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS username ON user TYPE string;

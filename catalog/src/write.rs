@@ -44,6 +44,11 @@ pub(crate) struct Extras {
     /// A batch of a bulk import, whose one audit record is written at its
     /// end: this write writes none.
     pub unaudited: bool,
+    /// The graph version of the bulk import this write is a batch of
+    /// ([`Catalog::begin_import`]): the write leaves the store's graph
+    /// version alone, so that batches can commit side by side, and its
+    /// changes count as that version's.
+    pub import_at: Option<u64>,
 }
 
 const APPLY: &str = r#"
@@ -60,21 +65,18 @@ FOR $a IN $assets {
     IF $a.expected = 0 { CREATE $rid CONTENT $a.doc; } ELSE { UPSERT $rid CONTENT $a.doc; };
     CREATE asset_version SET asset = $a.key, version = $a.doc.version, by = $by, changes = $a.changes, snapshot = $a.doc;
 };
-FOR $e IN $edges {
-    LET $eid = type::record('edge', $e.key);
-    IF $eid.key != NONE {
-        UPDATE $eid SET columns = $e.columns;
-    } ELSE {
-        LET $from = type::record('asset', $e.from);
-        LET $to = type::record('asset', $e.to);
-        RELATE $from->$eid->$to SET key = $e.key, kind = $e.kind, columns = $e.columns;
-    };
+IF array::len($edges) > 0 {
+    INSERT RELATION INTO edge (
+        SELECT type::record('edge', key) AS id, type::record('asset', from) AS in,
+               type::record('asset', to) AS out, key, kind, columns
+        FROM $edges
+    ) ON DUPLICATE KEY UPDATE columns = $input.columns RETURN NONE;
 };
 FOR $r IN $runs { UPSERT type::record('run', $r.run_id) CONTENT $r; };
 FOR $k IN $drop_edges { DELETE type::record('edge', $k); };
 FOR $l IN $log { CREATE ingest_event CONTENT $l; };
 IF $audited { CREATE audit CONTENT $audit; };
-IF array::len($created) > 0 OR array::len($assets) > 0 OR array::len($edges) > 0 OR array::len($drop_edges) > 0 {
+IF $bump AND (array::len($created) > 0 OR array::len($assets) > 0 OR array::len($edges) > 0 OR array::len($drop_edges) > 0) {
     UPSERT meta:graph SET version = (version ?? 0) + 1;
 };
 SELECT VALUE version FROM ONLY meta:graph;
@@ -268,7 +270,7 @@ impl Catalog {
         labels: Vec<String>,
         by: &str,
     ) -> Result<WriteOutcome> {
-        self.import_batch(batch, labels, by, false).await
+        self.import_batch(batch, labels, by, None).await
     }
 
     /// One batch of a bulk import: written atomically like
@@ -279,8 +281,9 @@ impl Catalog {
         batch: ImportBatch,
         labels: Vec<String>,
         by: &str,
+        import_at: u64,
     ) -> Result<WriteOutcome> {
-        self.import_batch(batch, labels, by, true).await
+        self.import_batch(batch, labels, by, Some(import_at)).await
     }
 
     async fn import_batch(
@@ -288,7 +291,7 @@ impl Catalog {
         batch: ImportBatch,
         labels: Vec<String>,
         by: &str,
-        unaudited: bool,
+        import_at: Option<u64>,
     ) -> Result<WriteOutcome> {
         let edges = batch
             .edges
@@ -306,22 +309,56 @@ impl Catalog {
             json!({"assets": batch.assets.len(), "edges": edges.len()}),
         );
         let extras = Extras {
-            unaudited,
+            unaudited: import_at.is_some(),
+            import_at,
             ..Extras::default()
         };
         self.apply(batch.assets, edges, &HashMap::new(), by, audit, extras)
             .await
     }
 
-    /// The audit record of a finished bulk import.
-    pub async fn record_import(&self, by: &str, detail: Value) -> Result<()> {
+    /// Starts a bulk import whose batches commit side by side
+    /// ([`Catalog::import_part`]): bumps the graph version once for all of
+    /// them and marks the store as being imported into, so that a lineage
+    /// image or search index saved meanwhile is not trusted at the next
+    /// start should the import never finish. Answers the version the
+    /// batches count as.
+    pub async fn begin_import(&self) -> Result<u64> {
+        let res = self
+            .db
+            .query(
+                "BEGIN;
+                 UPSERT meta:graph SET version = (version ?? 0) + 1, importing = (importing ?? 0) + 1 RETURN NONE;
+                 SELECT VALUE version FROM ONLY meta:graph;
+                 COMMIT;",
+            )
+            .await?;
+        let version = crate::follow::committed_version(first_real_error(res)?)?
+            .ok_or_else(|| CatalogError::Corrupt("the graph version".into()))?;
+        self.index_changes(vec![], Some(version));
+        self.apply_to_graph(vec![], Some(version));
+        Ok(version)
+    }
+
+    /// Ends a bulk import, finished or not: writes its one audit record
+    /// and bumps the graph version again, so that other servers on a
+    /// shared store see its last batches.
+    pub async fn finish_import(&self, by: &str, detail: Value) -> Result<()> {
         let row = Audit::new("catalog.import", "catalog", detail).row(by);
         let res = self
             .db
-            .query("CREATE audit CONTENT $audit RETURN NONE")
+            .query(
+                "BEGIN;
+                 CREATE audit CONTENT $audit RETURN NONE;
+                 UPSERT meta:graph SET version = (version ?? 0) + 1, importing = math::max([(importing ?? 1) - 1, 0]) RETURN NONE;
+                 SELECT VALUE version FROM ONLY meta:graph;
+                 COMMIT;",
+            )
             .bind(("audit", row))
             .await?;
-        first_real_error(res)?;
+        let version = crate::follow::committed_version(first_real_error(res)?)?;
+        self.index_changes(vec![], version);
+        self.apply_to_graph(vec![], version);
         Ok(())
     }
 
@@ -358,7 +395,9 @@ impl Catalog {
         }
         wanted.sort();
         wanted.dedup();
+        let started = std::time::Instant::now();
         let stored = self.load_assets(wanted).await?;
+        let read_assets = started.elapsed();
 
         for LabelledEdge {
             label,
@@ -462,9 +501,11 @@ impl Catalog {
         // Edges already stored with the same mappings are left alone, so
         // writing the same thing twice (an event posted again) changes
         // nothing and does not move the graph version.
+        let prepared = started.elapsed();
         let stored_edges = self
             .edge_columns(edges.iter().map(|e| e.edge.id.clone()).collect())
             .await?;
+        let read_edges = started.elapsed();
         let edge_ops: Vec<Value> = edges
             .iter()
             .filter(|LabelledEdge { edge, .. }| {
@@ -487,10 +528,11 @@ impl Catalog {
             return Ok(outcome);
         }
         // As APPLY decides whether to bump the graph version.
-        let bumped = !asset_ops.is_empty()
-            || !created.is_empty()
-            || !edge_ops.is_empty()
-            || !extras.drop_edges.is_empty();
+        let bumped = extras.import_at.is_none()
+            && (!asset_ops.is_empty()
+                || !created.is_empty()
+                || !edge_ops.is_empty()
+                || !extras.drop_edges.is_empty());
         let res = self
             .db
             .query(APPLY)
@@ -501,11 +543,21 @@ impl Catalog {
             .bind(("by", by.to_string()))
             .bind(("audit", audit.row(by)))
             .bind(("audited", !extras.unaudited))
+            .bind(("bump", extras.import_at.is_none()))
             .bind(("runs", Value::Array(extras.runs)))
             .bind(("log", Value::Array(extras.log)))
             .bind(("drop_edges", extras.drop_edges.clone()))
             .await?;
         let version = crate::follow::committed_version(first_real_error(res)?)?;
+        tracing::debug!(
+            assets = nodes.len(),
+            edges = edges.len(),
+            read_assets_ms = read_assets.as_millis() as u64,
+            prepared_ms = prepared.as_millis() as u64,
+            read_edges_ms = read_edges.as_millis() as u64,
+            committed_ms = started.elapsed().as_millis() as u64,
+            "write applied"
+        );
         // Committed: now the in-memory graph may follow.
         let ops = nodes
             .into_iter()
@@ -513,7 +565,10 @@ impl Catalog {
             .chain(edges.into_iter().map(|e| GraphOp::Edge(e.edge)))
             .chain(extras.drop_edges.into_iter().map(GraphOp::RemoveEdge))
             .collect();
-        let version = bumped.then_some(version).flatten();
+        let version = match extras.import_at {
+            Some(at) => Some(at),
+            None => bumped.then_some(version).flatten(),
+        };
         self.index_changes(changed, version);
         self.apply_to_graph(ops, version);
         Ok(outcome)

@@ -213,6 +213,16 @@ fn check_order(q: &SearchQuery, got: &SearchResult) {
     }
 }
 
+/// A search for everything, up to 1,000 assets.
+async fn everything(c: &Catalog) -> SearchResult {
+    c.search(&SearchQuery {
+        limit: 1000,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
 async fn import(c: &Catalog, assets: Vec<Asset>) {
     let batch = ImportBatch {
         assets,
@@ -274,13 +284,7 @@ async fn search_matches_a_scan_through_writes_restarts_and_a_lost_commit() {
     // ... is in the index after the next start, which finds the index
     // behind the store and rebuilds it.
     let c = open_disk(&url).await;
-    let all = c
-        .search(&SearchQuery {
-            limit: 1000,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let all = everything(&c).await;
     assert_eq!(all.total as usize, assets.len());
     let found: BTreeSet<String> = all.items.into_iter().map(|a| a.id).collect();
     assert_eq!(found, assets.keys().cloned().collect::<BTreeSet<_>>());
@@ -365,4 +369,89 @@ async fn listings_page_by_cursor_and_facets_are_capped() {
         matches!(err, CatalogError::Invalid(ref v) if v.field == "after"),
         "{err:?}"
     );
+}
+
+/// A bulk import whose batches commit side by side leaves the graph
+/// version alone until it ends. Should the process die before that, a
+/// search index and lineage image saved during the import carry the
+/// current version, yet lack the later batches: the next start must not
+/// trust them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_cut_short_is_rebuilt_from_the_store_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("surrealkv://{}", dir.path().join("db").display());
+    let table = |i: usize| {
+        AssetInput {
+            kind: Some("dataset".into()),
+            namespace: Some("bulk".into()),
+            name: Some(format!("table_{i:03}")),
+            ..Default::default()
+        }
+        .into_asset(None)
+        .unwrap()
+    };
+    let first: Vec<Asset> = (0..20).map(table).collect();
+    let later: Vec<Asset> = (20..40).map(table).collect();
+    let chain = |a: &Asset, b: &Asset| domain::Edge {
+        id: domain::edge::edge_id(&a.id, domain::EdgeKind::Derives, &b.id),
+        from: a.id.clone(),
+        to: b.id.clone(),
+        kind: domain::EdgeKind::Derives,
+        columns: vec![],
+        first_seen: None,
+        last_seen: None,
+    };
+    let part = |assets: Vec<Asset>, edges: Vec<domain::Edge>| ImportBatch { assets, edges };
+    {
+        let c = open_disk(&url).await;
+        let at = c.begin_import().await.unwrap();
+        c.import_part(part(first.clone(), vec![]), vec![], "t", at)
+            .await
+            .unwrap();
+        // What a running server does every few seconds, and at shutdown.
+        c.flush_search().unwrap();
+        c.save_lineage_image().await.unwrap();
+        let edge = chain(&first[0], &later[0]);
+        c.import_part(part(later.clone(), vec![]), vec![], "t", at)
+            .await
+            .unwrap();
+        c.import_part(part(vec![], vec![edge]), vec!["line 41".into()], "t", at)
+            .await
+            .unwrap();
+        // The process dies here: no finish_import, no flush.
+    }
+    let c = open_disk(&url).await;
+    let all = everything(&c).await;
+    assert_eq!(all.total, 40, "the later batch is searchable");
+    let down = c
+        .lineage(
+            &first[0].id,
+            Some(domain::lineage::Direction::Downstream),
+            None,
+            vec![],
+            None,
+        )
+        .unwrap();
+    assert!(
+        down.nodes.iter().any(|n| n.id == later[0].id),
+        "the later batch's edge is in the lineage graph"
+    );
+    // The rebuild settled it: the start after this one trusts the index.
+    c.flush_search().unwrap();
+    c.save_lineage_image().await.unwrap();
+    drop(c);
+    let c = open_disk(&url).await;
+    let all = everything(&c).await;
+    assert_eq!(all.total, 40);
+    // A finished import writes its one audit record.
+    let at = c.begin_import().await.unwrap();
+    let more: Vec<Asset> = (40..45).map(table).collect();
+    c.import_part(part(more, vec![]), vec![], "bulk", at)
+        .await
+        .unwrap();
+    c.finish_import("bulk", serde_json::json!({"assets_created": 5}))
+        .await
+        .unwrap();
+    let audit = c.audit_log(Some("bulk"), None, 10).await.unwrap();
+    assert_eq!(audit.len(), 1);
 }

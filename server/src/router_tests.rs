@@ -418,3 +418,41 @@ async fn paths_hubs_and_refresh_plans() {
     );
     assert_eq!(plan["cyclic"], false);
 }
+
+/// An import of more records than one batch is spooled and written in
+/// batches: a bad last line refuses all of it, and a good one lands whole
+/// with one audit record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_import_over_http_is_written_in_batches() {
+    let app = empty_app().await;
+    let n = crate::bulk::BATCH + 50;
+    let mut ndjson = String::new();
+    for i in 0..n {
+        ndjson.push_str(&format!(
+            "{{\"type\":\"asset\",\"kind\":\"dataset\",\"namespace\":\"big\",\"name\":\"t{i:05}\"}}\n"
+        ));
+    }
+    for i in 1..n {
+        ndjson.push_str(&format!(
+            "{{\"type\":\"edge\",\"from\":\"dataset:big:t{:05}\",\"to\":\"dataset:big:t{i:05}\",\"kind\":\"derives\"}}\n",
+            i - 1
+        ));
+    }
+    let bad = format!("{ndjson}{{\"type\":\"asset\",\"kind\":\"robot\",\"name\":\"x\"}}\n");
+    let (s, text) = call(&app, "POST", "/api/v1/import", Some(bad)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
+    assert_eq!(json(&text)["field"], format!("line {}.kind", 2 * n));
+    let (_, text) = call(&app, "GET", "/api/v1/assets?limit=1", None).await;
+    assert_eq!(json(&text)["total"], 0, "nothing was written");
+
+    let (s, text) = call(&app, "POST", "/api/v1/import", Some(ndjson)).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let out = json(&text);
+    assert_eq!(out["assets_created"], n);
+    assert_eq!(out["edges_written"], n - 1);
+    assert!(out["batches"].as_u64().unwrap() >= 4, "{out}");
+    let (_, text) = call(&app, "GET", "/api/v1/assets?limit=1", None).await;
+    assert_eq!(json(&text)["total"], n);
+    let (_, exported) = call(&app, "GET", "/api/v1/export", None).await;
+    assert_eq!(exported.lines().count(), 2 * n - 1, "every asset and edge");
+}

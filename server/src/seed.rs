@@ -6,7 +6,7 @@ use std::io::Write;
 use domain::demo::Estate;
 use domain::record::{ExportRecord, ImportBatch};
 
-/// Assets per transaction when loading a large estate. The demo fits in one.
+/// Records per transaction when loading a large estate. The demo fits in one.
 const CHUNK: usize = 5_000;
 
 /// Generates a demo estate of `assets` assets and loads it.
@@ -18,7 +18,8 @@ pub async fn load(
     load_estate(catalog, domain::demo::generate(seed, assets)).await
 }
 
-/// Loads an estate in chunks: assets first, so every edge's ends exist.
+/// Loads an estate: in one transaction when it is small, else through the
+/// bulk import (assets first, so every edge's ends exist).
 pub async fn load_estate(
     catalog: &catalog::Catalog,
     estate: Estate,
@@ -33,26 +34,17 @@ pub async fn load_estate(
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         return Ok(counts);
     }
-    for chunk in assets.chunks(CHUNK) {
-        let batch = ImportBatch {
-            assets: chunk.to_vec(),
-            edges: vec![],
-        };
-        catalog
-            .import(batch, vec![], "seed-demo")
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Larger estates go through the bulk import: written to a temporary
+    // NDJSON file and dropped from memory first, then loaded in parallel
+    // batches with one audit record.
+    let estate = Estate { assets, edges };
+    let mut file = tempfile::NamedTempFile::new()?;
+    {
+        let mut w = std::io::BufWriter::new(file.as_file_mut());
+        write_ndjson(&estate, &mut w)?;
     }
-    for chunk in edges.chunks(CHUNK) {
-        let batch = ImportBatch {
-            assets: vec![],
-            edges: chunk.to_vec(),
-        };
-        catalog
-            .import(batch, vec![], "seed-demo")
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-    }
+    drop(estate);
+    crate::bulk::import_file(catalog, file.path(), "seed-demo").await?;
     Ok(counts)
 }
 

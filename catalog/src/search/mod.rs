@@ -30,6 +30,7 @@ pub(crate) async fn open(db: &Surreal<Any>, url: &str) -> Result<Arc<SearchIndex
     let state = crate::graph::store_state(db).await?;
     let dir = index::index_dir(url);
     let (index, current) = SearchIndex::open(dir.as_deref(), &state)?;
+    let current = current && !crate::graph::import_under_way(db).await?;
     let index = Arc::new(index);
     if current {
         tracing::info!(
