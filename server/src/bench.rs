@@ -194,8 +194,10 @@ async fn open_store(dir: &str, estate: &Estate) -> anyhow::Result<f64> {
 
 /// Opens the store, retrying while the previous handle releases its lock.
 pub(crate) async fn reopen(url: &str) -> anyhow::Result<Catalog> {
+    // A large store closing in this process (its memtable flushed on
+    // drop) holds the lock for a while.
     let mut last = None;
-    for _ in 0..50 {
+    for _ in 0..900 {
         match Catalog::connect(url).await {
             Ok(c) => return Ok(c),
             Err(e) => last = Some(e),
