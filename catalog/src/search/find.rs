@@ -7,10 +7,9 @@ use std::sync::Mutex;
 
 use domain::query::{Facets, SearchQuery, FACET_VALUES};
 use tantivy::collector::sort_key::{SortBySimilarityScore, SortByString};
-use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::collector::{Count, FacetCollector, FacetCounts, MultiCollector, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, QueryClone, RangeQuery,
-    TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Facet as TantivyFacet, Field, IndexRecordOption};
 use tantivy::{Order, Searcher, Term};
@@ -155,24 +154,48 @@ impl SearchIndex {
             })
             .transpose()?;
         let whole = self.query(q, &words, None, None);
-        let total = searcher.search(whole.as_ref(), &Count).map_err(tv)? as u64;
-        let paged = match &cursor {
-            Some(c) => self.query(q, &words, None, Some(c)),
-            None => whole.box_clone(),
-        };
-        let mut ids = Vec::new();
-        if q.limit > 0 {
-            // One more than the page, to know whether a next page exists.
-            let top = TopDocs::with_limit(q.limit + 1)
+        // A facet whose own filter is empty counts over the same documents
+        // as the page: those go into the one pass over the matches that
+        // also counts them and ranks the page.
+        let shared: Vec<bool> = FACETS
+            .iter()
+            .map(|&f| !self.unfiltered(q, &words, f) && self.selected_is_empty(q, f))
+            .collect();
+        let mut multi = MultiCollector::new();
+        let count = multi.add_collector(Count);
+        // One more than the page, to know whether a next page exists.
+        let top = || {
+            TopDocs::with_limit(q.limit + 1)
                 .and_offset(q.offset)
                 .order_by((
                     (SortBySimilarityScore, Order::Desc),
                     (SortByString::for_field("sort"), Order::Asc),
-                ));
-            for ((_, sort), _) in searcher.search(paged.as_ref(), &top).map_err(tv)? {
-                if let Some(id) = sort.as_deref().and_then(id_of_sort) {
-                    ids.push(id.to_string());
-                }
+                ))
+        };
+        let ranked = (q.limit > 0 && cursor.is_none()).then(|| multi.add_collector(top()));
+        let facet_handles: Vec<_> = FACETS
+            .iter()
+            .zip(&shared)
+            .map(|(&f, &s)| s.then(|| multi.add_collector(self.facet_collector(&searcher, f))))
+            .collect();
+        let mut fruits = searcher.search(whole.as_ref(), &multi).map_err(tv)?;
+        let total = count.extract(&mut fruits) as u64;
+        let page = match (ranked, &cursor) {
+            (Some(handle), _) => handle.extract(&mut fruits),
+            (None, Some(c)) if q.limit > 0 => {
+                let paged = self.query(q, &words, None, Some(c));
+                searcher.search(paged.as_ref(), &top()).map_err(tv)?
+            }
+            _ => Vec::new(),
+        };
+        let mut shared_counts: Vec<Option<Counts>> = facet_handles
+            .into_iter()
+            .map(|h| h.map(|h| facet_values(h.extract(&mut fruits))))
+            .collect();
+        let mut ids = Vec::new();
+        for ((_, sort), _) in page {
+            if let Some(id) = sort.as_deref().and_then(id_of_sort) {
+                ids.push(id.to_string());
             }
         }
         let more = ids.len() > q.limit;
@@ -183,18 +206,15 @@ impl SearchIndex {
             .then(|| ids.last().cloned())
             .flatten();
         let mut facets = Facets::default();
-        for f in FACETS {
+        for (slot, f) in FACETS.into_iter().enumerate() {
             let selected: Vec<String> = match f {
                 Facet::Kind => q.kinds.iter().map(|k| k.as_str().to_string()).collect(),
                 Facet::Owner => q.owners.clone(),
                 Facet::Tag => q.tags.clone(),
             };
-            let unfiltered = words.is_empty()
-                && FACETS
-                    .iter()
-                    .filter(|&&o| o != f)
-                    .all(|&o| self.selected_is_empty(q, o));
-            let counts = if unfiltered {
+            let counts = if let Some(counts) = shared_counts[slot].take() {
+                counts
+            } else if self.unfiltered(q, &words, f) {
                 self.all_counts(&searcher, f)?
             } else {
                 let query = self.query(q, &words, Some(f), None);
@@ -223,6 +243,16 @@ impl SearchIndex {
         })
     }
 
+    /// Whether facet `f` counts over the whole catalog: no words, and no
+    /// filter but perhaps its own.
+    fn unfiltered(&self, q: &SearchQuery, words: &[String], f: Facet) -> bool {
+        words.is_empty()
+            && FACETS
+                .iter()
+                .filter(|&&o| o != f)
+                .all(|&o| self.selected_is_empty(q, o))
+    }
+
     fn selected_is_empty(&self, q: &SearchQuery, f: Facet) -> bool {
         match f {
             Facet::Kind => q.kinds.is_empty(),
@@ -238,15 +268,19 @@ impl SearchIndex {
         query: &dyn Query,
         f: Facet,
     ) -> Result<Vec<(String, u64)>> {
+        let collector = self.facet_collector(searcher, f);
+        Ok(facet_values(
+            searcher.search(query, &collector).map_err(tv)?,
+        ))
+    }
+
+    /// Counts the values of facet `f`.
+    fn facet_collector(&self, searcher: &Searcher, f: Facet) -> FacetCollector {
         let field = self.facet_field(f);
         let name = searcher.schema().get_field_name(field).to_string();
         let mut collector = FacetCollector::for_field(name);
         collector.add_facet(TantivyFacet::root());
-        let counts = searcher.search(query, &collector).map_err(tv)?;
-        Ok(counts
-            .get(TantivyFacet::root())
-            .filter_map(|(facet, n)| facet.to_path().last().map(|v| (v.to_string(), n)))
-            .collect())
+        collector
     }
 
     /// The counts of facet `f` over every asset, counted once per
@@ -267,6 +301,14 @@ impl SearchIndex {
         *self.all_counts.0.lock().expect("never poisoned") = Some((generation, all));
         Ok(mine)
     }
+}
+
+/// The values a facet collector counted, with their counts.
+fn facet_values(counts: FacetCounts) -> Counts {
+    counts
+        .get(TantivyFacet::root())
+        .filter_map(|(facet, n)| facet.to_path().last().map(|v| (v.to_string(), n)))
+        .collect()
 }
 
 /// What a facet shows: the values that contain `fq` (ignoring case), the
