@@ -41,13 +41,11 @@ pub(crate) struct Extras {
     pub log: Vec<Value>,
     /// Edges to delete (by key): a re-imported source no longer has them.
     pub drop_edges: Vec<String>,
-    /// A batch of a bulk import, whose one audit record is written at its
-    /// end: this write writes none.
-    pub unaudited: bool,
     /// The graph version of the bulk import this write is a batch of
     /// ([`Catalog::begin_import`]): the write leaves the store's graph
     /// version alone, so that batches can commit side by side, and its
-    /// changes count as that version's.
+    /// changes count as that version's. It writes no audit record either:
+    /// the import writes one when it ends.
     pub import_at: Option<u64>,
 }
 
@@ -309,7 +307,6 @@ impl Catalog {
             json!({"assets": batch.assets.len(), "edges": edges.len()}),
         );
         let extras = Extras {
-            unaudited: import_at.is_some(),
             import_at,
             ..Extras::default()
         };
@@ -542,7 +539,7 @@ impl Catalog {
             .bind(("edges", Value::Array(edge_ops)))
             .bind(("by", by.to_string()))
             .bind(("audit", audit.row(by)))
-            .bind(("audited", !extras.unaudited))
+            .bind(("audited", extras.import_at.is_none()))
             .bind(("bump", extras.import_at.is_none()))
             .bind(("runs", Value::Array(extras.runs)))
             .bind(("log", Value::Array(extras.log)))
