@@ -61,6 +61,16 @@ impl ApiError {
         self.status
     }
 
+    /// The answer to a failure inside the server, which is logged by the
+    /// caller and never shown.
+    pub fn internal() -> Self {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            field: None,
+            message: "internal error; see the server log".into(),
+        }
+    }
+
     pub fn not_found(what: String) -> Self {
         ApiError {
             status: StatusCode::NOT_FOUND,
@@ -92,11 +102,7 @@ impl From<CatalogError> for ApiError {
             },
             other => {
                 tracing::error!(error = %other, "catalog failure");
-                ApiError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    field: None,
-                    message: "internal error; see the server log".into(),
-                }
+                ApiError::internal()
             }
         }
     }
@@ -467,11 +473,7 @@ async fn spool(body: axum::body::Body, limit: usize) -> ApiResult<tempfile::Name
     use tokio::io::AsyncWriteExt;
     let failed = |e: std::io::Error| {
         tracing::error!(error = %e, "spooling an import");
-        ApiError::status(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "",
-            "internal error; see the server log".into(),
-        )
+        ApiError::internal()
     };
     let file = tempfile::NamedTempFile::new().map_err(failed)?;
     let mut out = tokio::fs::File::from_std(file.reopen().map_err(failed)?);
@@ -516,11 +518,7 @@ impl From<crate::bulk::BulkError> for ApiError {
             }
             BulkError::Read(e) => {
                 tracing::error!(error = %e, "reading a spooled import");
-                ApiError::status(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "",
-                    "internal error; see the server log".into(),
-                )
+                ApiError::internal()
             }
         }
     }

@@ -271,11 +271,7 @@ async fn receive(
             Failure::Client(m) => ApiError::invalid(ValidationError::new("body", m)),
             Failure::Internal(m) => {
                 tracing::error!(error = %m, "an event could not be stored");
-                ApiError::status(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "",
-                    "internal error; see the server log".into(),
-                )
+                ApiError::internal()
             }
         })?;
     Ok(StatusCode::CREATED.into_response())
