@@ -20,11 +20,28 @@ pub async fn search_assets(query: String) -> Result<SearchResult, ServerFnError>
     catalog.search(&q).await.map_err(server::public)
 }
 
-/// One asset's page.
-#[server(prefix = "/rpc", endpoint = "asset")]
-pub async fn load_asset(id: String) -> Result<AssetDetail, ServerFnError> {
+/// One asset alone, without its lists.
+#[server(prefix = "/rpc", endpoint = "asset_record")]
+pub async fn load_asset_record(id: String) -> Result<domain::Asset, ServerFnError> {
     let catalog = expect_context::<catalog::Catalog>();
-    catalog.asset_detail(&id).await.map_err(server::public)
+    catalog.get_asset(&id).await.map_err(server::public)
+}
+
+/// One asset's page. `more` and `offset` (the page's query parameters of
+/// those names) say which list is paged past its first window.
+#[server(prefix = "/rpc", endpoint = "asset")]
+pub async fn load_asset(
+    id: String,
+    more: String,
+    offset: String,
+) -> Result<AssetDetail, ServerFnError> {
+    let window = domain::page::DetailWindow::parse(&more, &offset)
+        .map_err(|e| server::public(catalog::CatalogError::from(e)))?;
+    let catalog = expect_context::<catalog::Catalog>();
+    catalog
+        .asset_detail(&id, window)
+        .await
+        .map_err(server::public)
 }
 
 #[cfg(feature = "ssr")]
@@ -119,6 +136,22 @@ pub async fn lineage_graph(id: String, up: u32, down: u32) -> Result<GraphView, 
     let catalog = expect_context::<catalog::Catalog>();
     catalog
         .graph_window(&id, up.min(MAX_DEPTH), down.min(MAX_DEPTH), GRAPH_BUDGET)
+        .map_err(server::public)
+}
+
+/// The outline of [`lineage_graph`] a page is rendered with: the first
+/// assets at each distance and their counts. The browser then fetches the
+/// whole window with `lineage_graph` to draw it.
+#[server(prefix = "/rpc", endpoint = "graph_outline")]
+pub async fn lineage_outline(id: String, up: u32, down: u32) -> Result<GraphView, ServerFnError> {
+    let catalog = expect_context::<catalog::Catalog>();
+    catalog
+        .graph_outline(
+            &id,
+            up.min(MAX_DEPTH),
+            down.min(MAX_DEPTH),
+            domain::page::WINDOW,
+        )
         .map_err(server::public)
 }
 

@@ -67,6 +67,19 @@ pub fn GraphPanel(
     };
     let center_field = encode_component(&view.center);
     let capped = view.capped;
+    // An outline (`pending`) lists the first assets at each distance; the
+    // drawing needs the whole window, fetched once the page is live.
+    let loaded = RwSignal::new(!view.pending);
+    let outline = view.pending.then(|| {
+        let total: usize = view.depth_totals.iter().map(|&(_, n)| n).sum();
+        format!(
+            "{} assets within {} hop{} up and {} down",
+            total + 1,
+            view.up,
+            if view.up == 1 { "" } else { "s" },
+            view.down
+        )
+    });
 
     #[cfg(feature = "hydrate")]
     let live = {
@@ -83,13 +96,32 @@ pub fn GraphPanel(
             let _ = el.remove_attribute("hidden");
             ready.set(true);
             let start = start.clone();
-            request_animation_frame(move || {
-                if live.try_with_value(|l| l.is_none()) != Some(true) {
-                    return;
-                }
-                let l = crate::graph_live::Live::mount(el, &start, status, count, names);
-                live.set_value(Some(l));
-            });
+            let draw = move |view: GraphView| {
+                request_animation_frame(move || {
+                    if live.try_with_value(|l| l.is_none()) != Some(true) {
+                        return;
+                    }
+                    let l = crate::graph_live::Live::mount(el, &view, status, count, names);
+                    live.set_value(Some(l));
+                    loaded.set(true);
+                });
+            };
+            if start.pending {
+                status.set("loading the drawing…".into());
+                leptos::task::spawn_local(async move {
+                    match crate::api::lineage_graph(start.center.clone(), start.up, start.down)
+                        .await
+                    {
+                        Ok(full) => {
+                            status.set(String::new());
+                            draw(full);
+                        }
+                        Err(e) => status.set(crate::api::error_text(&e)),
+                    }
+                });
+            } else {
+                draw(start);
+            }
         });
         on_cleanup(move || live.update_value(|l| drop(l.take())));
         live
@@ -141,6 +173,10 @@ pub fn GraphPanel(
             </datalist>
             <p class="graph-status" data-testid="graph-status" aria-live="polite">
                 {move || {
+                    if let (false, Some(o)) = (loaded.get(), &outline) {
+                        let s = status.get();
+                        return if s.is_empty() { o.clone() } else { format!("{o} · {s}") };
+                    }
                     let (n, e) = count.get();
                     let s = status.get();
                     let cap = if capped { " (capped; click dashed nodes to expand)" } else { "" };
@@ -151,7 +187,7 @@ pub fn GraphPanel(
             <Legend/>
             <p class="hint" hidden=move || !ready.get()>"Click a dashed node to show what it hides; double-click a node to open it; ★ marks hubs."</p>
             <div class="graph-fallback" hidden=move || ready.get() data-testid="graph-fallback">
-                <Columns nodes=view.nodes.clone()/>
+                <Columns nodes=view.nodes.clone() totals=view.depth_totals.clone() center=view.center.clone() offline=offline/>
             </div>
         </section>
     }
@@ -170,9 +206,15 @@ fn Legend() -> impl IntoView {
 }
 
 /// The drawing's content as columns by distance, for browsers without
-/// JavaScript.
+/// JavaScript. Of an outline, each column says how many more there are at
+/// its distance and links to the asset page's list of them.
 #[component]
-fn Columns(nodes: Vec<GraphNode>) -> impl IntoView {
+fn Columns(
+    nodes: Vec<GraphNode>,
+    totals: Vec<(i64, usize)>,
+    center: String,
+    offline: bool,
+) -> impl IntoView {
     let mut depths: Vec<i64> = nodes.iter().map(|n| n.depth).collect();
     depths.sort_unstable();
     depths.dedup();
@@ -181,6 +223,16 @@ fn Columns(nodes: Vec<GraphNode>) -> impl IntoView {
             {depths.into_iter().map(|d| {
                 let mut col: Vec<&GraphNode> = nodes.iter().filter(|n| n.depth == d).collect();
                 col.sort_by(|a, b| a.name.cmp(&b.name));
+                let shown = col.len();
+                let more = totals
+                    .iter()
+                    .find(|&&(td, _)| td == d)
+                    .map_or(0, |&(_, n)| n.saturating_sub(shown));
+                let more_href = format!(
+                    "{}&more={}&offset={shown}#hop{d}",
+                    crate::components::asset_href(&center),
+                    domain::page::PageList::Hop(d).param()
+                );
                 let title = match d {
                     0 => "This asset".to_string(),
                     d if d < 0 => format!("{} upstream", -d),
@@ -197,6 +249,9 @@ fn Columns(nodes: Vec<GraphNode>) -> impl IntoView {
                                 </li>
                             }).collect_view()}
                         </ul>
+                        {(more > 0 && !offline).then(|| view! {
+                            <p class="more"><a href=more_href>{format!("{more} more at this distance")}</a></p>
+                        })}
                     </div>
                 }
             }).collect_view()}

@@ -1,15 +1,17 @@
 //! Reads about one asset (its page) and whole-catalog reads (export).
 
-use std::collections::{BTreeMap, HashSet};
-
-use domain::query::{AssetDetail, Neighbor, ReuseCandidate};
+use domain::lineage::Direction;
+use domain::page::{DetailWindow, Listing, PageList, MAPPINGS_SHOWN, VERSION_WINDOW, WINDOW};
+use domain::query::{AssetDetail, Hop, Neighbor, ReuseCandidate};
 use domain::{AssetKind, AssetVersion, Edge};
 use serde_json::Value;
-use surrealdb::types::RecordId;
 
 use crate::error::{CatalogError, Result};
 use crate::write::row_to_asset;
 use crate::Catalog;
+
+/// Reuse suggestions on an asset's page.
+const REUSE_LIMIT: usize = 20;
 
 const EDGE_FIELDS: &str = "key AS id, kind, columns, record::id(in) AS from, record::id(out) AS to, first_seen, last_seen";
 
@@ -21,9 +23,42 @@ fn rows_to<T: serde::de::DeserializeOwned>(rows: Vec<Value>, what: &str) -> Resu
         .collect()
 }
 
-/// How many neighbours an asset page lists on each side; a hub has
-/// thousands, and the page says how many it left out.
-pub const NEIGHBOR_LIMIT: usize = 500;
+/// One window of `id`'s (node `n`'s) direct neighbours, without their
+/// column mappings yet.
+fn neighbour_window(
+    g: &domain::lineage::LineageGraph,
+    id: &str,
+    n: domain::lineage::NodeId,
+    dir: Direction,
+    offset: usize,
+    limit: usize,
+) -> Listing<Neighbor> {
+    let w = g.neighbours(n, dir, offset, limit);
+    Listing {
+        total: w.total,
+        offset: w.offset,
+        items: w
+            .items
+            .into_iter()
+            .map(|(m, edge_kind)| {
+                let other = g.asset_id(m);
+                let (from, to) = match dir {
+                    Direction::Upstream => (other, id),
+                    Direction::Downstream => (id, other),
+                };
+                Neighbor {
+                    edge_id: domain::edge::edge_id(from, edge_kind, to),
+                    edge_kind,
+                    id: other.to_string(),
+                    kind: g.kind(m),
+                    name: g.name(m).to_string(),
+                    columns: vec![],
+                    more_columns: 0,
+                }
+            })
+            .collect(),
+    }
+}
 
 impl Catalog {
     pub async fn get_edge(&self, id: &str) -> Result<Option<Edge>> {
@@ -36,110 +71,155 @@ impl Catalog {
         Ok(rows_to::<Edge>(rows, "edge")?.into_iter().next())
     }
 
-    /// An asset with its version history, direct neighbours and the other
-    /// features and models that share its upstream assets.
-    pub async fn asset_detail(&self, id: &str) -> Result<AssetDetail> {
+    /// An asset's page: the asset, one window of each of its lists (direct
+    /// neighbours, lineage by distance, version history; `window` says
+    /// which list is paged past its first window) and what to reuse. The
+    /// lists come from the lineage index; the store is read for the asset,
+    /// the listed edges' column mappings and the listed versions.
+    pub async fn asset_detail(&self, id: &str, window: DetailWindow) -> Result<AssetDetail> {
         let asset = self.get_asset(id).await?;
-        let mut res = self
-            .db
-            .query(
-                "LET $rid = type::record('asset', $key);
-                 SELECT key AS edge_id, kind AS edge_kind, columns, record::id(in) AS id, in.kind AS kind, in.name AS name
-                    FROM edge WHERE out = $rid ORDER BY name LIMIT $limit;
-                 SELECT key AS edge_id, kind AS edge_kind, columns, record::id(out) AS id, out.kind AS kind, out.name AS name
-                    FROM edge WHERE in = $rid ORDER BY name LIMIT $limit;
-                 SELECT version, at, by, changes FROM asset_version WHERE asset = $key ORDER BY version DESC;",
-            )
-            .bind(("key", id.to_string()))
-            .bind(("limit", NEIGHBOR_LIMIT))
+        let (upstream, downstream, hops, reuse) = {
+            let g = self.graph.read().expect("the graph lock is never poisoned");
+            let n = Self::node_of(&g, id)?;
+            let side = |dir: Direction, list: PageList| {
+                neighbour_window(&g, id, n, dir, window.offset_of(list), WINDOW)
+            };
+            let upstream = side(Direction::Upstream, PageList::Upstream);
+            let downstream = side(Direction::Downstream, PageList::Downstream);
+            let paged = |up: bool| match window.list {
+                PageList::Hop(d) if (d < 0) == up => Some((d.unsigned_abs() as u32, window.offset)),
+                _ => None,
+            };
+            let hop = |h: domain::lineage::HopNodes| Hop {
+                depth: h.depth,
+                assets: Listing {
+                    total: h.nodes.total,
+                    offset: h.nodes.offset,
+                    items: h
+                        .nodes
+                        .items
+                        .into_iter()
+                        .map(|m| Self::reference(&g, m))
+                        .collect(),
+                },
+            };
+            let mut hops: Vec<Hop> = g
+                .hops(n, Direction::Upstream, None, WINDOW, paged(true))
+                .into_iter()
+                .rev()
+                .map(hop)
+                .collect();
+            hops.extend(
+                g.hops(n, Direction::Downstream, None, WINDOW, paged(false))
+                    .into_iter()
+                    .map(hop),
+            );
+            let reuse = g
+                .reuse(n, REUSE_LIMIT)
+                .into_iter()
+                .map(|r| ReuseCandidate {
+                    id: g.asset_id(r.node).to_string(),
+                    kind: g.kind(r.node),
+                    name: g.name(r.node).to_string(),
+                    shared: r.via.len() as u64,
+                    via: r.via.iter().map(|&v| g.asset_id(v).to_string()).collect(),
+                })
+                .collect();
+            (upstream, downstream, hops, reuse)
+        };
+        let (mut upstream, mut downstream) = (upstream, downstream);
+        self.fill_mappings(upstream.items.iter_mut().chain(downstream.items.iter_mut()))
             .await?;
-        let upstream: Vec<Neighbor> = rows_to(res.take(1)?, "upstream")?;
-        let downstream: Vec<Neighbor> = rows_to(res.take(2)?, "downstream")?;
-        let versions: Vec<AssetVersion> = rows_to(res.take(3)?, "version")?;
-        let reuse = self.reuse(id, asset.kind, &upstream, &downstream).await?;
-        let closure = self.lineage(id, None, None, vec![], Some(NEIGHBOR_LIMIT))?;
+        let versions = self
+            .versions_window(id, window.offset_of(PageList::Versions), VERSION_WINDOW)
+            .await?;
         Ok(AssetDetail {
             asset,
             versions,
             upstream,
             downstream,
             reuse,
-            closure,
+            hops,
         })
     }
 
-    /// Features and models that read the same upstream assets as this one,
-    /// ranked by how many they share. For an asset with no upstream (a raw
-    /// dataset), the features and models built directly on it.
-    async fn reuse(
+    /// One window of an asset's direct neighbours, by name, with their
+    /// edges' column mappings (the first [`MAPPINGS_SHOWN`] of each).
+    pub async fn neighbours(
         &self,
         id: &str,
-        kind: AssetKind,
-        upstream: &[Neighbor],
-        downstream: &[Neighbor],
-    ) -> Result<Vec<ReuseCandidate>> {
-        let built = |k: AssetKind| matches!(k, AssetKind::Feature | AssetKind::Model);
-        if upstream.is_empty() || !built(kind) {
-            return Ok(downstream
-                .iter()
-                .filter(|n| built(n.kind))
-                .map(|n| ReuseCandidate {
-                    id: n.id.clone(),
-                    kind: n.kind,
-                    name: n.name.clone(),
-                    shared: 1,
-                    via: vec![id.to_string()],
-                })
-                .take(20)
-                .collect());
+        dir: Direction,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Listing<Neighbor>> {
+        let mut list = {
+            let g = self.graph.read().expect("the graph lock is never poisoned");
+            let n = Self::node_of(&g, id)?;
+            neighbour_window(&g, id, n, dir, offset, limit)
+        };
+        self.fill_mappings(list.items.iter_mut()).await?;
+        Ok(list)
+    }
+
+    /// Reads the column mappings of the listed edges, by their keys.
+    async fn fill_mappings(&self, items: impl Iterator<Item = &mut Neighbor>) -> Result<()> {
+        let mut items: Vec<&mut Neighbor> = items.collect();
+        if items.is_empty() {
+            return Ok(());
         }
-        let sources: Vec<String> = upstream
-            .iter()
-            .filter(|n| matches!(n.kind, AssetKind::Dataset | AssetKind::Feature))
-            .map(|n| n.id.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
+        let keys: Vec<String> = items.iter().map(|n| n.edge_id.clone()).collect();
+        let mut res = self
+            .db
+            .query("SELECT key, columns FROM edge WHERE key INSIDE $keys")
+            .bind(("keys", keys))
+            .await?;
+        let rows: Vec<Value> = res.take(0)?;
+        let mut by_key: std::collections::HashMap<String, Vec<domain::ColumnMapping>> =
+            std::collections::HashMap::new();
+        for r in rows {
+            let key = r["key"].as_str().unwrap_or_default().to_string();
+            let columns = serde_json::from_value(r["columns"].clone())
+                .map_err(|e| CatalogError::Corrupt(format!("edge {key} columns: {e}")))?;
+            by_key.insert(key, columns);
+        }
+        for n in items.iter_mut() {
+            if let Some(mut columns) = by_key.remove(&n.edge_id) {
+                n.more_columns = columns.len().saturating_sub(MAPPINGS_SHOWN);
+                columns.truncate(MAPPINGS_SHOWN);
+                n.columns = columns;
+            }
+        }
+        Ok(())
+    }
+
+    /// One window of an asset's version history, newest first.
+    async fn versions_window(
+        &self,
+        id: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Listing<AssetVersion>> {
         let mut res = self
             .db
             .query(
-                "SELECT record::id(in) AS via, record::id(out) AS id, out.kind AS kind, out.name AS name
-                    FROM edge WHERE in INSIDE $srcs AND kind INSIDE ['derives', 'trains'] LIMIT 20000;",
+                "SELECT count() AS n FROM asset_version WHERE asset = $key GROUP ALL;
+                 SELECT version, at, by, changes FROM asset_version WHERE asset = $key
+                    ORDER BY version DESC LIMIT $limit START $start;",
             )
-            .bind(("srcs", sources.iter().map(|s| RecordId::new("asset", s.as_str())).collect::<Vec<_>>()))
+            .bind(("key", id.to_string()))
+            .bind(("limit", limit))
+            .bind(("start", offset))
             .await?;
-        let rows: Vec<Value> = res.take(0)?;
-        let mut found: BTreeMap<String, ReuseCandidate> = BTreeMap::new();
-        for r in rows {
-            let (Some(other), Some(via)) = (r["id"].as_str(), r["via"].as_str()) else {
-                continue;
-            };
-            let Ok(k) = r["kind"].as_str().unwrap_or_default().parse::<AssetKind>() else {
-                continue;
-            };
-            if other == id || k != kind {
-                continue;
-            }
-            let c = found
-                .entry(other.to_string())
-                .or_insert_with(|| ReuseCandidate {
-                    id: other.to_string(),
-                    kind: k,
-                    name: r["name"].as_str().unwrap_or_default().to_string(),
-                    shared: 0,
-                    via: vec![],
-                });
-            if !c.via.iter().any(|v| v == via) {
-                c.shared += 1;
-                c.via.push(via.to_string());
-            }
-        }
-        let mut out: Vec<ReuseCandidate> = found.into_values().collect();
-        out.sort_by(|a, b| b.shared.cmp(&a.shared).then_with(|| a.name.cmp(&b.name)));
-        out.truncate(20);
-        Ok(out)
+        let n: Option<Value> = res.take(0)?;
+        let total = n
+            .and_then(|v| v.get("n").and_then(|n| n.as_u64()))
+            .unwrap_or(0) as usize;
+        Ok(Listing {
+            total,
+            offset,
+            items: rows_to(res.take(1)?, "version")?,
+        })
     }
-
     /// One page of all assets in id order, for export: those after
     /// `after` (keyset paging, so page n costs what page one does).
     pub async fn export_assets(

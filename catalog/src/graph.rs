@@ -289,12 +289,12 @@ impl Catalog {
         })
     }
 
-    fn node_of(g: &LineageGraph, id: &str) -> Result<NodeId> {
+    pub(crate) fn node_of(g: &LineageGraph, id: &str) -> Result<NodeId> {
         g.id_of(id)
             .ok_or_else(|| CatalogError::NotFound(format!("asset {id:?}")))
     }
 
-    fn reference(g: &LineageGraph, n: NodeId) -> AssetRef {
+    pub(crate) fn reference(g: &LineageGraph, n: NodeId) -> AssetRef {
         AssetRef {
             id: g.asset_id(n).to_string(),
             kind: g.kind(n),
@@ -403,6 +403,23 @@ impl Catalog {
         let start = Self::node_of(&g, id)?;
         let hubs = Self::hub_set(&g);
         Ok(domain::site::graph_view(&g, start, up, down, budget, &hubs))
+    }
+
+    /// The outline of [`Self::graph_window`] a page is rendered with (see
+    /// [`domain::site::graph_outline`]).
+    pub fn graph_outline(
+        &self,
+        id: &str,
+        up: u32,
+        down: u32,
+        per_depth: usize,
+    ) -> Result<GraphView> {
+        let g = self.graph.read().expect("the graph lock is never poisoned");
+        let start = Self::node_of(&g, id)?;
+        let hubs = Self::hub_set(&g);
+        Ok(domain::site::graph_outline(
+            &g, start, up, down, per_depth, &hubs,
+        ))
     }
 
     /// Expanding `id` in a drawing of `shown`: at most `budget` new

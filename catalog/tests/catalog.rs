@@ -12,6 +12,11 @@ async fn mem() -> Catalog {
     Catalog::connect("mem://").await.expect("in-memory catalog")
 }
 
+/// Every list of an asset page at its first window.
+fn first() -> domain::page::DetailWindow {
+    domain::page::DetailWindow::default()
+}
+
 fn dataset(name: &str, cols: &[&str]) -> domain::Asset {
     AssetInput {
         kind: Some("dataset".into()),
@@ -81,12 +86,13 @@ async fn assets_are_versioned_on_every_change() {
         "creation time survives updates"
     );
 
-    let detail = c.asset_detail(&a.id).await.unwrap();
-    assert_eq!(detail.versions.len(), 2);
-    assert_eq!(detail.versions[0].version, 2);
-    assert_eq!(detail.versions[0].by, "ann");
-    assert_eq!(detail.versions[0].changes, vec!["tags", "schema"]);
-    assert_eq!(detail.versions[1].changes, vec!["created"]);
+    let detail = c.asset_detail(&a.id, first()).await.unwrap();
+    let versions = &detail.versions.items;
+    assert_eq!(detail.versions.total, 2);
+    assert_eq!(versions[0].version, 2);
+    assert_eq!(versions[0].by, "ann");
+    assert_eq!(versions[0].changes, vec!["tags", "schema"]);
+    assert_eq!(versions[1].changes, vec!["created"]);
     assert_eq!(c.graph_version().await.unwrap(), 2);
 }
 
@@ -242,10 +248,10 @@ async fn edges_link_neighbours_and_reject_bad_ends() {
     c.put_edge(e.clone(), "t").await.unwrap();
     assert_eq!(c.count_edges().await.unwrap(), 2);
 
-    let detail = c.asset_detail(&f1.id).await.unwrap();
-    assert_eq!(detail.upstream.len(), 1);
-    assert_eq!(detail.upstream[0].id, d.id);
-    assert_eq!(detail.upstream[0].columns[0].from, "seconds");
+    let detail = c.asset_detail(&f1.id, first()).await.unwrap();
+    assert_eq!(detail.upstream.total, 1);
+    assert_eq!(detail.upstream.items[0].id, d.id);
+    assert_eq!(detail.upstream.items[0].columns[0].from, "seconds");
     assert_eq!(
         detail
             .reuse
@@ -254,8 +260,8 @@ async fn edges_link_neighbours_and_reject_bad_ends() {
             .collect::<Vec<_>>(),
         vec![f2.id.as_str()]
     );
-    let up = c.asset_detail(&d.id).await.unwrap();
-    assert_eq!(up.downstream.len(), 2);
+    let up = c.asset_detail(&d.id, first()).await.unwrap();
+    assert_eq!(up.downstream.total, 2);
 
     let missing = edge(&d.id, "feature:fs:nope", "derives");
     let err = c.put_edge(missing, "t").await.unwrap_err();

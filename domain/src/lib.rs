@@ -17,6 +17,7 @@ pub mod error;
 pub mod impact;
 pub mod lineage;
 pub mod openlineage;
+pub mod page;
 pub mod query;
 pub mod record;
 pub mod scaling;

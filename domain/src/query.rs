@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::asset::{Asset, AssetKind, AssetVersion};
 use crate::edge::{ColumnMapping, EdgeKind};
 use crate::error::ValidationError;
+use crate::page::Listing;
 
 pub const DEFAULT_LIMIT: usize = 25;
 pub const MAX_LIMIT: usize = 1000;
@@ -86,8 +87,12 @@ pub struct Neighbor {
     pub id: String,
     pub kind: AssetKind,
     pub name: String,
+    /// The first [`crate::page::MAPPINGS_SHOWN`] column mappings.
     #[serde(default)]
     pub columns: Vec<ColumnMapping>,
+    /// Mappings of this edge beyond those listed.
+    #[serde(default)]
+    pub more_columns: usize,
 }
 
 /// Another feature or model built from the same upstream assets.
@@ -105,12 +110,22 @@ pub struct ReuseCandidate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssetDetail {
     pub asset: Asset,
-    pub versions: Vec<AssetVersion>,
-    pub upstream: Vec<Neighbor>,
-    pub downstream: Vec<Neighbor>,
+    /// Newest first.
+    pub versions: Listing<AssetVersion>,
+    pub upstream: Listing<Neighbor>,
+    pub downstream: Listing<Neighbor>,
     pub reuse: Vec<ReuseCandidate>,
-    /// The whole lineage both ways, nearest first, capped for the page.
-    pub closure: LineageView,
+    /// Everything upstream and downstream by distance, farthest upstream
+    /// first, then nearest downstream first; each hop is windowed.
+    pub hops: Vec<Hop>,
+}
+
+/// The assets at one distance from an asset: negative upstream, positive
+/// downstream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hop {
+    pub depth: i64,
+    pub assets: Listing<AssetRef>,
 }
 
 /// Adds facet filter values, each once, within the limits.
@@ -550,6 +565,14 @@ pub struct GraphView {
     pub edges: Vec<LineageEdge>,
     /// Set when the node budget cut the window short.
     pub capped: bool,
+    /// Set on the outline a page is rendered with: `nodes` are then the
+    /// centre and the first few assets at each distance, by name, with no
+    /// edges, and the browser fetches the whole window to draw it.
+    #[serde(default)]
+    pub pending: bool,
+    /// With `pending`: how many assets there are at each distance.
+    #[serde(default)]
+    pub depth_totals: Vec<(i64, usize)>,
 }
 
 /// What expanding a node adds to a drawn graph.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::asset::{Asset, AssetKind, Field};
 use crate::edge::{ColumnMapping, Edge, EdgeKind};
-use crate::lineage::{LineageGraph, NodeId};
+use crate::lineage::{Direction, LineageGraph, NodeId};
 use crate::query::{GraphNode, GraphView, LineageEdge};
 
 /// The file name (without extension) of an asset's page and data: 16 hex
@@ -237,6 +237,52 @@ pub fn graph_view(
                 kind,
             })
             .collect(),
+        pending: false,
+        depth_totals: vec![],
+    }
+}
+
+/// The outline of [`graph_view`] that a page is rendered with: the centre
+/// and the first `per_depth` assets (by name) at each distance within
+/// `up` and `down` hops, each distance's count, and no edges. It is what a
+/// browser without scripts lists; a browser with them fetches the whole
+/// window to draw it.
+pub fn graph_outline(
+    g: &LineageGraph,
+    start: NodeId,
+    up: u32,
+    down: u32,
+    per_depth: usize,
+    hubs: &HashSet<NodeId>,
+) -> GraphView {
+    let node = |n: NodeId, depth: i64| GraphNode {
+        id: g.asset_id(n).to_string(),
+        kind: g.kind(n),
+        name: g.name(n).to_string(),
+        depth,
+        more: 0,
+        hub: hubs.contains(&n),
+    };
+    let mut nodes = vec![node(start, 0)];
+    let mut depth_totals = vec![];
+    for (dir, depth) in [(Direction::Upstream, up), (Direction::Downstream, down)] {
+        if depth == 0 {
+            continue;
+        }
+        for hop in g.hops(start, dir, Some(depth), per_depth, None) {
+            depth_totals.push((hop.depth, hop.nodes.total));
+            nodes.extend(hop.nodes.items.into_iter().map(|n| node(n, hop.depth)));
+        }
+    }
+    GraphView {
+        center: g.asset_id(start).to_string(),
+        up,
+        down,
+        nodes,
+        edges: vec![],
+        capped: false,
+        pending: true,
+        depth_totals,
     }
 }
 

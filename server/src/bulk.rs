@@ -416,10 +416,13 @@ mod tests {
         assert_eq!(audit[0].detail["assets_created"], n);
         // Every asset has its version record and is searchable.
         let a = c
-            .asset_detail(&format!("dataset:bulk:t{:05}", n - 1))
+            .asset_detail(
+                &format!("dataset:bulk:t{:05}", n - 1),
+                domain::page::DetailWindow::default(),
+            )
             .await
             .unwrap();
-        assert_eq!(a.versions.len(), 1);
+        assert_eq!(a.versions.total, 1);
         let hit = c
             .search(&domain::query::SearchQuery {
                 q: format!("t{:05}", n - 1),

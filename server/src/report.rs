@@ -20,6 +20,8 @@ use serde::Serialize;
 
 /// The most lineage nodes a report draws.
 const REPORT_NODES: usize = 400;
+/// Direct neighbours a report lists on each side.
+const REPORT_NEIGHBOURS: usize = 500;
 
 #[derive(clap::Args, Clone)]
 pub struct ReportArgs {
@@ -84,7 +86,15 @@ pub async fn build(
     change_request: Option<ChangeRequest>,
 ) -> catalog::Result<ReportData> {
     let dir = parse_direction(direction)?;
-    let detail = catalog.asset_detail(id).await?;
+    let asset = catalog.get_asset(id).await?;
+    let upstream = catalog
+        .neighbours(id, Direction::Upstream, 0, REPORT_NEIGHBOURS)
+        .await?
+        .items;
+    let downstream = catalog
+        .neighbours(id, Direction::Downstream, 0, REPORT_NEIGHBOURS)
+        .await?
+        .items;
     let lineage = catalog.lineage(id, dir, depth, vec![], Some(REPORT_NODES))?;
     let upstream_ids: std::collections::HashSet<String> = catalog
         .lineage(id, Some(Direction::Upstream), None, vec![], None)?
@@ -99,12 +109,12 @@ pub async fn build(
         .filter(|h| upstream_ids.contains(&h.id))
         .collect();
     Ok(ReportData {
-        asset: detail.asset,
+        asset,
         direction: direction.to_string(),
         depth,
         lineage,
-        upstream: detail.upstream,
-        downstream: detail.downstream,
+        upstream,
+        downstream,
         hubs,
         impact,
         change_request,

@@ -1,13 +1,14 @@
 //! An asset's page: metadata, schema, owners and tags, direct upstream and
 //! downstream neighbours, reuse suggestions and version history.
 
-use domain::query::{encode_component, AssetDetail, Neighbor};
+use domain::page::{Listing, PageList, VERSION_WINDOW, WINDOW};
+use domain::query::{encode_component, AssetDetail, Hop, Neighbor};
 use domain::{Asset, Field};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{error_text, lineage_graph, load_asset};
+use crate::api::{error_text, lineage_outline, load_asset};
 use crate::components::{asset_href, AssetLink, KindBadge, Pager};
 use crate::graph::GraphPanel;
 
@@ -26,7 +27,18 @@ pub fn AssetPage() -> impl IntoView {
         })
     });
     let tab = Memo::new(move |_| query.with(|m| m.get("tab").unwrap_or_default()));
-    let detail = Resource::new(move || id.get(), load_asset);
+    let window = Memo::new(move |_| {
+        query.with(|m| {
+            (
+                m.get("more").unwrap_or_default(),
+                m.get("offset").unwrap_or_default(),
+            )
+        })
+    });
+    let detail = Resource::new(
+        move || (id.get(), window.get()),
+        |(id, (more, offset))| load_asset(id, more, offset),
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -59,7 +71,7 @@ fn Detail(
         upstream,
         downstream,
         reuse,
-        closure,
+        hops,
     } = d;
     let a = asset.clone();
     let search_link = |facet: &str, v: &str| format!("/?{facet}={}", encode_component(v));
@@ -97,10 +109,10 @@ fn Detail(
         } else if lineage_tab {
             view! {
                 <LineageTab id=a.id.clone()/>
-                <FullLineage view=closure/>
+                <FullLineage id=a.id.clone() hops=hops/>
             }.into_any()
         } else {
-            view! { <Overview asset=asset col_offset=col_offset versions=versions upstream=upstream downstream=downstream reuse=reuse closure=closure/> }.into_any()
+            view! { <Overview asset=asset col_offset=col_offset versions=versions upstream=upstream downstream=downstream reuse=reuse hops=hops/> }.into_any()
         }}
     }
 }
@@ -111,7 +123,7 @@ fn LineageTab(id: String) -> impl IntoView {
     let key = Memo::new(move |_| query.with(crate::pages::graph::depths));
     let graph = Resource::new(
         move || (id.clone(), key.get()),
-        |(id, (up, down))| lineage_graph(id, up, down),
+        |(id, (up, down))| lineage_outline(id, up, down),
     );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the graph…"</p> }>
@@ -130,11 +142,11 @@ fn LineageTab(id: String) -> impl IntoView {
 fn Overview(
     asset: Asset,
     col_offset: usize,
-    versions: Vec<domain::AssetVersion>,
-    upstream: Vec<Neighbor>,
-    downstream: Vec<Neighbor>,
+    versions: Listing<domain::AssetVersion>,
+    upstream: Listing<Neighbor>,
+    downstream: Listing<Neighbor>,
     reuse: Vec<domain::query::ReuseCandidate>,
-    closure: domain::query::LineageView,
+    hops: Vec<Hop>,
 ) -> impl IntoView {
     let a = asset.clone();
     let search_link = |facet: &str, v: &str| format!("/?{facet}={}", encode_component(v));
@@ -145,22 +157,23 @@ fn Overview(
                 <section class="panel" data-testid="lineage">
                     <h2>"Lineage"</h2>
                     <div class="lineage-cols">
-                        <NeighborList title="Upstream" empty="Nothing upstream: this is a source." items=upstream testid="upstream"/>
-                        <NeighborList title="Downstream" empty="Nothing reads this yet." items=downstream testid="downstream"/>
+                        <NeighborList id=a.id.clone() title="Upstream" empty="Nothing upstream: this is a source." items=upstream list=PageList::Upstream/>
+                        <NeighborList id=a.id.clone() title="Downstream" empty="Nothing reads this yet." items=downstream list=PageList::Downstream/>
                     </div>
                 </section>
-                <FullLineage view=closure/>
+                <FullLineage id=a.id.clone() hops=hops/>
                 {(a.kind == domain::AssetKind::Workflow).then(|| view! { <crate::pages::ingestion::RunHistory id=a.id.clone()/> })}
-                <section class="panel">
-                    <h2>"Version history"</h2>
+                <section class="panel" id="versions" data-testid="versions">
+                    <h2>{format!("Version history · {}", versions.total)}</h2>
                     <table class="data compact">
                         <thead><tr><th>"Version"</th><th>"When"</th><th>"By"</th><th>"What changed"</th></tr></thead>
                         <tbody>
-                            {versions.into_iter().map(|v| view! {
+                            {versions.items.iter().map(|v| view! {
                                 <tr><td>{v.version.to_string()}</td><td class="mono">{v.at.clone()}</td><td>{v.by.clone()}</td><td>{v.changes.join(", ")}</td></tr>
                             }).collect_view()}
                         </tbody>
                     </table>
+                    <ListPager id=a.id.clone() list=PageList::Versions total=versions.total offset=versions.offset limit=VERSION_WINDOW/>
                 </section>
             </div>
             <aside class="asset-side">
@@ -247,22 +260,49 @@ fn SchemaTable(asset: Asset, offset: usize) -> impl IntoView {
     }
 }
 
+/// The pager under one of the page's windowed lists; its links page that
+/// list and leave the others at their first window.
+#[component]
+fn ListPager(
+    id: String,
+    list: PageList,
+    total: usize,
+    offset: usize,
+    limit: usize,
+) -> impl IntoView {
+    let anchor = match list {
+        PageList::Hop(d) => format!("hop{d}"),
+        other => other.param(),
+    };
+    let href = Callback::new(move |o: usize| {
+        format!(
+            "{}&more={}&offset={o}#{anchor}",
+            asset_href(&id),
+            list.param()
+        )
+    });
+    (total > limit)
+        .then(|| view! { <Pager total=total as u64 offset=offset limit=limit href=href/> })
+}
+
 #[component]
 fn NeighborList(
+    id: String,
     title: &'static str,
     empty: &'static str,
-    items: Vec<Neighbor>,
-    testid: &'static str,
+    items: Listing<Neighbor>,
+    list: PageList,
 ) -> impl IntoView {
+    let testid = list.param();
     view! {
-        <div class="neighbors" data-testid=testid>
-            <h3>{format!("{title} · {}", items.len())}</h3>
-            {if items.is_empty() {
+        <div class="neighbors" id=testid.clone() data-testid=testid>
+            <h3>{format!("{title} · {}", items.total)}</h3>
+            {if items.total == 0 {
                 view! { <p class="empty">{empty}</p> }.into_any()
             } else {
                 view! {
                     <ul class="plain">
-                        {items.into_iter().map(|n| view! {
+                        {items.items.iter().map(|n| view! {
                             <li>
                                 <span class="edge-kind">{n.edge_kind.as_str()}</span>
                                 <AssetLink id=n.id.clone() kind=n.kind name=n.name.clone()/>
@@ -274,11 +314,15 @@ fn NeighborList(
                                                 {m.transform.clone().map(|t| view! { <span class="muted">{format!(" ({t})")}</span> })}
                                             </li>
                                         }).collect_view()}
+                                        {(n.more_columns > 0).then(|| view! {
+                                            <li class="muted small">{format!("{} more mappings", n.more_columns)}</li>
+                                        })}
                                     </ul>
                                 })}
                             </li>
                         }).collect_view()}
                     </ul>
+                    <ListPager id=id list=list total=items.total offset=items.offset limit=WINDOW/>
                 }.into_any()
             }}
         </div>
@@ -307,51 +351,45 @@ fn Properties(asset: Asset) -> impl IntoView {
 
 /// Every asset upstream and downstream, by distance: the whole answer to
 /// "where did this come from" and "what does this feed", without scripts.
+/// Each distance lists a window of its assets and pages through the rest.
 #[component]
-fn FullLineage(view: domain::query::LineageView) -> impl IntoView {
-    let side = |up: bool| {
-        let mut items: Vec<domain::query::LineageNode> = view
-            .nodes
-            .iter()
-            .filter(|n| if up { n.depth < 0 } else { n.depth > 0 })
-            .cloned()
-            .collect();
-        items.sort_by(|a, b| {
-            a.depth
-                .abs()
-                .cmp(&b.depth.abs())
-                .then_with(|| a.name.cmp(&b.name))
-        });
-        items
-    };
-    let (up, down) = (side(true), side(false));
-    let omitted = view.truncated.omitted;
-    let list = |items: Vec<domain::query::LineageNode>,
-                testid: &'static str,
-                title: &'static str| {
+fn FullLineage(id: String, hops: Vec<Hop>) -> impl IntoView {
+    let (up, down): (Vec<Hop>, Vec<Hop>) = hops.into_iter().partition(|h| h.depth < 0);
+    let side = move |mut hops: Vec<Hop>, testid: &'static str, title: &'static str| {
+        hops.sort_by_key(|h| h.depth.abs());
+        let total: usize = hops.iter().map(|h| h.assets.total).sum();
+        let id = id.clone();
         view! {
             <div class="neighbors" data-testid=testid>
-                <h3>{format!("{title} · {}", items.len())}</h3>
-                <ul class="plain">
-                    {items.into_iter().map(|n| view! {
-                        <li>
-                            <span class="edge-kind">{format!("{} hop{}", n.depth.abs(), if n.depth.abs() == 1 { "" } else { "s" })}</span>
-                            <AssetLink id=n.id.clone() kind=n.kind name=n.name.clone()/>
-                        </li>
-                    }).collect_view()}
-                </ul>
+                <h3>{format!("{title} · {total}")}</h3>
+                {hops.into_iter().map(|h| {
+                    let d = h.depth.abs();
+                    let label = format!("{d} hop{}", if d == 1 { "" } else { "s" });
+                    view! {
+                        <div class="hop" id=format!("hop{}", h.depth)>
+                            <h4 class="muted small">{format!("{label} · {}", h.assets.total)}</h4>
+                            <ul class="plain">
+                                {h.assets.items.iter().map(|n| view! {
+                                    <li>
+                                        <span class="edge-kind">{label.clone()}</span>
+                                        <AssetLink id=n.id.clone() kind=n.kind name=n.name.clone()/>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                            <ListPager id=id.clone() list=PageList::Hop(h.depth) total=h.assets.total offset=h.assets.offset limit=WINDOW/>
+                        </div>
+                    }
+                }).collect_view()}
             </div>
         }
-        .into_any()
     };
     view! {
         <section class="panel" data-testid="full-lineage">
             <h2>"Full lineage"</h2>
             <div class="lineage-cols">
-                {list(up, "all-upstream", "All upstream")}
-                {list(down, "all-downstream", "All downstream")}
+                {side(up, "all-upstream", "All upstream")}
+                {side(down, "all-downstream", "All downstream")}
             </div>
-            {(omitted > 0).then(|| view! { <p class="muted">{format!("{omitted} more not shown.")}</p> })}
         </section>
     }
     .into_any()

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{error_text, lineage_graph, top_hubs};
+use crate::api::{error_text, lineage_outline, top_hubs};
 use crate::components::{AssetLink, KindBadge};
 use crate::graph::GraphPanel;
 
@@ -51,7 +51,7 @@ fn Explorer() -> impl IntoView {
     });
     let graph = Resource::new(
         move || key.get(),
-        |(id, up, down)| lineage_graph(id, up, down),
+        |(id, up, down)| lineage_outline(id, up, down),
     );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the graph…"</p> }>

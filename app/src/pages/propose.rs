@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::change_requests::{preview_impact, propose_change};
-use crate::api::{error_text, load_asset};
+use crate::api::{error_text, load_asset_record};
 use crate::components::{asset_href, KindBadge};
 use crate::impact_view::ImpactView;
 
@@ -17,16 +17,16 @@ use crate::impact_view::ImpactView;
 pub fn ProposePage() -> impl IntoView {
     let query = use_query_map();
     let id = Memo::new(move |_| query.with(|m| m.get("id").unwrap_or_default()));
-    let detail = Resource::new(move || id.get(), load_asset);
+    let asset = Resource::new(move || id.get(), load_asset_record);
     view! {
         <Title text="Propose a schema change"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match detail.await {
-                    Ok(d) if d.asset.kind == AssetKind::Dataset => view! { <Editor asset=d.asset/> }.into_any(),
-                    Ok(d) => view! {
+                match asset.await {
+                    Ok(a) if a.kind == AssetKind::Dataset => view! { <Editor asset=a/> }.into_any(),
+                    Ok(a) => view! {
                         <section class="error-box" role="alert">
-                            <p>{format!("{} is a {}; schema changes are proposed on datasets.", d.asset.name, d.asset.kind)}</p>
+                            <p>{format!("{} is a {}; schema changes are proposed on datasets.", a.name, a.kind)}</p>
                         </section>
                     }.into_any(),
                     Err(e) => view! { <section class="error-box" role="alert"><p>{error_text(&e)}</p></section> }.into_any(),

@@ -38,12 +38,14 @@ impl Direction {
 
 mod adjacency;
 mod encoding;
+mod listing;
 mod paths;
 #[cfg(test)]
 mod tests;
 mod walks;
 
 use adjacency::*;
+pub use listing::{HopNodes, Reuse};
 pub use paths::{SimplePaths, PATH_STEP_BUDGET};
 pub use walks::{Expansion, Hub, Neighbourhood, RefreshPlan, Window};
 

@@ -81,6 +81,62 @@ fn edges_strategy() -> impl Strategy<Value = (usize, Vec<(usize, usize)>)> {
 }
 
 proptest! {
+    /// The windows of every hop, paged to the end, list each asset of the
+    /// reference closure once, at its distance, and the counts shown are
+    /// the reference's.
+    #[test]
+    fn hop_windows_page_through_the_whole_closure((n, edges) in edges_strategy(), start in 0usize..30, down in any::<bool>(), limit in 1usize..5) {
+        let start = start % n;
+        let dir = if down { Direction::Downstream } else { Direction::Upstream };
+        let g = graph(n, &edges);
+        let want = naive_depths(n, &edges, start, dir);
+        let first = g.hops(start as NodeId, dir, None, limit, None);
+        let mut got: HashMap<usize, u32> = HashMap::new();
+        for hop in &first {
+            let d = hop.depth.unsigned_abs() as u32;
+            prop_assert_eq!(hop.depth.signum(), if down { 1 } else { -1 });
+            prop_assert_eq!(hop.nodes.total, want.values().filter(|&&w| w == d).count());
+            let mut offset = 0;
+            let mut names = vec![];
+            loop {
+                let page = g.hops(start as NodeId, dir, None, limit, Some((d, offset)));
+                let this = &page[d as usize - 1].nodes;
+                prop_assert_eq!(this.total, hop.nodes.total);
+                prop_assert_eq!(this.offset, offset);
+                if this.items.is_empty() { break; }
+                for &v in &this.items {
+                    prop_assert!(got.insert(v as usize, d).is_none(), "listed twice");
+                    names.push(g.name(v).to_string());
+                }
+                offset += limit;
+            }
+            prop_assert!(names.windows(2).all(|w| w[0] <= w[1]), "in name order");
+        }
+        prop_assert_eq!(got, want);
+    }
+
+    /// Paging through the direct neighbours gives every edge once.
+    #[test]
+    fn neighbour_windows_list_every_edge((n, edges) in edges_strategy(), at in 0usize..30, limit in 1usize..5) {
+        let at = at % n;
+        let g = graph(n, &edges);
+        let mut want: Vec<usize> = edges.iter().filter(|&&(f, _)| f == at).map(|&(_, t)| t).collect::<HashSet<_>>().into_iter().collect();
+        want.sort_unstable();
+        let mut got = vec![];
+        let mut offset = 0;
+        loop {
+            let w = g.neighbours(at as NodeId, Direction::Downstream, offset, limit);
+            prop_assert_eq!(w.total, want.len());
+            if w.items.is_empty() { break; }
+            got.extend(w.items.iter().map(|&(v, _)| v as usize));
+            offset += limit;
+        }
+        got.sort_unstable();
+        prop_assert_eq!(got, want);
+    }
+}
+
+proptest! {
     #[test]
     fn closure_matches_the_reference((n, edges) in edges_strategy(), start in 0usize..30, down in any::<bool>()) {
         let start = start % n;
