@@ -146,12 +146,7 @@ pub async fn lineage_graph(id: String, up: u32, down: u32) -> Result<GraphView, 
 pub async fn lineage_outline(id: String, up: u32, down: u32) -> Result<GraphView, ServerFnError> {
     let catalog = expect_context::<catalog::Catalog>();
     catalog
-        .graph_outline(
-            &id,
-            up.min(MAX_DEPTH),
-            down.min(MAX_DEPTH),
-            domain::page::WINDOW,
-        )
+        .graph_outline(&id, up.min(MAX_DEPTH), down.min(MAX_DEPTH))
         .map_err(server::public)
 }
 

@@ -1,9 +1,12 @@
 //! Reads about one asset (its page) and whole-catalog reads (export).
 
-use domain::lineage::Direction;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use domain::lineage::{Direction, HopNodes, LineageGraph, NodeId, Reuse};
 use domain::page::{DetailWindow, Listing, PageList, MAPPINGS_SHOWN, VERSION_WINDOW, WINDOW};
 use domain::query::{AssetDetail, Hop, Neighbor, ReuseCandidate};
-use domain::{AssetKind, AssetVersion, Edge};
+use domain::{AssetKind, AssetVersion, Edge, EdgeKind};
 use serde_json::Value;
 
 use crate::error::{CatalogError, Result};
@@ -23,24 +26,55 @@ fn rows_to<T: serde::de::DeserializeOwned>(rows: Vec<Value>, what: &str) -> Resu
         .collect()
 }
 
-/// One window of `id`'s (node `n`'s) direct neighbours, without their
-/// column mappings yet.
+/// The first windows of lineages too large to walk on every page view,
+/// for the graph generation they were computed on.
+#[derive(Default)]
+pub(crate) struct HopCache {
+    generation: u64,
+    entries: HashMap<(NodeId, Direction, Option<u32>), Arc<Vec<HopNodes>>>,
+    /// First windows of neighbours and reuse suggestions of assets with
+    /// thousands of direct neighbours.
+    neighbours: HashMap<(NodeId, Direction), Arc<Listing<(NodeId, EdgeKind)>>>,
+    reuse: HashMap<NodeId, Arc<Vec<Reuse>>>,
+}
+
+impl HopCache {
+    /// Empties the cache when the graph changed since it was filled.
+    fn at(&mut self, generation: u64) -> &mut Self {
+        if self.generation != generation {
+            *self = HopCache {
+                generation,
+                ..Default::default()
+            };
+        }
+        self
+    }
+
+    fn full(&self) -> bool {
+        self.entries.len() + self.neighbours.len() + self.reuse.len() >= HOP_CACHE_ENTRIES
+    }
+}
+
+/// Lineages that reach fewer assets are walked on every view.
+const HOP_CACHE_MIN: usize = 5_000;
+/// The cache is emptied when it holds this many lineages.
+const HOP_CACHE_ENTRIES: usize = 256;
+
+/// A window `w` of `id`'s direct neighbours in `dir`, as listed, without
+/// their column mappings yet.
 fn neighbour_window(
-    g: &domain::lineage::LineageGraph,
+    g: &LineageGraph,
     id: &str,
-    n: domain::lineage::NodeId,
     dir: Direction,
-    offset: usize,
-    limit: usize,
+    w: &Listing<(NodeId, EdgeKind)>,
 ) -> Listing<Neighbor> {
-    let w = g.neighbours(n, dir, offset, limit);
     Listing {
         total: w.total,
         offset: w.offset,
         items: w
             .items
-            .into_iter()
-            .map(|(m, edge_kind)| {
+            .iter()
+            .map(|&(m, edge_kind)| {
                 let other = g.asset_id(m);
                 let (from, to) = match dir {
                     Direction::Upstream => (other, id),
@@ -61,6 +95,95 @@ fn neighbour_window(
 }
 
 impl Catalog {
+    /// `n`'s lineage in `dir` by distance, a window per distance (see
+    /// [`LineageGraph::hops`]); first windows of large lineages come from a
+    /// cache that lasts until the graph changes. Call it with `g` held.
+    pub(crate) fn hops_of(
+        &self,
+        g: &LineageGraph,
+        n: NodeId,
+        dir: Direction,
+        max_depth: Option<u32>,
+        paged: Option<(u32, usize)>,
+    ) -> Arc<Vec<HopNodes>> {
+        if paged.is_some() {
+            return Arc::new(g.hops(n, dir, max_depth, WINDOW, paged));
+        }
+        // Read with the graph lock held, so it names the graph `g` is.
+        let generation = self.graph_generation();
+        let key = (n, dir, max_depth);
+        if let Some(hit) = self.cache_at(generation).entries.get(&key) {
+            return hit.clone();
+        }
+        let hops = Arc::new(g.hops(n, dir, max_depth, WINDOW, None));
+        let reached: usize = hops.iter().map(|h| h.nodes.total).sum();
+        if reached >= HOP_CACHE_MIN {
+            let mut c = self.cache_at(generation);
+            if c.full() {
+                *c = HopCache::default();
+            }
+            c.generation = generation;
+            c.entries.insert(key, hops.clone());
+        }
+        hops
+    }
+
+    fn cache_at(&self, generation: u64) -> std::sync::MutexGuard<'_, HopCache> {
+        let mut c = self.hop_cache.lock().expect("never poisoned");
+        c.at(generation);
+        c
+    }
+
+    /// The first window of `n`'s direct neighbours in `dir` (others are
+    /// computed), cached like [`Self::hops_of`] for assets with thousands.
+    fn neighbours_of(
+        &self,
+        g: &LineageGraph,
+        n: NodeId,
+        dir: Direction,
+        offset: usize,
+    ) -> Arc<Listing<(NodeId, EdgeKind)>> {
+        let degree = match dir {
+            Direction::Upstream => g.fanin(n),
+            Direction::Downstream => g.fanout(n),
+        };
+        if offset > 0 || degree < HOP_CACHE_MIN {
+            return Arc::new(g.neighbours(n, dir, offset, WINDOW));
+        }
+        let generation = self.graph_generation();
+        if let Some(hit) = self.cache_at(generation).neighbours.get(&(n, dir)) {
+            return hit.clone();
+        }
+        let w = Arc::new(g.neighbours(n, dir, 0, WINDOW));
+        let mut c = self.cache_at(generation);
+        if c.full() {
+            *c = HopCache::default();
+            c.generation = generation;
+        }
+        c.neighbours.insert((n, dir), w.clone());
+        w
+    }
+
+    /// What to reuse instead of building something like `n`, cached for
+    /// assets with thousands of neighbours.
+    fn reuse_of(&self, g: &LineageGraph, n: NodeId) -> Arc<Vec<Reuse>> {
+        if g.fanout(n) + g.fanin(n) < HOP_CACHE_MIN {
+            return Arc::new(g.reuse(n, REUSE_LIMIT));
+        }
+        let generation = self.graph_generation();
+        if let Some(hit) = self.cache_at(generation).reuse.get(&n) {
+            return hit.clone();
+        }
+        let r = Arc::new(g.reuse(n, REUSE_LIMIT));
+        let mut c = self.cache_at(generation);
+        if c.full() {
+            *c = HopCache::default();
+            c.generation = generation;
+        }
+        c.reuse.insert(n, r.clone());
+        r
+    }
+
     pub async fn get_edge(&self, id: &str) -> Result<Option<Edge>> {
         let mut res = self
             .db
@@ -82,7 +205,8 @@ impl Catalog {
             let g = self.graph.read().expect("the graph lock is never poisoned");
             let n = Self::node_of(&g, id)?;
             let side = |dir: Direction, list: PageList| {
-                neighbour_window(&g, id, n, dir, window.offset_of(list), WINDOW)
+                let w = self.neighbours_of(&g, n, dir, window.offset_of(list));
+                neighbour_window(&g, id, dir, &w)
             };
             let upstream = side(Direction::Upstream, PageList::Upstream);
             let downstream = side(Direction::Downstream, PageList::Downstream);
@@ -90,7 +214,7 @@ impl Catalog {
                 PageList::Hop(d) if (d < 0) == up => Some((d.unsigned_abs() as u32, window.offset)),
                 _ => None,
             };
-            let hop = |h: domain::lineage::HopNodes| Hop {
+            let hop = |h: &HopNodes| Hop {
                 depth: h.depth,
                 assets: Listing {
                     total: h.nodes.total,
@@ -98,25 +222,25 @@ impl Catalog {
                     items: h
                         .nodes
                         .items
-                        .into_iter()
-                        .map(|m| Self::reference(&g, m))
+                        .iter()
+                        .map(|&m| Self::reference(&g, m))
                         .collect(),
                 },
             };
-            let mut hops: Vec<Hop> = g
-                .hops(n, Direction::Upstream, None, WINDOW, paged(true))
-                .into_iter()
+            let mut hops: Vec<Hop> = self
+                .hops_of(&g, n, Direction::Upstream, None, paged(true))
+                .iter()
                 .rev()
                 .map(hop)
                 .collect();
             hops.extend(
-                g.hops(n, Direction::Downstream, None, WINDOW, paged(false))
-                    .into_iter()
+                self.hops_of(&g, n, Direction::Downstream, None, paged(false))
+                    .iter()
                     .map(hop),
             );
-            let reuse = g
-                .reuse(n, REUSE_LIMIT)
-                .into_iter()
+            let reuse = self
+                .reuse_of(&g, n)
+                .iter()
                 .map(|r| ReuseCandidate {
                     id: g.asset_id(r.node).to_string(),
                     kind: g.kind(r.node),
@@ -155,7 +279,7 @@ impl Catalog {
         let mut list = {
             let g = self.graph.read().expect("the graph lock is never poisoned");
             let n = Self::node_of(&g, id)?;
-            neighbour_window(&g, id, n, dir, offset, limit)
+            neighbour_window(&g, id, dir, &g.neighbours(n, dir, offset, limit))
         };
         self.fill_mappings(list.items.iter_mut()).await?;
         Ok(list)

@@ -209,6 +209,7 @@ impl Catalog {
             graph_generation: Default::default(),
             follow: std::sync::Arc::new(Follower::new(version)),
             search,
+            hop_cache: Default::default(),
             ingest_log_days: std::sync::Arc::new(std::sync::atomic::AtomicU32::new(
                 crate::DEFAULT_INGEST_LOG_DAYS,
             )),

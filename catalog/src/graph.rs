@@ -407,18 +407,17 @@ impl Catalog {
 
     /// The outline of [`Self::graph_window`] a page is rendered with (see
     /// [`domain::site::graph_outline`]).
-    pub fn graph_outline(
-        &self,
-        id: &str,
-        up: u32,
-        down: u32,
-        per_depth: usize,
-    ) -> Result<GraphView> {
+    pub fn graph_outline(&self, id: &str, up: u32, down: u32) -> Result<GraphView> {
         let g = self.graph.read().expect("the graph lock is never poisoned");
         let start = Self::node_of(&g, id)?;
         let hubs = Self::hub_set(&g);
         Ok(domain::site::graph_outline(
-            &g, start, up, down, per_depth, &hubs,
+            &g,
+            start,
+            up,
+            down,
+            &hubs,
+            |dir, depth| self.hops_of(&g, start, dir, Some(depth), None),
         ))
     }
 

@@ -65,6 +65,8 @@ pub struct Catalog {
     follow: std::sync::Arc<follow::Follower>,
     /// The search index, derived from the store like the graph.
     search: std::sync::Arc<search::SearchIndex>,
+    /// First windows of large lineages, for asset pages.
+    hop_cache: std::sync::Arc<std::sync::Mutex<detail::HopCache>>,
 }
 
 /// (request, its version) → (stored graph version, in-memory graph
@@ -103,6 +105,7 @@ impl Catalog {
             graph_generation: Default::default(),
             follow: std::sync::Arc::new(follow::Follower::new(version)),
             search,
+            hop_cache: Default::default(),
             ingest_log_days: std::sync::Arc::new(std::sync::atomic::AtomicU32::new(
                 DEFAULT_INGEST_LOG_DAYS,
             )),

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::asset::{Asset, AssetKind, Field};
 use crate::edge::{ColumnMapping, Edge, EdgeKind};
-use crate::lineage::{Direction, LineageGraph, NodeId};
+use crate::lineage::{Direction, HopNodes, LineageGraph, NodeId};
 use crate::query::{GraphNode, GraphView, LineageEdge};
 
 /// The file name (without extension) of an asset's page and data: 16 hex
@@ -243,8 +243,9 @@ pub fn graph_view(
 }
 
 /// The outline of [`graph_view`] that a page is rendered with: the centre
-/// and the first `per_depth` assets (by name) at each distance within
-/// `up` and `down` hops, each distance's count, and no edges. It is what a
+/// and the first assets (by name) at each distance within `up` and `down`
+/// hops, as `hops(direction, depth)` windows them, each distance's count,
+/// and no edges. It is what a
 /// browser without scripts lists; a browser with them fetches the whole
 /// window to draw it.
 pub fn graph_outline(
@@ -252,8 +253,8 @@ pub fn graph_outline(
     start: NodeId,
     up: u32,
     down: u32,
-    per_depth: usize,
     hubs: &HashSet<NodeId>,
+    hops: impl Fn(Direction, u32) -> std::sync::Arc<Vec<HopNodes>>,
 ) -> GraphView {
     let node = |n: NodeId, depth: i64| GraphNode {
         id: g.asset_id(n).to_string(),
@@ -269,9 +270,9 @@ pub fn graph_outline(
         if depth == 0 {
             continue;
         }
-        for hop in g.hops(start, dir, Some(depth), per_depth, None) {
+        for hop in hops(dir, depth).iter() {
             depth_totals.push((hop.depth, hop.nodes.total));
-            nodes.extend(hop.nodes.items.into_iter().map(|n| node(n, hop.depth)));
+            nodes.extend(hop.nodes.items.iter().map(|&n| node(n, hop.depth)));
         }
     }
     GraphView {

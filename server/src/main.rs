@@ -12,6 +12,7 @@ mod auth;
 mod bench;
 mod bench_impact;
 mod bench_ingest;
+mod bench_pages;
 mod bench_search;
 mod bench_search_pg;
 mod bulk;
@@ -88,6 +89,8 @@ enum Command {
     BenchImpact(bench_impact::ImpactBenchArgs),
     /// Times OpenLineage ingestion over HTTP from concurrent clients.
     BenchIngest(bench_ingest::IngestBenchArgs),
+    /// Times asset pages and the streamed export over HTTP on an existing store.
+    BenchPages(bench_pages::PagesBenchArgs),
     /// Times bulk load, start-up, search with facets and deep paging at scale,
     /// beside PostgreSQL's full-text search.
     BenchSearch(bench_search::SearchBenchArgs),
@@ -205,6 +208,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args).await,
         Command::BenchImpact(args) => bench_impact::run(args).await,
         Command::BenchIngest(args) => bench_ingest::run(args).await,
+        Command::BenchPages(args) => bench_pages::run(args).await,
         Command::BenchSearch(args) => bench_search::run(args).await,
         Command::Import {
             db,

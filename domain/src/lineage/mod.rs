@@ -20,7 +20,7 @@ pub type EdgeTriple = (NodeId, NodeId, EdgeKind);
 
 /// Which way to walk: downstream follows edges (impact), upstream walks them
 /// backwards (lineage).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Upstream,
