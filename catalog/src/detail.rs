@@ -26,6 +26,9 @@ fn rows_to<T: serde::de::DeserializeOwned>(rows: Vec<Value>, what: &str) -> Resu
         .collect()
 }
 
+/// A window of direct neighbours: (node, edge kind).
+type Links = Listing<(NodeId, EdgeKind)>;
+
 /// The first windows of lineages too large to walk on every page view,
 /// for the graph generation they were computed on.
 #[derive(Default)]
@@ -34,7 +37,7 @@ pub(crate) struct HopCache {
     entries: HashMap<(NodeId, Direction, Option<u32>), Arc<Vec<HopNodes>>>,
     /// First windows of neighbours and reuse suggestions of assets with
     /// thousands of direct neighbours.
-    neighbours: HashMap<(NodeId, Direction), Arc<Listing<(NodeId, EdgeKind)>>>,
+    neighbours: HashMap<(NodeId, Direction), Arc<Links>>,
     reuse: HashMap<NodeId, Arc<Vec<Reuse>>>,
 }
 
@@ -56,18 +59,13 @@ impl HopCache {
 }
 
 /// Lineages that reach fewer assets are walked on every view.
-const HOP_CACHE_MIN: usize = 5_000;
+const HOP_CACHE_MIN: usize = 2_000;
 /// The cache is emptied when it holds this many lineages.
 const HOP_CACHE_ENTRIES: usize = 256;
 
 /// A window `w` of `id`'s direct neighbours in `dir`, as listed, without
 /// their column mappings yet.
-fn neighbour_window(
-    g: &LineageGraph,
-    id: &str,
-    dir: Direction,
-    w: &Listing<(NodeId, EdgeKind)>,
-) -> Listing<Neighbor> {
+fn neighbour_window(g: &LineageGraph, id: &str, dir: Direction, w: &Links) -> Listing<Neighbor> {
     Listing {
         total: w.total,
         offset: w.offset,
@@ -142,7 +140,7 @@ impl Catalog {
         n: NodeId,
         dir: Direction,
         offset: usize,
-    ) -> Arc<Listing<(NodeId, EdgeKind)>> {
+    ) -> Arc<Links> {
         let degree = match dir {
             Direction::Upstream => g.fanin(n),
             Direction::Downstream => g.fanout(n),

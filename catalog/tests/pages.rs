@@ -181,3 +181,54 @@ async fn window_parameters_beyond_their_limits_are_refused() {
     assert!(d.downstream.items.is_empty());
     assert_eq!(d.downstream.total, FEATURES);
 }
+
+/// A hub large enough for its first windows to be cached: a write changes
+/// them at once.
+#[tokio::test]
+async fn cached_windows_of_a_large_hub_follow_writes() {
+    const N: usize = 2_050;
+    let mut lines = vec![
+        r#"{"type":"asset","kind":"dataset","namespace":"warehouse","name":"hub"}"#.to_string(),
+    ];
+    for f in 0..N {
+        lines.push(format!(
+            r#"{{"type":"asset","kind":"feature","namespace":"fs","name":"f{f:05}"}}"#
+        ));
+        lines.push(format!(
+            r#"{{"type":"edge","from":"{HUB}","to":"feature:fs:f{f:05}","kind":"derives"}}"#
+        ));
+    }
+    let c = Catalog::connect("mem://").await.unwrap();
+    c.import(parse_ndjson(&lines.join("\n")).unwrap(), vec![], "t")
+        .await
+        .unwrap();
+    let names = |d: &AssetDetail| -> (Vec<String>, Vec<String>, Vec<String>) {
+        (
+            d.downstream.items.iter().map(|n| n.name.clone()).collect(),
+            d.hops[0].assets.items.iter().map(|n| n.name.clone()).collect(),
+            d.reuse.iter().map(|r| r.name.clone()).collect(),
+        )
+    };
+    let before = detail(&c, "", 0).await;
+    assert_eq!(before.downstream.total, N);
+    assert_eq!(before.hops[0].assets.total, N);
+    assert_eq!(names(&before).0[0], "f00000");
+    assert_eq!(names(&before), names(&detail(&c, "", 0).await), "a second view agrees");
+
+    // A new first feature, and the old first one gone.
+    c.delete_asset("feature:fs:f00000", "t").await.unwrap();
+    let batch = parse_ndjson(&format!(
+        "{}\n{}",
+        r#"{"type":"asset","kind":"feature","namespace":"fs","name":"a_first"}"#,
+        format_args!(r#"{{"type":"edge","from":"{HUB}","to":"feature:fs:a_first","kind":"derives"}}"#)
+    ))
+    .unwrap();
+    c.import(batch, vec![], "t").await.unwrap();
+    let after = detail(&c, "", 0).await;
+    assert_eq!(after.downstream.total, N);
+    let (down, hop, reuse) = names(&after);
+    for list in [&down, &hop, &reuse] {
+        assert_eq!(list[0], "a_first", "{list:?}");
+        assert!(!list.contains(&"f00000".to_string()));
+    }
+}

@@ -153,7 +153,8 @@ where
     Ok(timing(ms, answer, false))
 }
 
-fn rss_mb() -> f64 {
+/// This process's resident memory, in MB.
+pub(crate) fn rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -162,6 +163,27 @@ fn rss_mb() -> f64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Serves the whole app over `catalog` on a loopback port, in the
+/// background, and answers its base URL (`http://127.0.0.1:PORT`).
+pub(crate) async fn serve_loopback(
+    catalog: &catalog::Catalog,
+    admin_token: Option<&str>,
+) -> anyhow::Result<String> {
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("mlgraph")
+        .site_root("target/site")
+        .build();
+    let app = crate::router::build(
+        catalog.clone(),
+        options,
+        crate::auth::AuthState::new(true, admin_token.map(str::to_string)),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(base)
 }
 
 async fn open_store(dir: &str, estate: &Estate) -> anyhow::Result<f64> {

@@ -62,18 +62,10 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let token = "bench-admin-token";
-    let options = leptos::config::LeptosOptions::builder()
-        .output_name("mlgraph")
-        .site_root("target/site")
-        .build();
-    let app = crate::router::build(
-        catalog.clone(),
-        options,
-        crate::auth::AuthState::new(true, Some(token.into())),
+    let url = format!(
+        "{}/api/v1/lineage",
+        crate::bench::serve_loopback(&catalog, Some(token)).await?
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/api/v1/lineage", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, app).await });
 
     // Prepared bodies, so the clients only post.
     let mut bodies: Vec<String> = Vec::with_capacity(args.runs * 2);

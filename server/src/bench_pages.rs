@@ -13,7 +13,7 @@ use domain::lineage::Direction;
 use domain::query::encode_component;
 use serde::Serialize;
 
-use crate::bench::{timing, Timing};
+use crate::bench::{rss_mb, timing, Timing};
 
 #[derive(Args, Clone)]
 pub struct PagesBenchArgs {
@@ -50,17 +50,6 @@ struct ExportFigures {
     total_s: f64,
     bytes: u64,
     rss_mb_after: f64,
-}
-
-fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 /// The top hub, the asset of median downstream size among a sample, and
@@ -155,18 +144,7 @@ async fn time_page(
 
 pub async fn run(args: PagesBenchArgs) -> anyhow::Result<()> {
     let catalog = crate::config::open(&args.db).await?;
-    let options = leptos::config::LeptosOptions::builder()
-        .output_name("mlgraph")
-        .site_root("target/site")
-        .build();
-    let app = crate::router::build(
-        catalog.clone(),
-        options,
-        crate::auth::AuthState::new(true, None),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = crate::bench::serve_loopback(&catalog, None).await?;
     let client = reqwest::Client::new();
 
     let mut pages = Vec::new();
