@@ -205,7 +205,12 @@ async fn cached_windows_of_a_large_hub_follow_writes() {
     let names = |d: &AssetDetail| -> (Vec<String>, Vec<String>, Vec<String>) {
         (
             d.downstream.items.iter().map(|n| n.name.clone()).collect(),
-            d.hops[0].assets.items.iter().map(|n| n.name.clone()).collect(),
+            d.hops[0]
+                .assets
+                .items
+                .iter()
+                .map(|n| n.name.clone())
+                .collect(),
             d.reuse.iter().map(|r| r.name.clone()).collect(),
         )
     };
@@ -213,14 +218,20 @@ async fn cached_windows_of_a_large_hub_follow_writes() {
     assert_eq!(before.downstream.total, N);
     assert_eq!(before.hops[0].assets.total, N);
     assert_eq!(names(&before).0[0], "f00000");
-    assert_eq!(names(&before), names(&detail(&c, "", 0).await), "a second view agrees");
+    assert_eq!(
+        names(&before),
+        names(&detail(&c, "", 0).await),
+        "a second view agrees"
+    );
 
     // A new first feature, and the old first one gone.
     c.delete_asset("feature:fs:f00000", "t").await.unwrap();
     let batch = parse_ndjson(&format!(
         "{}\n{}",
         r#"{"type":"asset","kind":"feature","namespace":"fs","name":"a_first"}"#,
-        format_args!(r#"{{"type":"edge","from":"{HUB}","to":"feature:fs:a_first","kind":"derives"}}"#)
+        format_args!(
+            r#"{{"type":"edge","from":"{HUB}","to":"feature:fs:a_first","kind":"derives"}}"#
+        )
     ))
     .unwrap();
     c.import(batch, vec![], "t").await.unwrap();
