@@ -4,16 +4,16 @@
 //! column mappings, and telling the people concerned (notifications and
 //! the webhook outbox), each step in one transaction with its audit record.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use domain::auth::Principal;
 use domain::change_request::{
     required_approvers, ChangeRequest, CrState, NewChangeRequest, Refusal, Step,
 };
 use domain::impact::{analyze, apply_changes, ChangeOp, ImpactReport, SchemaChange};
-use domain::lineage::{Direction, Filter};
+use domain::lineage::{Direction, Filter, LineageGraph, NodeId};
 use domain::query::Notification;
-use domain::{AssetKind, Edge, ValidationError};
+use domain::{Asset, AssetKind, Edge, ValidationError};
 use serde_json::{json, Value};
 use surrealdb::types::RecordId;
 
@@ -117,6 +117,21 @@ fn default_title(dataset: &str, changes: &[SchemaChange]) -> String {
     t
 }
 
+/// An asset as impact analysis reads it, from the in-memory index: id,
+/// kind, name and owners (the rest is left empty; the analysis reads a
+/// schema only of the dataset the diff is proposed on).
+fn thin_asset(g: &LineageGraph, n: NodeId) -> Asset {
+    Asset {
+        owners: g.owners(n).map(str::to_string).collect(),
+        ..Asset::bare(
+            g.asset_id(n).to_string(),
+            g.kind(n),
+            String::new(),
+            g.name(n).to_string(),
+        )
+    }
+}
+
 impl Catalog {
     /// The rows of `sql` with `$rids` bound to the asset records `keys`.
     async fn rows_of(&self, sql: &str, keys: &[String]) -> Result<Vec<Value>> {
@@ -128,9 +143,70 @@ impl Catalog {
         Ok(res.take(0)?)
     }
 
-    /// The impact of `changes` on `dataset`, from the assets and edges
-    /// downstream of it as stored now.
+    /// The impact of `changes` on `dataset`. Only the dataset itself is
+    /// read from the store; everything downstream (kinds, names, owners,
+    /// production flags, column mappings) comes from the in-memory index,
+    /// which holds them for this.
     pub async fn impact(&self, dataset: &str, changes: &[SchemaChange]) -> Result<ImpactReport> {
+        let root = self.impact_root(dataset).await?;
+        let (assets, edges, production) = {
+            let g = self.graph();
+            let Some(n) = g.id_of(dataset) else {
+                return Err(CatalogError::NotFound(format!("asset {dataset:?}")));
+            };
+            let mut nodes: Vec<NodeId> = vec![n];
+            nodes.extend(
+                g.closure(n, Direction::Downstream, &Filter::default())
+                    .into_iter()
+                    .map(|(m, _)| m),
+            );
+            let mut production = HashMap::with_capacity(nodes.len());
+            production.insert(root.id.clone(), g.production(n));
+            let mut assets = Vec::with_capacity(nodes.len());
+            assets.push(root);
+            let mut edges = Vec::new();
+            for (i, &m) in nodes.iter().enumerate() {
+                let id = g.asset_id(m);
+                if i > 0 {
+                    production.insert(id.to_string(), g.production(m));
+                    assets.push(thin_asset(&g, m));
+                }
+                for (to, kind) in g.downstream_of(m) {
+                    let to = g.asset_id(to);
+                    let edge_id = domain::edge::edge_id(id, kind, to);
+                    let columns = g
+                        .mappings(&edge_id)
+                        .map(|(from, to)| domain::ColumnMapping {
+                            from: from.to_string(),
+                            to: to.to_string(),
+                            transform: None,
+                        })
+                        .collect();
+                    edges.push(Edge {
+                        id: edge_id,
+                        from: id.to_string(),
+                        to: to.to_string(),
+                        kind,
+                        columns,
+                        first_seen: None,
+                        last_seen: None,
+                    });
+                }
+            }
+            (assets, edges, production)
+        };
+        let production = |a: &Asset| production.get(&a.id).copied().unwrap_or(false);
+        Ok(domain::impact::analyze_with(
+            dataset,
+            changes,
+            &assets,
+            &edges,
+            &production,
+        )?)
+    }
+
+    /// The dataset a diff is proposed on, read from the store.
+    async fn impact_root(&self, dataset: &str) -> Result<Asset> {
         let root = self.get_asset(dataset).await.map_err(|e| match e {
             CatalogError::NotFound(_) => {
                 ValidationError::new("dataset", format!("no asset has the id {dataset:?}")).into()
@@ -144,6 +220,18 @@ impl Catalog {
             )
             .into());
         }
+        Ok(root)
+    }
+
+    /// [`Catalog::impact`] computed from the rows stored now instead of the
+    /// in-memory index: the reference the tests hold the index to.
+    #[doc(hidden)]
+    pub async fn impact_from_store(
+        &self,
+        dataset: &str,
+        changes: &[SchemaChange],
+    ) -> Result<ImpactReport> {
+        let root = self.impact_root(dataset).await?;
         let keys: Vec<String> = {
             let g = self.graph();
             match g.id_of(dataset) {

@@ -29,17 +29,41 @@ use crate::Catalog;
 /// One change a committed write makes to the in-memory graph.
 #[derive(Debug, Clone)]
 pub(crate) enum GraphOp {
-    Node(String, AssetKind, String),
+    Node {
+        id: String,
+        kind: AssetKind,
+        name: String,
+        owners: Vec<String>,
+        production: bool,
+    },
     Edge(Edge),
     RemoveEdge(String),
     RemoveNode(String),
 }
 
 impl GraphOp {
+    /// The graph's copy of an asset as written.
+    pub(crate) fn node(a: &domain::Asset) -> GraphOp {
+        GraphOp::Node {
+            id: a.id.clone(),
+            kind: a.kind,
+            name: a.name.clone(),
+            owners: a.owners.clone(),
+            production: domain::impact::is_production(a),
+        }
+    }
+
     fn apply(&self, g: &mut LineageGraph) {
         match self {
-            GraphOp::Node(id, kind, name) => {
-                g.upsert_node(id, *kind, name);
+            GraphOp::Node {
+                id,
+                kind,
+                name,
+                owners,
+                production,
+            } => {
+                let n = g.upsert_node(id, *kind, name);
+                g.set_facts(n, owners, *production);
             }
             GraphOp::Edge(e) => {
                 g.upsert_edge(e);

@@ -26,6 +26,42 @@ struct NodeRow {
     key: String,
     kind: AssetKind,
     name: String,
+    namespace: String,
+    #[serde(default)]
+    owners: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    /// The properties that can say an asset serves production.
+    #[serde(default)]
+    environment: Option<serde_json::Value>,
+    #[serde(default)]
+    env: Option<serde_json::Value>,
+    #[serde(default)]
+    stage: Option<serde_json::Value>,
+}
+
+impl NodeRow {
+    /// Whether the asset serves production, by the same rule as a write.
+    fn production(&self) -> bool {
+        let properties = [
+            ("environment", &self.environment),
+            ("env", &self.env),
+            ("stage", &self.stage),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_string(), v.clone()?)))
+        .collect();
+        domain::impact::is_production(&domain::Asset {
+            tags: self.tags.clone(),
+            properties,
+            ..domain::Asset::bare(
+                self.key.clone(),
+                self.kind,
+                self.namespace.clone(),
+                self.name.clone(),
+            )
+        })
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -34,6 +70,8 @@ struct EdgeRow {
     from: String,
     to: String,
     kind: EdgeKind,
+    #[serde(default)]
+    columns: Vec<domain::ColumnMapping>,
 }
 
 /// One table read in a single scan. Paging with `START` would rescan from
@@ -192,13 +230,19 @@ pub(crate) async fn open(db: &Surreal<Any>, url: &str) -> Result<LineageGraph> {
 /// Reads every asset and edge into a new graph.
 pub(crate) async fn load(db: &Surreal<Any>) -> Result<LineageGraph> {
     let mut g = LineageGraph::new();
-    let nodes: Vec<NodeRow> = scan(db, "SELECT key, kind, name FROM asset").await?;
+    let nodes: Vec<NodeRow> = scan(
+        db,
+        "SELECT key, kind, name, namespace, owners, tags, properties.environment AS environment,
+            properties.env AS env, properties.stage AS stage FROM asset",
+    )
+    .await?;
     for n in nodes {
-        g.upsert_node(&n.key, n.kind, &n.name);
+        let id = g.upsert_node(&n.key, n.kind, &n.name);
+        g.set_facts(id, &n.owners, n.production());
     }
     let edges: Vec<EdgeRow> = scan(
         db,
-        "SELECT key AS id, record::id(in) AS from, record::id(out) AS to, kind FROM edge",
+        "SELECT key AS id, record::id(in) AS from, record::id(out) AS to, kind, columns FROM edge",
     )
     .await?;
     for e in edges {
@@ -207,7 +251,7 @@ pub(crate) async fn load(db: &Surreal<Any>) -> Result<LineageGraph> {
             from: e.from,
             to: e.to,
             kind: e.kind,
-            columns: vec![],
+            columns: e.columns,
             first_seen: None,
             last_seen: None,
         };

@@ -436,10 +436,7 @@ impl Catalog {
             })?;
         }
 
-        let nodes: Vec<(String, domain::AssetKind, String)> = assets_by_id
-            .values()
-            .map(|a| (a.id.clone(), a.kind, a.name.clone()))
-            .collect();
+        let nodes: Vec<GraphOp> = assets_by_id.values().map(GraphOp::node).collect();
         let mut outcome = WriteOutcome::default();
         let mut asset_ops = Vec::new();
         let (mut created, mut created_versions) = (Vec::new(), Vec::new());
@@ -558,7 +555,6 @@ impl Catalog {
         // Committed: now the in-memory graph may follow.
         let ops = nodes
             .into_iter()
-            .map(|(id, kind, name)| GraphOp::Node(id, kind, name))
             .chain(edges.into_iter().map(|e| GraphOp::Edge(e.edge)))
             .chain(extras.drop_edges.into_iter().map(GraphOp::RemoveEdge))
             .collect();

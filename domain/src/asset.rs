@@ -362,6 +362,26 @@ fn check_list(field: &str, values: &[String]) -> Result<()> {
 }
 
 impl Asset {
+    /// An asset with only its identity: no description, owners, tags,
+    /// schema or properties, and version 0.
+    pub fn bare(id: String, kind: AssetKind, namespace: String, name: String) -> Asset {
+        Asset {
+            id,
+            kind,
+            namespace,
+            name,
+            description: String::new(),
+            owners: vec![],
+            tags: vec![],
+            domain: None,
+            schema: vec![],
+            properties: BTreeMap::new(),
+            version: 0,
+            created_at: None,
+            updated_at: None,
+        }
+    }
+
     /// Checks every field; the first problem found is returned.
     pub fn validate(&self) -> Result<()> {
         check_text("name", &self.name, MAX_NAME, true)?;

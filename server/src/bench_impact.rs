@@ -22,11 +22,42 @@ pub struct ImpactBenchArgs {
     /// How many source columns to analyse per size (the ones that reach most).
     #[arg(long, default_value_t = 20)]
     columns: usize,
-    /// The largest estate that is also loaded into SurrealDB and timed there.
-    #[arg(long, default_value_t = 10_000)]
+    /// The largest estate that is also loaded into SurrealDB and timed
+    /// through `Catalog::impact` (the in-memory index).
+    #[arg(long, default_value_t = 100_000)]
     store_max: usize,
+    /// The largest estate on which the old way, reading the downstream
+    /// rows from the store, is timed too.
+    #[arg(long, default_value_t = 10_000)]
+    rows_max: usize,
     #[arg(long, default_value_t = domain::demo::DEMO_SEED)]
     seed: u64,
+}
+
+/// One case: a dataset, a change to it, and its downstream subgraph.
+type Case = (String, SchemaChange, Vec<domain::Asset>, Vec<domain::Edge>);
+
+/// Times `Catalog::impact` (from the in-memory index) over `cases`, or with
+/// `rows` its reference that reads the downstream rows from the store.
+async fn time_impact(
+    catalog: &catalog::Catalog,
+    cases: &[Case],
+    rows: bool,
+) -> anyhow::Result<crate::bench::Timing> {
+    measure_async(cases, Duration::from_secs(120), |(d, c, _, _)| {
+        let catalog = catalog.clone();
+        let (d, c) = (d.clone(), c.clone());
+        async move {
+            let changes = [c];
+            let r = if rows {
+                catalog.impact_from_store(&d, &changes).await
+            } else {
+                catalog.impact(&d, &changes).await
+            };
+            Ok(r.map_err(|e| anyhow::anyhow!("{e}"))?.affected.len())
+        }
+    })
+    .await
 }
 
 pub async fn run(args: ImpactBenchArgs) -> anyhow::Result<()> {
@@ -63,7 +94,7 @@ pub async fn run(args: ImpactBenchArgs) -> anyhow::Result<()> {
         let by_id: std::collections::HashMap<&str, &domain::Asset> =
             estate.assets.iter().map(|a| (a.id.as_str(), a)).collect();
         // The subgraph each analysis gets, as the catalog would load it.
-        let cases: Vec<(String, SchemaChange, Vec<domain::Asset>, Vec<domain::Edge>)> = inputs
+        let cases: Vec<Case> = inputs
             .iter()
             .map(|(_, dataset, column)| {
                 let root = g.id_of(dataset).expect("indexed");
@@ -118,21 +149,22 @@ pub async fn run(args: ImpactBenchArgs) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             crate::seed::load_estate(&catalog, estate.clone()).await?;
-            let store = measure_async(&cases, Duration::from_secs(120), |(d, c, _, _)| {
-                let catalog = catalog.clone();
-                let (d, c) = (d.clone(), c.clone());
-                async move {
-                    let r = catalog
-                        .impact(&d, &[c])
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    Ok(r.affected.len())
-                }
-            })
-            .await?;
+            let store = time_impact(&catalog, &cases, false).await?;
             println!(
                 "    Catalog::impact (mem://) p50 {:>9.3} ms  p99 {:>9.3} ms  runs {}  answer {}",
                 store.p50_ms, store.p99_ms, store.runs, store.answer
+            );
+            if n <= args.rows_max {
+                let rows = time_impact(&catalog, &cases, true).await?;
+                println!(
+                    "    from the store's rows    p50 {:>9.3} ms  p99 {:>9.3} ms  runs {}  answer {}",
+                    rows.p50_ms, rows.p99_ms, rows.runs, rows.answer
+                );
+            }
+            let heap = catalog.graph().heap_bytes();
+            println!(
+                "    in-memory index with impact facts: {:.1} MB",
+                heap as f64 / 1048576.0
             );
         }
     }

@@ -1,9 +1,10 @@
 //! The lineage image: a compact binary form of the graph.
 
 use super::*;
+use crate::edge::ColumnMapping;
 
 /// The first bytes of an encoded graph, with the format's version.
-pub(super) const ENCODING_MAGIC: &[u8; 8] = b"MLGLIN01";
+pub(super) const ENCODING_MAGIC: &[u8; 8] = b"MLGLIN02";
 
 /// A cursor over an encoded graph.
 pub(super) struct Reader<'a> {
@@ -41,6 +42,11 @@ impl<'a> Reader<'a> {
     }
 }
 
+fn put_text(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+}
+
 impl LineageGraph {
     /// A compact binary image of the graph: live nodes (renumbered densely)
     /// and edges. [`LineageGraph::decode`] turns it back into a graph that
@@ -60,8 +66,13 @@ impl LineageGraph {
                 .expect("a known kind");
             out.push(kind as u8);
             for text in [&self.ids[n], &self.names[n]] {
-                out.extend_from_slice(&(text.len() as u32).to_le_bytes());
-                out.extend_from_slice(text.as_bytes());
+                put_text(&mut out, text);
+            }
+            out.push(u8::from(self.production(n as NodeId)));
+            let owners: Vec<&str> = self.owners(n as NodeId).collect();
+            out.extend_from_slice(&(owners.len() as u32).to_le_bytes());
+            for o in owners {
+                put_text(&mut out, o);
             }
         }
         out.extend_from_slice(&(self.edges.len() as u64).to_le_bytes());
@@ -74,6 +85,12 @@ impl LineageGraph {
                 .position(|k| *k == kind)
                 .expect("a known kind");
             out.push(kind as u8);
+            let pairs: Vec<(&str, &str)> = self.mapping_pairs(*key).collect();
+            out.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
+            for (from, to) in pairs {
+                put_text(&mut out, from);
+                put_text(&mut out, to);
+            }
         }
         out
     }
@@ -96,7 +113,12 @@ impl LineageGraph {
             if g.index.contains_key(id) {
                 return Err(format!("asset {id:?} appears twice"));
             }
-            g.upsert_node(id, kind, name);
+            let n = g.upsert_node(id, kind, name);
+            let production = r.u8()? != 0;
+            let owners = (0..r.u32()?)
+                .map(|_| r.text().map(str::to_string))
+                .collect::<Result<Vec<String>, String>>()?;
+            g.set_facts(n, &owners, production);
         }
         let edges = r.u64()? as usize;
         g.edges.reserve(edges.min(bytes.len() / 25));
@@ -112,6 +134,16 @@ impl LineageGraph {
             if g.edges.insert(key, (f, t, kind)).is_some() {
                 return Err("an edge appears twice".into());
             }
+            let columns = (0..r.u32()?)
+                .map(|_| {
+                    Ok(ColumnMapping {
+                        from: r.text()?.to_string(),
+                        to: r.text()?.to_string(),
+                        transform: None,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            g.facts.set_mappings(key, &columns);
             g.out.push(f, Link { other: t, kind });
             g.inn.push(t, Link { other: f, kind });
         }

@@ -38,6 +38,7 @@ impl Direction {
 
 mod adjacency;
 mod encoding;
+mod facts;
 mod listing;
 mod paths;
 #[cfg(test)]
@@ -87,6 +88,8 @@ pub struct LineageGraph {
     out: Adjacency,
     inn: Adjacency,
     edges: HashMap<u128, (NodeId, NodeId, EdgeKind)>,
+    /// Owners, production flags and column mappings, for impact analysis.
+    facts: facts::Facts,
     hub_cache: std::sync::Mutex<Option<(usize, Vec<Hub>)>>,
 }
 
@@ -102,6 +105,7 @@ impl Clone for LineageGraph {
             out: self.out.clone(),
             inn: self.inn.clone(),
             edges: self.edges.clone(),
+            facts: self.facts.clone(),
             hub_cache: Default::default(),
         }
     }
@@ -162,6 +166,7 @@ impl LineageGraph {
             + self.edges.capacity() * bucket(16 + 12)
             + self.out.heap_bytes()
             + self.inn.heap_bytes()
+            + self.facts.heap_bytes()
     }
 
     fn changed(&mut self) {
@@ -204,6 +209,7 @@ impl LineageGraph {
         self.simple.push(false);
         self.out.grow(self.ids.len());
         self.inn.grow(self.ids.len());
+        self.facts.grow(self.ids.len());
         self.index.insert(asset.into(), n);
         *self.hub_cache.get_mut().expect("never poisoned") = None;
         n
@@ -216,6 +222,8 @@ impl LineageGraph {
         };
         self.live[n as usize] = false;
         self.edges.retain(|_, (f, t, _)| *f != n && *t != n);
+        let edges = &self.edges;
+        self.facts.retain_mappings(|k| edges.contains_key(k));
         for l in self.out.take(n) {
             self.inn.remove(
                 l.other,
@@ -242,11 +250,9 @@ impl LineageGraph {
         let (Some(f), Some(t)) = (self.id_of(&edge.from), self.id_of(&edge.to)) else {
             return false;
         };
-        if self
-            .edges
-            .insert(edge_key(&edge.id), (f, t, edge.kind))
-            .is_none()
-        {
+        let key = edge_key(&edge.id);
+        self.facts.set_mappings(key, &edge.columns);
+        if self.edges.insert(key, (f, t, edge.kind)).is_none() {
             self.out.push(
                 f,
                 Link {
@@ -269,7 +275,9 @@ impl LineageGraph {
     }
 
     pub fn remove_edge(&mut self, edge_id: &str) {
-        let Some((f, t, kind)) = self.edges.remove(&edge_key(edge_id)) else {
+        let key = edge_key(edge_id);
+        self.facts.forget_mappings(key);
+        let Some((f, t, kind)) = self.edges.remove(&key) else {
             return;
         };
         self.out.remove(f, Link { other: t, kind });
