@@ -293,7 +293,13 @@ pub fn analyze_with(
             })
         })
         .collect();
-    affected.sort_by_key(|a| (a.id != root, a.hops, a.kind, a.name.clone(), a.id.clone()));
+    let order = |a: &AffectedAsset| (a.id != root, a.hops, a.kind);
+    affected.sort_by(|a, b| {
+        order(a)
+            .cmp(&order(b))
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.id.cmp(&b.id))
+    });
 
     let mut services: Vec<ServiceHit> = affected
         .iter()
