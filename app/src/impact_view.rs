@@ -13,7 +13,7 @@ use crate::components::{asset_href, AssetLink, KindBadge};
 
 /// The most affected assets (and refresh steps) a page lists; the exports
 /// have them all.
-const ROWS_SHOWN: usize = 300;
+pub const ROWS_SHOWN: usize = 300;
 
 /// A coloured label for a severity.
 #[component]
@@ -42,15 +42,22 @@ pub fn ImpactView(
     report: ImpactReport,
     #[prop(optional)] exports: Option<String>,
 ) -> impl IntoView {
-    let affected = report.affected.len().saturating_sub(1);
-    let services = report.services.len();
+    // A bounded report (the live preview) says how long its lists are.
+    let bounds = report.bounded.clone();
+    let affected = report.affected_total();
+    let services = bounds
+        .as_ref()
+        .map_or(report.services.len(), |b| b.services);
+    let plan_total = bounds
+        .as_ref()
+        .map_or(report.refresh_plan.len(), |b| b.refresh_plan);
     let owners = report.owners.len();
     let mut by_hop: BTreeMap<u32, Vec<AffectedAsset>> = BTreeMap::new();
     for a in report.affected.iter().take(ROWS_SHOWN).cloned() {
         by_hop.entry(a.hops).or_default().push(a);
     }
-    let cut = report.affected.len().saturating_sub(ROWS_SHOWN);
-    let plan_cut = report.refresh_plan.len().saturating_sub(ROWS_SHOWN);
+    let cut = (affected + 1).saturating_sub(report.affected.len().min(ROWS_SHOWN));
+    let plan_cut = plan_total.saturating_sub(report.refresh_plan.len().min(ROWS_SHOWN));
     let kinds: Vec<AssetKind> = AssetKind::ALL
         .into_iter()
         .filter(|k| report.counts.iter().any(|c| c.kind == *k))
@@ -167,7 +174,7 @@ pub fn ImpactView(
                 {(cut > 0).then(|| view! { <p class="muted">{format!("… and {cut} more, nearest first; the CSV export lists every one.")}</p> })}
             </div>
             <details class="refresh-plan">
-                <summary>{format!("Refresh plan · {} step{}", report.refresh_plan.len(), if report.refresh_plan.len() == 1 { "" } else { "s" })}</summary>
+                <summary>{format!("Refresh plan · {plan_total} step{}", if plan_total == 1 { "" } else { "s" })}</summary>
                 <ol>
                     {report.refresh_plan.iter().take(ROWS_SHOWN).map(|s| view! {
                         <li>

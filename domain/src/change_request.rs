@@ -514,6 +514,7 @@ mod tests {
                 .collect(),
             refresh_plan: vec![],
             counts: vec![],
+            bounded: None,
         };
         ChangeRequest {
             id: 7,

@@ -73,7 +73,27 @@ fn report_response(report: &ImpactReport, csv: bool, name: &str) -> Response {
     }
 }
 
-/// `POST /api/v1/impact[?format=csv]`: what a schema diff would reach.
+/// The most rows per hop an impact answer may be asked to list.
+const MAX_IMPACT_LIMIT: usize = 10_000;
+
+/// `limit`: rows per hop of a bounded impact answer.
+fn impact_limit(raw: Option<&str>) -> ApiResult<Option<usize>> {
+    let pairs = parse_query_string(raw.unwrap_or(""));
+    let Some((_, v)) = pairs.iter().find(|(k, _)| k == "limit") else {
+        return Ok(None);
+    };
+    match v.parse::<usize>() {
+        Ok(n) if (1..=MAX_IMPACT_LIMIT).contains(&n) => Ok(Some(n)),
+        _ => Err(ApiError::invalid(ValidationError::new(
+            "limit",
+            format!("must be a whole number from 1 to {MAX_IMPACT_LIMIT}"),
+        ))),
+    }
+}
+
+/// `POST /api/v1/impact[?format=csv][&limit=N]`: what a schema diff would
+/// reach; with `limit`, at most N affected assets per hop (and N services
+/// and refresh steps), with every list's full size in `bounded`.
 async fn impact(
     State(catalog): State<Catalog>,
     caller: Caller,
@@ -89,7 +109,12 @@ async fn impact(
             "name at least one change",
         )));
     }
+    let limit = impact_limit(raw.as_deref())?;
     let report = catalog.impact(&input.dataset, &input.changes).await?;
+    let report = match limit {
+        Some(n) if !csv => report.bounded(n, n),
+        _ => report,
+    };
     Ok(report_response(&report, csv, "impact"))
 }
 

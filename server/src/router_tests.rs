@@ -456,3 +456,63 @@ async fn a_large_import_over_http_is_written_in_batches() {
     let (_, exported) = call(&app, "GET", "/api/v1/export", None).await;
     assert_eq!(exported.lines().count(), 2 * n - 1, "every asset and edge");
 }
+
+#[tokio::test]
+async fn an_impact_answer_can_be_bounded_per_hop() {
+    let app = app_with_demo().await;
+    let id = domain::asset::asset_id(
+        domain::AssetKind::Dataset,
+        "kafka://events-prod",
+        "playback_events",
+    );
+    let (s, text) = call(&app, "GET", &format!("/api/v1/assets/{}", enc(&id)), None).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let column = json(&text)["schema"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = serde_json::json!({"dataset": id, "changes": [{"op": "drop", "column": column}]});
+    let (s, full) = call(&app, "POST", "/api/v1/impact", Some(body.to_string())).await;
+    assert_eq!(s, StatusCode::OK, "{full}");
+    let full = json(&full);
+    let all = full["affected"].as_array().unwrap().len();
+    assert!(all > 3, "the drop reaches several hops ({all})");
+    assert!(full.get("bounded").is_none());
+    let (s, cut) = call(
+        &app,
+        "POST",
+        "/api/v1/impact?limit=1",
+        Some(body.to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{cut}");
+    let cut = json(&cut);
+    let hops: Vec<u64> = cut["affected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["hops"].as_u64().unwrap())
+        .collect();
+    let mut unique = hops.clone();
+    unique.dedup();
+    assert_eq!(hops, unique, "one row per hop");
+    let totals: u64 = cut["bounded"]["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h[1].as_u64().unwrap())
+        .sum();
+    assert_eq!(totals as usize, all, "the sizes stay whole");
+    assert_eq!(cut["counts"], full["counts"]);
+    for bad in ["0", "10001", "x"] {
+        let (s, text) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/impact?limit={bad}"),
+            Some(body.to_string()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {text}");
+        assert!(text.contains("limit"), "{text}");
+    }
+}

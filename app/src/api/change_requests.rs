@@ -26,9 +26,17 @@ pub async fn preview_impact(
     changes: Vec<SchemaChange>,
 ) -> Result<ImpactReport, ServerFnError> {
     let catalog = expect_context::<catalog::Catalog>();
+    // The page lists a few hundred rows; the rest of a large report
+    // would only travel to be left out (the CSV export has them all).
     catalog
         .impact(&dataset, &changes)
         .await
+        .map(|r| {
+            r.bounded(
+                crate::impact_view::ROWS_SHOWN,
+                crate::impact_view::ROWS_SHOWN,
+            )
+        })
         .map_err(super::server::public)
 }
 

@@ -99,6 +99,19 @@ pub struct ImpactReport {
     pub owners: Vec<OwnerNotice>,
     pub refresh_plan: Vec<RefreshStep>,
     pub counts: Vec<KindCount>,
+    /// Set on a bounded report ([`ImpactReport::bounded`]): how much of
+    /// each list there is in all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounded: Option<Bounds>,
+}
+
+/// The sizes of a bounded report's lists before they were cut.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bounds {
+    /// Affected assets per hop (the root is hop 0), as (hop, count).
+    pub hops: Vec<(u32, usize)>,
+    pub services: usize,
+    pub refresh_plan: usize,
 }
 
 pub(super) fn step(asset: &str, column: &str) -> ColumnStep {
@@ -350,6 +363,7 @@ pub fn analyze_with(
         changes: changes.to_vec(),
         severity,
         refresh_plan: refresh_plan(&affected, &links, assets),
+        bounded: None,
         services,
         owners: owners.into_values().collect(),
         counts: counts
@@ -443,6 +457,44 @@ pub(super) fn csv_cell(s: &str) -> String {
 }
 
 impl ImpactReport {
+    /// The report with at most `per_hop` affected assets at each hop
+    /// (nearest and then by kind and name, as the report orders them) and
+    /// at most `rows` services and refresh steps; the counts, the owners
+    /// and the sizes of the lists (in `bounded`) stay whole.
+    pub fn bounded(mut self, per_hop: usize, rows: usize) -> ImpactReport {
+        let mut hops: Vec<(u32, usize)> = Vec::new();
+        for a in &self.affected {
+            match hops.last_mut() {
+                Some((h, n)) if *h == a.hops => *n += 1,
+                _ => hops.push((a.hops, 1)),
+            }
+        }
+        let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
+        self.affected.retain(|a| {
+            let n = seen.entry(a.hops).or_default();
+            *n += 1;
+            *n <= per_hop
+        });
+        let bounds = Bounds {
+            hops,
+            services: self.services.len(),
+            refresh_plan: self.refresh_plan.len(),
+        };
+        self.services.truncate(rows);
+        self.refresh_plan.truncate(rows);
+        self.bounded = Some(bounds);
+        self
+    }
+
+    /// How many assets the change reaches besides the dataset itself.
+    pub fn affected_total(&self) -> usize {
+        match &self.bounded {
+            Some(b) => b.hops.iter().map(|&(_, n)| n).sum::<usize>(),
+            None => self.affected.len(),
+        }
+        .saturating_sub(1)
+    }
+
     /// The affected assets as CSV, one row each, with CRLF line ends.
     pub fn to_csv(&self) -> String {
         let mut out =

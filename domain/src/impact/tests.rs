@@ -600,3 +600,33 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_bounded_report_keeps_the_first_rows_of_each_hop_and_every_total() {
+    let (assets, edges) = estate();
+    let d = id(Dataset, "d");
+    let full = analyze(&d, &chs("drop a"), &assets, &edges).unwrap();
+    let cut = full.clone().bounded(1, 1);
+    // One row per hop: d (0), then the first of hop 1 and of hop 2 and 3.
+    let hops: Vec<u32> = cut.affected.iter().map(|a| a.hops).collect();
+    assert_eq!(hops, [0, 1, 2, 3]);
+    assert_eq!(cut.affected_total(), full.affected_total());
+    assert_eq!(full.affected_total(), full.affected.len() - 1);
+    let b = cut.bounded.as_ref().unwrap();
+    assert_eq!(
+        b.hops.iter().map(|&(_, n)| n).sum::<usize>(),
+        full.affected.len()
+    );
+    assert_eq!(b.refresh_plan, full.refresh_plan.len());
+    assert!(cut.refresh_plan.len() <= 1 && cut.services.len() <= 1);
+    assert_eq!((cut.counts, cut.owners), (full.counts, full.owners));
+    // Every row kept is the full report's, in its order.
+    let kept: Vec<&str> = cut.affected.iter().map(|a| a.id.as_str()).collect();
+    let order: Vec<&str> = full
+        .affected
+        .iter()
+        .map(|a| a.id.as_str())
+        .filter(|i| kept.contains(i))
+        .collect();
+    assert_eq!(kept, order);
+}
