@@ -7,6 +7,11 @@
 # tsvector/GIN full-text search on the same rows and queries.
 # Installs Debian's PostgreSQL if missing and runs a private cluster on
 # port 55432 (data in /var/tmp/mlgraph-pg), stopped again at the end.
+# Then, on each store it loaded, `mlgraph bench-pages` (issue 13): asset
+# page and lineage tab of the top hub, a median asset and a leaf over real
+# HTTP, sequential and from 16 clients, and `GET /api/v1/export` (first
+# byte, total time, RSS); and `mlgraph bench-impact` (impact analysis and
+# `Catalog::impact` over the 20 most-reached columns at 10k and 100k).
 # Usage: bash scripts/bench-scale.sh [--sizes 100000,1000000] [--queries 200]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,3 +24,12 @@ bin="${CARGO_TARGET_DIR:-target}/release/mlgraph"
 "$bin" bench-search \
   --postgres "$PGCONN" \
   --json "${CARGO_TARGET_DIR:-target}/bench-scale.json" "$@"
+
+for store in /var/tmp/mlgraph-bench-search/n*; do
+  [ -d "$store" ] || continue
+  echo "== asset pages and export: $store"
+  "$bin" bench-pages --db "surrealkv://$store" \
+    --json "${CARGO_TARGET_DIR:-target}/bench-pages-$(basename "$store").json"
+done
+echo "== impact analysis"
+"$bin" bench-impact --sizes 309,10000,100000
