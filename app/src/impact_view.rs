@@ -136,7 +136,7 @@ pub fn ImpactView(
                                     <li>
                                         <span class="owner">{o.owner.clone()}</span>" "
                                         <SeverityBadge severity=o.severity/>
-                                        <span class="muted small">{format!(" · {} asset{}", o.assets.len(), if o.assets.len() == 1 { "" } else { "s" })}</span>
+                                        <span class="muted small">{format!(" · {} asset{}", o.asset_count(), if o.asset_count() == 1 { "" } else { "s" })}</span>
                                     </li>
                                 }).collect_view()}
                             </ul>

@@ -505,11 +505,13 @@ mod tests {
                     owner: o.to_string(),
                     severity: Severity::Breaking,
                     assets: vec![],
+                    assets_total: None,
                 })
                 .chain([OwnerNotice {
                     owner: "bystander".into(),
                     severity: Severity::NonBreaking,
                     assets: vec![],
+                    assets_total: None,
                 }])
                 .collect(),
             refresh_plan: vec![],

@@ -229,7 +229,7 @@ fn impact_section(s: &mut String, r: &ImpactReport) {
             escape(&o.owner),
             o.severity.as_str(),
             o.severity.label(),
-            o.assets.len()
+            o.asset_count()
         );
     }
     s.push_str("</ul><h3>Affected assets</h3><table><thead><tr><th>Hops</th><th>Asset</th><th>Severity</th><th>Why</th><th>Owners</th></tr></thead><tbody>");

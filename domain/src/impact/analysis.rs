@@ -67,6 +67,17 @@ pub struct OwnerNotice {
     /// The worst severity among the owner's assets.
     pub severity: Severity,
     pub assets: Vec<String>,
+    /// On a bounded report: how many assets the owner has in all (`assets`
+    /// lists the first ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assets_total: Option<usize>,
+}
+
+impl OwnerNotice {
+    /// How many of the owner's assets the change reaches.
+    pub fn asset_count(&self) -> usize {
+        self.assets_total.unwrap_or(self.assets.len())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -340,6 +351,7 @@ pub fn analyze_with(
                 owner: o.clone(),
                 severity: NonBreaking,
                 assets: Vec::new(),
+                assets_total: None,
             });
             notice.severity = notice.severity.max(a.severity);
             if !notice.assets.contains(&a.id) {
@@ -459,8 +471,9 @@ pub(super) fn csv_cell(s: &str) -> String {
 impl ImpactReport {
     /// The report with at most `per_hop` affected assets at each hop
     /// (nearest and then by kind and name, as the report orders them) and
-    /// at most `rows` services and refresh steps; the counts, the owners
-    /// and the sizes of the lists (in `bounded`) stay whole.
+    /// at most `rows` services, refresh steps and assets per owner; the
+    /// counts, the owners and the sizes of the lists (in `bounded` and
+    /// each owner's `assets_total`) stay whole.
     pub fn bounded(mut self, per_hop: usize, rows: usize) -> ImpactReport {
         let mut hops: Vec<(u32, usize)> = Vec::new();
         for a in &self.affected {
@@ -482,6 +495,10 @@ impl ImpactReport {
         };
         self.services.truncate(rows);
         self.refresh_plan.truncate(rows);
+        for o in &mut self.owners {
+            o.assets_total = Some(o.assets.len());
+            o.assets.truncate(rows);
+        }
         self.bounded = Some(bounds);
         self
     }
