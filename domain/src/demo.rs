@@ -1684,19 +1684,8 @@ pub fn power_law(seed: u64, n: usize, per_asset: usize) -> Estate {
             urn.push(i as u32);
         }
         estate.assets.push(Asset {
-            id,
-            kind,
-            namespace: "bench".into(),
-            name,
-            description: String::new(),
             owners: vec![format!("team-{}", i % 40)],
-            tags: vec![],
-            domain: None,
-            schema: vec![],
-            properties: BTreeMap::new(),
-            version: 0,
-            created_at: None,
-            updated_at: None,
+            ..Asset::bare(id, kind, "bench".into(), name)
         });
     }
     estate
