@@ -4,14 +4,14 @@
 //! column mappings, and telling the people concerned (notifications and
 //! the webhook outbox), each step in one transaction with its audit record.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use domain::auth::Principal;
 use domain::change_request::{
     required_approvers, ChangeRequest, CrState, NewChangeRequest, Refusal, Step,
 };
-use domain::impact::{analyze, apply_changes, ChangeOp, ImpactReport, SchemaChange};
-use domain::lineage::{Direction, Filter, LineageGraph, NodeId};
+use domain::impact::{analyze, apply_changes, ChangeOp, ImpactReport, Limits, SchemaChange};
+use domain::lineage::{Direction, Filter};
 use domain::query::Notification;
 use domain::{Asset, AssetKind, Edge, ValidationError};
 use serde_json::{json, Value};
@@ -117,21 +117,6 @@ fn default_title(dataset: &str, changes: &[SchemaChange]) -> String {
     t
 }
 
-/// An asset as impact analysis reads it, from the in-memory index: id,
-/// kind, name and owners (the rest is left empty; the analysis reads a
-/// schema only of the dataset the diff is proposed on).
-fn thin_asset(g: &LineageGraph, n: NodeId) -> Asset {
-    Asset {
-        owners: g.owners(n).map(str::to_string).collect(),
-        ..Asset::bare(
-            g.asset_id(n).to_string(),
-            g.kind(n),
-            String::new(),
-            g.name(n).to_string(),
-        )
-    }
-}
-
 impl Catalog {
     /// The rows of `sql` with `$rids` bound to the asset records `keys`.
     async fn rows_of(&self, sql: &str, keys: &[String]) -> Result<Vec<Value>> {
@@ -148,60 +133,27 @@ impl Catalog {
     /// production flags, column mappings) comes from the in-memory index,
     /// which holds them for this.
     pub async fn impact(&self, dataset: &str, changes: &[SchemaChange]) -> Result<ImpactReport> {
+        self.impact_limited(dataset, changes, None).await
+    }
+
+    /// [`Catalog::impact`], listing only the first rows of each list when
+    /// `limits` says so; the counts and list sizes stay whole. The analysis
+    /// runs on the index's own numbers and names, under its read lock, and
+    /// copies strings only for the rows it lists.
+    pub async fn impact_limited(
+        &self,
+        dataset: &str,
+        changes: &[SchemaChange],
+        limits: Option<Limits>,
+    ) -> Result<ImpactReport> {
         let root = self.impact_root(dataset).await?;
-        let (assets, edges, production) = {
-            let g = self.graph();
-            let Some(n) = g.id_of(dataset) else {
-                return Err(CatalogError::NotFound(format!("asset {dataset:?}")));
-            };
-            let mut nodes: Vec<NodeId> = vec![n];
-            nodes.extend(
-                g.closure(n, Direction::Downstream, &Filter::default())
-                    .into_iter()
-                    .map(|(m, _)| m),
-            );
-            let mut production = HashMap::with_capacity(nodes.len());
-            production.insert(root.id.clone(), g.production(n));
-            let mut assets = Vec::with_capacity(nodes.len());
-            assets.push(root);
-            let mut edges = Vec::new();
-            for (i, &m) in nodes.iter().enumerate() {
-                let id = g.asset_id(m);
-                if i > 0 {
-                    production.insert(id.to_string(), g.production(m));
-                    assets.push(thin_asset(&g, m));
-                }
-                for (to, kind) in g.downstream_of(m) {
-                    let to = g.asset_id(to);
-                    let edge_id = domain::edge::edge_id(id, kind, to);
-                    let columns = g
-                        .mappings(&edge_id)
-                        .map(|(from, to)| domain::ColumnMapping {
-                            from: from.to_string(),
-                            to: to.to_string(),
-                            transform: None,
-                        })
-                        .collect();
-                    edges.push(Edge {
-                        id: edge_id,
-                        from: id.to_string(),
-                        to: to.to_string(),
-                        kind,
-                        columns,
-                        first_seen: None,
-                        last_seen: None,
-                    });
-                }
-            }
-            (assets, edges, production)
+        let g = self.graph();
+        let Some(n) = g.id_of(dataset) else {
+            return Err(CatalogError::NotFound(format!("asset {dataset:?}")));
         };
-        let production = |a: &Asset| production.get(&a.id).copied().unwrap_or(false);
-        Ok(domain::impact::analyze_with(
-            dataset,
-            changes,
-            &assets,
-            &edges,
-            &production,
+        let sub = g.impact_subgraph(n);
+        Ok(domain::impact::analyze_subgraph(
+            &sub, &root, changes, limits,
         )?)
     }
 

@@ -1,12 +1,13 @@
 //! Impact analysis from the in-memory index equals impact analysis from
 //! the rows in the store, on generated estates, after random writes and
-//! after a restart (when the index comes back from its image).
+//! after a restart (when the index comes back from its image); and a
+//! report bounded while it is built equals the whole one cut.
 
 mod common;
 
 use catalog::Catalog;
 use domain::demo::{generate, Rng};
-use domain::impact::{ChangeOp, SchemaChange};
+use domain::impact::{ChangeOp, Limits, SchemaChange};
 use domain::record::ImportBatch;
 use domain::{AssetKind, ColumnMapping};
 
@@ -39,6 +40,12 @@ async fn agree(c: &Catalog, rng: &mut Rng, rounds: usize) {
             "dropping {:?} of {}",
             changes[0].column, d.id
         );
+        let limits = Limits {
+            per_hop: 3,
+            rows: 2,
+        };
+        let bounded = c.impact_limited(&d.id, &changes, Some(limits)).await;
+        assert_eq!(bounded.unwrap(), store.bounded(3, 2));
         reached += memory.affected.len();
     }
     assert!(reached > rounds, "the drops reach something ({reached})");

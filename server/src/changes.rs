@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use catalog::Catalog;
 use domain::auth::Action;
 use domain::change_request::{ChangeRequest, CrState, NewChangeRequest, Step};
-use domain::impact::{ImpactReport, SchemaChange};
+use domain::impact::{ImpactReport, Limits, SchemaChange};
 use domain::query::parse_query_string;
 use domain::ValidationError;
 use serde::Deserialize;
@@ -110,11 +110,13 @@ async fn impact(
         )));
     }
     let limit = impact_limit(raw.as_deref())?;
-    let report = catalog.impact(&input.dataset, &input.changes).await?;
-    let report = match limit {
-        Some(n) if !csv => report.bounded(n, n),
-        _ => report,
-    };
+    let limits = limit.filter(|_| !csv).map(|n| Limits {
+        per_hop: n,
+        rows: n,
+    });
+    let report = catalog
+        .impact_limited(&input.dataset, &input.changes, limits)
+        .await?;
     Ok(report_response(&report, csv, "impact"))
 }
 

@@ -28,15 +28,13 @@ pub async fn preview_impact(
     let catalog = expect_context::<catalog::Catalog>();
     // The page lists a few hundred rows; the rest of a large report
     // would only travel to be left out (the CSV export has them all).
+    let limits = domain::impact::Limits {
+        per_hop: crate::impact_view::ROWS_SHOWN,
+        rows: crate::impact_view::ROWS_SHOWN,
+    };
     catalog
-        .impact(&dataset, &changes)
+        .impact_limited(&dataset, &changes, Some(limits))
         .await
-        .map(|r| {
-            r.bounded(
-                crate::impact_view::ROWS_SHOWN,
-                crate::impact_view::ROWS_SHOWN,
-            )
-        })
         .map_err(super::server::public)
 }
 

@@ -1,11 +1,14 @@
 //! What a diff reaches: the analysis over the downstream subgraph, and the
 //! report it gives (see the module doc of `impact`).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
 use super::change::*;
+use super::propagate::{analyze_subgraph, Limits};
+use super::subgraph::{Local, Subgraph};
 use crate::asset::{Asset, AssetKind};
 use crate::edge::Edge;
 use crate::error::{Result, ValidationError};
@@ -155,302 +158,42 @@ pub fn analyze_with(
     edges: &[Edge],
     production: &dyn Fn(&Asset) -> bool,
 ) -> Result<ImpactReport> {
-    use Severity::*;
-    let index: HashMap<&str, usize> = assets
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.id.as_str(), i))
-        .collect();
-    let missing = || ValidationError::new("dataset", format!("no asset {root:?}"));
-    let r = *index.get(root).ok_or_else(missing)?;
-    let ra = &assets[r];
-    if ra.kind != AssetKind::Dataset {
-        let msg = format!("{root} is a {}, not a dataset", ra.kind);
-        return Err(ValidationError::new("dataset", msg));
-    }
-    validate_changes(&ra.schema, changes)?;
-
-    let n = assets.len();
-    let links: Vec<(usize, usize, &Edge)> = edges
-        .iter()
-        .filter_map(|e| Some((*index.get(e.from.as_str())?, *index.get(e.to.as_str())?, e)))
-        .collect();
-    let (mut out, mut inc) = (vec![Vec::new(); n], vec![Vec::new(); n]);
-    for (l, &(u, v, _)) in links.iter().enumerate() {
-        out[u].push(l);
-        inc[v].push(l);
-    }
-    for o in &mut out {
-        o.sort_by_key(|&l| (assets[links[l].1].id.as_str(), links[l].2.id.as_str()));
-    }
-
-    // Phase 1: column lineage, breadth first over (asset, column) pairs. Only
-    // propagating (worse than non-breaking) changes seed it, so every pair in
-    // it propagates and the first chain found for a pair is a shortest one.
-    let sev_of: Vec<Severity> = changes
-        .iter()
-        .map(|c| change_severity(ra.column(&c.column), c))
-        .collect();
-    let mut cols: Vec<BTreeMap<String, (Severity, Vec<ColumnStep>)>> = vec![BTreeMap::new(); n];
-    let mut queue = VecDeque::new();
-    for (c, &sev) in changes
-        .iter()
-        .zip(&sev_of)
-        .filter(|(_, &s)| s > NonBreaking)
-    {
-        cols[r].insert(c.column.clone(), (sev, vec![step(root, &c.column)]));
-        queue.push_back((r, c.column.clone()));
-    }
-    while let Some((u, c)) = queue.pop_front() {
-        let (sev, chain) = cols[u][&c].clone();
-        for &l in &out[u] {
-            let (_, v, e) = links[l];
-            for m in e.columns.iter().filter(|m| m.from == c) {
-                match cols[v].get_mut(&m.to) {
-                    Some(st) if st.0 >= sev => continue,
-                    // A worse severity arriving later keeps the first chain
-                    // but must be passed on again.
-                    Some(st) => st.0 = sev,
-                    None => {
-                        let mut chain = chain.clone();
-                        chain.push(step(&assets[v].id, &m.to));
-                        cols[v].insert(m.to.clone(), (sev, chain));
-                    }
-                }
-                queue.push_back((v, m.to.clone()));
-            }
-        }
-    }
-
-    // Phase 2: possibly-marks. The mark is always possibly-breaking: it is
-    // min(sender's severity, possibly-breaking), and only senders worse than
-    // non-breaking send.
-    let hot = |u: usize| !cols[u].is_empty();
-    let precise: Vec<bool> = (0..n).map(|v| v == r || hot(v)).collect();
-    let blocked = |u: usize, v: usize| {
-        assets[u].kind == AssetKind::Workflow
-            && inc[v]
-                .iter()
-                .any(|&l| !links[l].2.columns.is_empty() && precise[links[l].0])
-    };
-    let mut possibly = vec![false; n];
-    let mut work: Vec<usize> = (0..n).filter(|&u| hot(u)).collect();
-    while let Some(u) = work.pop() {
-        for &l in &out[u] {
-            let (_, v, e) = links[l];
-            if (possibly[u] || e.columns.is_empty()) && !possibly[v] && !blocked(u, v) {
-                possibly[v] = true;
-                work.push(v);
-            }
-        }
-    }
-
-    // Phase 3: hops and paths over the edges that carried an effect.
-    let carries = |l: usize| {
-        let (u, v, e) = links[l];
-        e.columns.iter().any(|m| cols[u].contains_key(&m.from))
-            || ((possibly[u] || (e.columns.is_empty() && hot(u))) && !blocked(u, v))
-    };
-    let mut hops: Vec<Option<u32>> = vec![None; n];
-    let mut parent = vec![r; n];
-    hops[r] = Some(0);
-    let mut queue = VecDeque::from([r]);
-    while let Some(u) = queue.pop_front() {
-        for &l in &out[u] {
-            let v = links[l].1;
-            if let (Some(h), None) = (hops[u], hops[v]) {
-                if carries(l) {
-                    hops[v] = Some(h + 1);
-                    parent[v] = u;
-                    queue.push_back(v);
-                }
-            }
-        }
-    }
-
-    let mut affected: Vec<AffectedAsset> = (0..n)
-        .filter_map(|v| {
-            let hops = hops[v]?;
-            let a = &assets[v];
-            let mut columns: BTreeMap<String, (Severity, Vec<ColumnStep>)> = cols[v].clone();
-            if v == r {
-                // The root lists every changed column, also those that do not
-                // propagate, with its own change's severity.
-                for (c, &sev) in changes.iter().zip(&sev_of) {
-                    columns
-                        .entry(c.column.clone())
-                        .or_insert((sev, vec![step(root, &c.column)]));
-                }
-            }
-            let severity = columns
-                .values()
-                .map(|s| s.0)
-                .chain(possibly[v].then_some(PossiblyBreaking))
-                .max()
-                .unwrap_or(NonBreaking);
-            if v != r && severity == NonBreaking {
-                return None;
-            }
-            let mut via = Vec::new();
-            if possibly[v] {
-                let mut x = v;
-                via.push(a.id.clone());
-                while x != r {
-                    x = parent[x];
-                    via.push(assets[x].id.clone());
-                }
-                via.reverse();
-            }
-            let (columns, chains) = columns.into_iter().map(|(c, (_, ch))| (c, ch)).unzip();
-            Some(AffectedAsset {
-                id: a.id.clone(),
-                kind: a.kind,
-                name: a.name.clone(),
-                hops,
-                severity,
-                columns,
-                chains,
-                possibly: possibly[v],
-                via,
-                owners: a.owners.clone(),
-                production: production(a),
-            })
-        })
-        .collect();
-    let order = |a: &AffectedAsset| (a.id != root, a.hops, a.kind);
-    affected.sort_by(|a, b| {
-        order(a)
-            .cmp(&order(b))
-            .then_with(|| a.name.cmp(&b.name))
-            .then_with(|| a.id.cmp(&b.id))
-    });
-
-    let mut services: Vec<ServiceHit> = affected
-        .iter()
-        .filter(|a| matches!(a.kind, AssetKind::Service | AssetKind::Application))
-        .map(|a| ServiceHit {
-            id: a.id.clone(),
-            kind: a.kind,
-            name: a.name.clone(),
-            severity: a.severity,
-            hops: a.hops,
-            production: a.production,
-            owners: a.owners.clone(),
-        })
-        .collect();
-    // Stable, so within each group the report order (hops, kind, name) stays.
-    services.sort_by_key(|s| !s.production);
-
-    let mut owners: BTreeMap<String, OwnerNotice> = BTreeMap::new();
-    for a in affected
-        .iter()
-        .filter(|a| a.severity > NonBreaking || a.id == root)
-    {
-        for o in &a.owners {
-            let notice = owners.entry(o.clone()).or_insert_with(|| OwnerNotice {
-                owner: o.clone(),
-                severity: NonBreaking,
-                assets: Vec::new(),
-                assets_total: None,
-            });
-            notice.severity = notice.severity.max(a.severity);
-            if !notice.assets.contains(&a.id) {
-                notice.assets.push(a.id.clone());
-            }
-        }
-    }
-
-    let mut counts: BTreeMap<(AssetKind, Severity), usize> = BTreeMap::new();
-    for a in &affected {
-        *counts.entry((a.kind, a.severity)).or_default() += 1;
-    }
-
-    let severity = affected
-        .iter()
-        .map(|a| a.severity)
-        .max()
-        .unwrap_or(NonBreaking);
-    Ok(ImpactReport {
-        dataset: root.to_string(),
-        changes: changes.to_vec(),
-        severity,
-        refresh_plan: refresh_plan(&affected, &links, assets),
-        bounded: None,
-        services,
-        owners: owners.into_values().collect(),
-        counts: counts
-            .into_iter()
-            .map(|((kind, severity), count)| KindCount {
-                kind,
-                severity,
-                count,
-            })
-            .collect(),
-        affected,
-    })
+    analyze_limited(root, changes, assets, edges, production, None)
 }
 
-/// Kahn's algorithm by levels over the affected assets and all edges between
-/// them, so everything an asset reads is refreshed in an earlier stage.
-/// Assets it cannot order (on a cycle or behind one) come last, flagged.
-fn refresh_plan(
-    affected: &[AffectedAsset],
-    links: &[(usize, usize, &Edge)],
+/// [`analyze_with`], listing only the first rows of the report when
+/// `limits` says so (as [`ImpactReport::bounded`] would cut it).
+pub fn analyze_limited(
+    root: &str,
+    changes: &[SchemaChange],
     assets: &[Asset],
-) -> Vec<RefreshStep> {
-    let pos: HashMap<&str, usize> = affected
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.id.as_str(), i))
-        .collect();
-    let mut indeg = vec![0usize; affected.len()];
-    let mut children = vec![Vec::new(); affected.len()];
-    for &(u, v, _) in links {
-        if let (Some(&pu), Some(&pv)) = (
-            pos.get(assets[u].id.as_str()),
-            pos.get(assets[v].id.as_str()),
-        ) {
-            indeg[pv] += 1;
-            children[pu].push(pv);
+    edges: &[Edge],
+    production: &dyn Fn(&Asset) -> bool,
+    limits: Option<Limits>,
+) -> Result<ImpactReport> {
+    let missing = || ValidationError::new("dataset", format!("no asset {root:?}"));
+    let ra = assets.iter().find(|a| a.id == root).ok_or_else(missing)?;
+    let mut sub = Subgraph::new(Vec::new());
+    let mut index: HashMap<&str, Local> = HashMap::with_capacity(assets.len());
+    for a in std::iter::once(ra).chain(assets.iter().filter(|a| a.id != root)) {
+        if let Entry::Vacant(slot) = index.entry(a.id.as_str()) {
+            let owners = a.owners.iter().map(String::as_str);
+            slot.insert(sub.add_node(&a.id, a.kind, &a.name, owners, production(a)));
         }
     }
-    let plan_step = |i: usize, stage: u32, in_cycle: bool| {
-        let a = &affected[i];
-        RefreshStep {
-            id: a.id.clone(),
-            name: a.name.clone(),
-            kind: a.kind,
-            stage,
-            in_cycle,
-        }
-    };
-    let mut plan = Vec::with_capacity(affected.len());
-    let mut done = vec![false; affected.len()];
-    let mut level: Vec<usize> = (0..affected.len()).filter(|&i| indeg[i] == 0).collect();
-    let mut stage = 0;
-    while !level.is_empty() {
-        // Positions follow the report order, so sorting them orders a level.
-        level.sort_unstable();
-        let mut next = Vec::new();
-        for &i in &level {
-            done[i] = true;
-            plan.push(plan_step(i, stage, false));
-            for &j in &children[i] {
-                indeg[j] -= 1;
-                if indeg[j] == 0 {
-                    next.push(j);
-                }
-            }
-        }
-        level = next;
-        stage += 1;
+    for e in edges {
+        let (Some(&u), Some(&v)) = (index.get(e.from.as_str()), index.get(e.to.as_str())) else {
+            continue;
+        };
+        let pairs: Vec<(u32, u32)> = e
+            .columns
+            .iter()
+            .map(|m| (sub.column(&m.from), sub.column(&m.to)))
+            .collect();
+        sub.add_link(u, v, e.kind, pairs);
     }
-    plan.extend(
-        (0..affected.len())
-            .filter(|&i| !done[i])
-            .map(|i| plan_step(i, stage, true)),
-    );
-    plan
+    sub.finish();
+    analyze_subgraph(&sub, ra, changes, limits)
 }
 
 /// One CSV cell: RFC 4180 quoting, and a leading `'` on anything a

@@ -25,12 +25,23 @@
 //! only grow, so cycles terminate; then a worklist over possibly-marks, which
 //! can only be set; then a breadth-first search over the edges that carried
 //! either effect, for hops and paths. Neighbours are visited in id order and
-//! every output is sorted, so the same graph always gives the same report.
+//! every output is sorted, so the same graph always gives the same report:
+//! an asset's outgoing edges are taken in the order of (target id, edge
+//! kind).
+//!
+//! The analysis runs on a [`Subgraph`] in dense numbers, which a slice of
+//! assets and edges ([`analyze`]) or the catalog's lineage index fills;
+//! [`analyze_subgraph`] with [`Limits`] lists only a report's first rows,
+//! the way [`ImpactReport::bounded`] cuts a whole one.
 
 mod analysis;
 mod change;
+mod propagate;
+mod subgraph;
 #[cfg(test)]
 mod tests;
 
 pub use analysis::*;
 pub use change::*;
+pub use propagate::{analyze_subgraph, Limits};
+pub use subgraph::{Local, Subgraph};

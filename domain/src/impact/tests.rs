@@ -601,6 +601,50 @@ proptest! {
     }
 }
 
+proptest! {
+    /// A report bounded while it is built equals the whole report cut
+    /// afterwards, on random graphs with workflows, owners and production
+    /// services.
+    #[test]
+    fn a_report_bounded_while_built_equals_the_whole_one_cut(
+        (n, codes, raw, ops) in graphs(),
+        per_hop in 0usize..4,
+        rows in 0usize..4,
+        owners in prop::collection::vec(0u8..4, 7),
+    ) {
+        let kinds = [Dataset, Workflow, Service, Application];
+        let names = ["ann", "bo", "cy"];
+        let assets: Vec<Asset> = (0..n)
+            .map(|i| {
+                let mine: Vec<&str> = names.iter().enumerate().filter(|(k, _)| owners[i] & (1 << k) != 0).map(|(_, o)| *o).collect();
+                let mut a = asset(if i == 0 { Dataset } else { kinds[codes[i] as usize] }, &format!("n{}", i % 3), &["c0", "c1", "c2"], &mine);
+                a.id = format!("{}{i}", a.id);
+                if i % 2 == 0 {
+                    a.tags.push("production".into());
+                }
+                a
+            })
+            .collect();
+        let edges: Vec<Edge> = raw
+            .iter()
+            .map(|(u, v, m)| {
+                let maps: Vec<(String, String)> = m.iter().map(|(f, t)| (format!("c{f}"), format!("c{t}"))).collect();
+                let maps: Vec<(&str, &str)> = maps.iter().map(|(f, t)| (f.as_str(), t.as_str())).collect();
+                edge(&assets[*u], if *v % 2 == 0 { Derives } else { Writes }, &assets[*v], &maps)
+            })
+            .collect();
+        let mut changes: Vec<SchemaChange> =
+            ops.iter().enumerate().filter_map(|(k, op)| Some(random_change(k, (*op)?))).collect();
+        if changes.is_empty() {
+            changes = chs("drop c0");
+        }
+        let full = analyze(&assets[0].id, &changes, &assets, &edges).unwrap();
+        let limits = Limits { per_hop, rows };
+        let cut = analyze_limited(&assets[0].id, &changes, &assets, &edges, &is_production, Some(limits)).unwrap();
+        prop_assert_eq!(cut, full.bounded(per_hop, rows));
+    }
+}
+
 #[test]
 fn a_bounded_report_keeps_the_first_rows_of_each_hop_and_every_total() {
     let (assets, edges) = estate();

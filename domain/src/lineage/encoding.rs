@@ -143,7 +143,7 @@ impl LineageGraph {
                     })
                 })
                 .collect::<Result<Vec<_>, String>>()?;
-            g.facts.set_mappings(key, &columns);
+            g.facts.set_mappings((f, t, kind), &columns);
             g.out.push(f, Link { other: t, kind });
             g.inn.push(t, Link { other: f, kind });
         }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::{edge_key, LineageGraph, NodeId};
+use super::{edge_key, EdgeTriple, LineageGraph, NodeId};
 use crate::edge::ColumnMapping;
 
 #[derive(Debug, Default, Clone)]
@@ -15,8 +15,9 @@ pub(super) struct Facts {
     /// Per node.
     owners: Vec<Box<[u32]>>,
     production: Vec<bool>,
-    /// Per edge key; edges without mappings are absent.
-    mappings: HashMap<u128, Box<[(u32, u32)]>>,
+    /// Per edge, by its ends and kind (so a walk over the adjacency finds
+    /// them without the edge's id); edges without mappings are absent.
+    mappings: HashMap<EdgeTriple, Box<[(u32, u32)]>>,
 }
 
 impl Facts {
@@ -35,7 +36,7 @@ impl Facts {
         self.production.resize(nodes, false);
     }
 
-    pub(super) fn set_mappings(&mut self, key: u128, columns: &[ColumnMapping]) {
+    pub(super) fn set_mappings(&mut self, key: EdgeTriple, columns: &[ColumnMapping]) {
         if columns.is_empty() {
             self.mappings.remove(&key);
             return;
@@ -47,12 +48,12 @@ impl Facts {
         self.mappings.insert(key, pairs);
     }
 
-    pub(super) fn forget_mappings(&mut self, key: u128) {
+    pub(super) fn forget_mappings(&mut self, key: EdgeTriple) {
         self.mappings.remove(&key);
     }
 
     /// Keeps the mappings of the edges `keep` says are still there.
-    pub(super) fn retain_mappings(&mut self, keep: impl Fn(&u128) -> bool) {
+    pub(super) fn retain_mappings(&mut self, keep: impl Fn(&EdgeTriple) -> bool) {
         self.mappings.retain(|k, _| keep(k));
     }
 
@@ -62,9 +63,19 @@ impl Facts {
         let mappings: usize = self
             .mappings
             .values()
-            .map(|m| 16 + 1 + 8 + 8 * m.len())
+            .map(|m| 12 + 1 + 16 + 8 * m.len())
             .sum();
         strings + owners + self.production.capacity() + self.mappings.capacity() * 8 + mappings
+    }
+
+    /// Every interned name, by id.
+    pub(super) fn names(&self) -> Vec<&str> {
+        self.strings.iter().map(|s| &**s).collect()
+    }
+
+    /// The mappings of one edge, as interned (from, to) ids.
+    pub(super) fn pairs(&self, link: &EdgeTriple) -> &[(u32, u32)] {
+        self.mappings.get(link).map_or(&[], |m| &m[..])
     }
 }
 
@@ -93,9 +104,9 @@ impl LineageGraph {
 
     pub(super) fn mapping_pairs(&self, key: u128) -> impl Iterator<Item = (&str, &str)> + '_ {
         let name = |i: u32| &*self.facts.strings[i as usize];
-        self.facts
-            .mappings
+        self.edges
             .get(&key)
+            .and_then(|link| self.facts.mappings.get(link))
             .into_iter()
             .flat_map(|m| m.iter())
             .map(move |&(f, t)| (name(f), name(t)))

@@ -39,6 +39,7 @@ impl Direction {
 mod adjacency;
 mod encoding;
 mod facts;
+mod impact;
 mod listing;
 mod paths;
 #[cfg(test)]
@@ -222,8 +223,7 @@ impl LineageGraph {
         };
         self.live[n as usize] = false;
         self.edges.retain(|_, (f, t, _)| *f != n && *t != n);
-        let edges = &self.edges;
-        self.facts.retain_mappings(|k| edges.contains_key(k));
+        self.facts.retain_mappings(|(f, t, _)| *f != n && *t != n);
         for l in self.out.take(n) {
             self.inn.remove(
                 l.other,
@@ -251,7 +251,7 @@ impl LineageGraph {
             return false;
         };
         let key = edge_key(&edge.id);
-        self.facts.set_mappings(key, &edge.columns);
+        self.facts.set_mappings((f, t, edge.kind), &edge.columns);
         if self.edges.insert(key, (f, t, edge.kind)).is_none() {
             self.out.push(
                 f,
@@ -276,10 +276,10 @@ impl LineageGraph {
 
     pub fn remove_edge(&mut self, edge_id: &str) {
         let key = edge_key(edge_id);
-        self.facts.forget_mappings(key);
         let Some((f, t, kind)) = self.edges.remove(&key) else {
             return;
         };
+        self.facts.forget_mappings((f, t, kind));
         self.out.remove(f, Link { other: t, kind });
         self.inn.remove(t, Link { other: f, kind });
         self.changed();
