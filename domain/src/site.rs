@@ -108,6 +108,11 @@ pub struct SiteManifest {
     /// Keys whose shard was split into longer ones (see `leaf_key`), sorted.
     #[serde(default)]
     pub split: Vec<String>,
+    /// Shards written in pages (`KEY.json`, `KEY.2.json`, …), as (key,
+    /// pages): a word too common to split further. Names in them go
+    /// shortest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<(String, usize)>,
 }
 
 /// An edge as the impact explorer reads it.

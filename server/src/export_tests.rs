@@ -276,21 +276,17 @@ fn crowded_search_shards_are_split_and_still_find_every_asset() {
         "a 12k catalog has crowded prefixes"
     );
     let split: std::collections::BTreeSet<String> = manifest.split.iter().cloned().collect();
-    let mut shards: BTreeMap<String, Vec<domain::site::SearchEntry>> = BTreeMap::new();
-    for key in &manifest.shards {
-        shards.insert(
-            key.clone(),
-            serde_json::from_slice(&read(&format!("search/{key}.json"))).unwrap(),
-        );
+    let shards = read_shards(dir.path(), &manifest);
+    // Every page of every shard is small.
+    for (k, pages) in &shards {
+        for v in pages {
+            assert!(v.len() <= 3_000, "{k}: {}", v.len());
+        }
     }
-    // Every shard is small unless its key cannot grow any more.
-    for (k, v) in &shards {
-        assert!(
-            v.len() <= 3_000 || k.len() >= 5 || k.ends_with('-'),
-            "{k}: {}",
-            v.len()
-        );
-    }
+    let shards: BTreeMap<String, Vec<domain::site::SearchEntry>> = shards
+        .into_iter()
+        .map(|(k, pages)| (k, pages.concat()))
+        .collect();
     // Every asset is in the shard its first word leads to, for every word.
     for a in e.assets.iter().step_by(97) {
         for t in domain::site::search_tokens(&a.name) {
@@ -305,6 +301,106 @@ fn crowded_search_shards_are_split_and_still_find_every_asset() {
                     .is_some_and(|s| s.iter().any(|x| x.p == page)),
                 "{} is not in shard {leaf} of its word {t}",
                 a.name
+            );
+        }
+    }
+}
+
+/// Every search shard of an exported site, page by page.
+fn read_shards(
+    dir: &Path,
+    manifest: &domain::site::SiteManifest,
+) -> BTreeMap<String, Vec<Vec<domain::site::SearchEntry>>> {
+    let pages: BTreeMap<&str, usize> = manifest
+        .pages
+        .iter()
+        .map(|(k, n)| (k.as_str(), *n))
+        .collect();
+    manifest
+        .shards
+        .iter()
+        .map(|key| {
+            let n = pages.get(key.as_str()).copied().unwrap_or(1);
+            let pages = (1..=n)
+                .map(|p| {
+                    let file = match p {
+                        1 => format!("search/{key}.json"),
+                        p => format!("search/{key}.{p}.json"),
+                    };
+                    serde_json::from_slice(&std::fs::read(dir.join(file)).unwrap()).unwrap()
+                })
+                .collect();
+            (key.clone(), pages)
+        })
+        .collect()
+}
+
+#[test]
+fn a_word_too_common_to_split_is_searched_in_pages() {
+    let assets: Vec<Asset> = (0..7_500)
+        .map(|i| {
+            let name = format!("member_{}", "x".repeat(i % 7) + &i.to_string());
+            let id = domain::asset::asset_id(domain::AssetKind::Dataset, "ns", &name);
+            Asset::bare(id, domain::AssetKind::Dataset, "ns".into(), name)
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let stats = write_site(&assets, &[], dir.path(), Path::new("none")).unwrap();
+    let manifest: domain::site::SiteManifest =
+        serde_json::from_slice(&std::fs::read(dir.path().join("search/manifest.json")).unwrap())
+            .unwrap();
+    let member = manifest
+        .pages
+        .iter()
+        .find(|(k, _)| k.starts_with("membe"))
+        .expect("the member shard is paged");
+    assert_eq!(member.1, 3, "7,500 names in pages of 3,000");
+    let shards = read_shards(dir.path(), &manifest);
+    let pages = &shards[&member.0];
+    assert!(pages.iter().all(|p| p.len() <= 3_000));
+    // Every name once, shortest first across the pages.
+    let all: Vec<&domain::site::SearchEntry> = pages.iter().flatten().collect();
+    assert_eq!(all.len(), assets.len());
+    let seen: std::collections::HashSet<&str> = all.iter().map(|e| e.p.as_str()).collect();
+    assert_eq!(seen.len(), assets.len());
+    assert!(all
+        .windows(2)
+        .all(|w| (w[0].n.len(), &w[0].n) <= (w[1].n.len(), &w[1].n)));
+    assert!(stats.largest_search_shard < 400_000, "{stats:?}");
+}
+
+#[tokio::test]
+async fn a_catalog_export_streamed_from_the_store_equals_one_from_memory() {
+    let catalog = catalog::Catalog::connect("mem://").await.unwrap();
+    crate::seed::load(&catalog, domain::demo::DEMO_SEED, domain::demo::DEMO_ASSETS)
+        .await
+        .unwrap();
+    let assets = catalog.export_assets(None, 100_000).await.unwrap();
+    let edges = catalog.export_edges(None, 100_000).await.unwrap();
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let site = Path::new("no-compiled-site");
+    let mem = write_site(&assets, &edges, one.path(), site).unwrap();
+    // Pages of 7 assets, so the stream takes many steps.
+    let streamed = crate::export::write_catalog(&catalog, two.path(), site, 7)
+        .await
+        .unwrap();
+    assert_eq!(mem.assets, streamed.assets);
+    assert_eq!(mem.files, streamed.files);
+    let (f1, f2) = (files(one.path()), files(two.path()));
+    assert_eq!(f1.keys().collect::<Vec<_>>(), f2.keys().collect::<Vec<_>>());
+    for (k, v) in &f1 {
+        if v != &f2[k] {
+            let (a, b) = (String::from_utf8_lossy(v), String::from_utf8_lossy(&f2[k]));
+            let i = a
+                .bytes()
+                .zip(b.bytes())
+                .position(|(x, y)| x != y)
+                .unwrap_or(0);
+            let lo = i.saturating_sub(300);
+            panic!(
+                "{k} differs:\n{}\n----\n{}",
+                &a[lo..(i + 300).min(a.len())],
+                &b[lo..(i + 300).min(b.len())]
             );
         }
     }

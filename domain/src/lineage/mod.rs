@@ -125,6 +125,11 @@ impl LineageGraph {
         self.edges.len()
     }
 
+    /// Every asset's node, in node order.
+    pub fn nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        (0..self.ids.len() as NodeId).filter(|&n| self.live[n as usize])
+    }
+
     pub fn id_of(&self, asset: &str) -> Option<NodeId> {
         self.index.get(asset).copied()
     }
