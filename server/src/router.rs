@@ -190,10 +190,13 @@ async fn commit_search_index(catalog: catalog::Catalog) {
     }
 }
 
-/// Every few seconds: rebuilds the lineage graph if another process wrote
-/// to the shared store (see `catalog::Catalog::sync_graph`).
+/// Every second: rebuilds the lineage graph and the search index if
+/// another process wrote to the shared store (see
+/// `catalog::Catalog::sync_graph`), so another server's write shows here
+/// within about a second plus the rebuild. A check is one read of one
+/// record.
 async fn follow_other_servers(catalog: catalog::Catalog) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         every.tick().await;
         if let Err(e) = catalog.sync_graph().await {
