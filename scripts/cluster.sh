@@ -24,7 +24,17 @@ MLGRAPH="$CARGO_TARGET_DIR/release/mlgraph"
 
 WORK="$(mktemp -d)"
 cleanup() {
-  [[ -n "${SURREAL_PID:-}" ]] && kill "$SURREAL_PID" 2>/dev/null && wait "$SURREAL_PID" 2>/dev/null
+  local status=$?
+  if [[ -n "${SURREAL_PID:-}" ]]; then
+    kill "$SURREAL_PID" 2>/dev/null || true
+    wait "$SURREAL_PID" 2>/dev/null || true
+  fi
+  if [[ $status -ne 0 ]]; then
+    for log in "$WORK"/*.log; do
+      echo "--- last lines of $log"
+      tail -n 20 "$log"
+    done
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT

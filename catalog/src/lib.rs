@@ -44,10 +44,14 @@ const DATABASE: &str = "catalog";
 /// How many days of ingestion log are kept unless the server says otherwise.
 pub const DEFAULT_INGEST_LOG_DAYS: u32 = 30;
 
-/// A handle on the catalog. Cloning is cheap and shares the connection.
+/// A handle on the catalog. Cloning is cheap and shares the connection
+/// and its one database session: cloning the SDK's handle itself would
+/// open a session per clone, and a SurrealDB server caps the sessions of
+/// one connection (256 by default), which a server's per-request clones
+/// exhaust.
 #[derive(Clone)]
 pub struct Catalog {
-    db: Surreal<Any>,
+    db: std::sync::Arc<Surreal<Any>>,
     graph: std::sync::Arc<std::sync::RwLock<domain::lineage::LineageGraph>>,
     /// Where the lineage image lives, for an on-disk store.
     image: Option<std::path::PathBuf>,
@@ -97,7 +101,7 @@ impl Catalog {
                 .check()?;
         }
         Ok(Catalog {
-            db,
+            db: std::sync::Arc::new(db),
             graph: std::sync::Arc::new(std::sync::RwLock::new(graph)),
             image: crate::graph::image_path(url),
             webhook: Default::default(),
