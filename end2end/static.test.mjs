@@ -10,6 +10,8 @@ import path from 'node:path';
 import { launch } from './chromium.mjs';
 
 const dir = process.env.MLGRAPH_EXPORT_DIR;
+// The same catalog exported with ten names per search shard.
+const pagedDir = process.env.MLGRAPH_PAGED_EXPORT_DIR;
 const types = { '.html': 'text/html; charset=utf-8', '.json': 'application/json', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
 let browser, server, base;
 const requested = [];
@@ -20,10 +22,10 @@ before(async () => {
   server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://x');
     requested.push(url.pathname);
-    const prefix = '/docs/lineage/';
-    if (!url.pathname.startsWith(prefix)) { res.writeHead(404).end(); return; }
-    const file = path.join(dir, decodeURIComponent(url.pathname.slice(prefix.length)) || 'index.html');
-    if (!file.startsWith(dir)) { res.writeHead(403).end(); return; }
+    const [prefix, root] = url.pathname.startsWith('/paged/') ? ['/paged/', pagedDir] : ['/docs/lineage/', dir];
+    if (!root || !url.pathname.startsWith(prefix)) { res.writeHead(404).end(); return; }
+    const file = path.join(root, decodeURIComponent(url.pathname.slice(prefix.length)) || 'index.html');
+    if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
     try {
       const body = await fs.readFile(file.endsWith('/') ? file + 'index.html' : file);
       res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' }).end(body);
@@ -95,4 +97,24 @@ test('hostile names are shown as text and run nothing', { skip: !dir && 'MLGRAPH
   await p.waitForTimeout(500);
   assert.equal(await p.evaluate(() => window.__pwned ?? null), null, 'no injected script ran');
   assert.deepEqual(errors, [], 'no script errors or dialogs');
+});
+
+test('a word too common for one search shard is read page by page with "More names"', { skip: !pagedDir && 'MLGRAPH_PAGED_EXPORT_DIR is not set' }, async () => {
+  const { p, errors } = await page();
+  await p.goto(base.replace('/docs/lineage/', '/paged/') + 'index.html');
+  const manifest = await (await fetch(base.replace('/docs/lineage/', '/paged/') + 'search/manifest.json')).json();
+  assert.ok((manifest.pages ?? []).length > 0, 'the export wrote paged shards');
+  await p.fill('[data-testid=static-search]', 'member');
+  await p.waitForFunction(() => document.getElementById('results').dataset.query === 'member');
+  const first = await p.textContent('#count');
+  const m = first.match(/^(\d+) found in the first 1 of (\d+) pages of names$/);
+  assert.ok(m, `the count says how much was read: ${first}`);
+  const names = await p.$$eval('[data-testid=static-results] li a', (as) => as.map((a) => a.textContent));
+  assert.ok(names.length > 0 && names.every((n) => /member/i.test(n)), `every result has the word: ${names}`);
+  assert.equal(await p.isVisible('[data-testid=static-more]'), true);
+  await p.click('[data-testid=static-more]');
+  await p.waitForFunction(() => /first 2 of|^\d+ found$/.test(document.getElementById('count').textContent));
+  const second = await p.textContent('#count');
+  assert.ok(Number.parseInt(second, 10) > Number.parseInt(m[1], 10), `more names were read: ${first} then ${second}`);
+  assert.deepEqual(errors, []);
 });

@@ -46,6 +46,10 @@ NDJSON
 "$target/debug/mlgraph" import --db "surrealkv://$exp/db" "$exp/hostile.ndjson" >/dev/null 2>&1
 "$target/debug/mlgraph" export --db "surrealkv://$exp/db" --out "$exp/site" --site-root target/site 2>/dev/null | grep '^wrote' 
 export MLGRAPH_EXPORT_DIR="$exp/site"
+# The same catalog with ten names per search shard, so common words are
+# written in pages and the index's "More names" has something to load.
+"$target/debug/mlgraph" export --db "surrealkv://$exp/db" --out "$exp/paged" --site-root target/site --shard-size 10 2>/dev/null | grep '^wrote'
+export MLGRAPH_PAGED_EXPORT_DIR="$exp/paged"
 
 say "browser journeys"
 port=3917

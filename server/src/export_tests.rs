@@ -381,7 +381,7 @@ async fn a_catalog_export_streamed_from_the_store_equals_one_from_memory() {
     let site = Path::new("no-compiled-site");
     let mem = write_site(&assets, &edges, one.path(), site).unwrap();
     // Pages of 7 assets, so the stream takes many steps.
-    let streamed = crate::export::write_catalog(&catalog, two.path(), site, 7)
+    let streamed = crate::export::write_catalog(&catalog, two.path(), site, 7, 3_000)
         .await
         .unwrap();
     assert_eq!(mem.assets, streamed.assets);

@@ -34,7 +34,9 @@ const GRAPH_HOPS: u32 = 2;
 const GRAPH_BUDGET: usize = 60;
 /// How many hubs the index lists and the graphs mark.
 const HUBS: usize = 25;
-/// The most names in one search shard before it is split by a third letter.
+/// The most names in one search shard before it is split by another
+/// letter, and in one page of a shard that cannot be split further, unless
+/// `--shard-size` says.
 const SEARCH_SHARD_MAX: usize = 3_000;
 /// Assets read from the store and written per step.
 const ASSET_PAGE: usize = 5_000;
@@ -65,6 +67,12 @@ pub struct ExportArgs {
     /// Where the compiled site is (the app's WebAssembly, CSS and Cytoscape).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
+    /// The most names in one search shard, or in one page of a shard whose
+    /// word is too common to split (10 to 1,000,000): smaller shards mean
+    /// smaller downloads per search, and more files.
+    #[arg(long, default_value_t = SEARCH_SHARD_MAX as u32,
+          value_parser = clap::value_parser!(u32).range(10..=1_000_000))]
+    pub shard_size: u32,
 }
 
 /// What an export wrote.
@@ -85,11 +93,12 @@ pub struct ExportStats {
 /// Reads the catalog (or the scope) and writes the site.
 pub async fn run(args: ExportArgs) -> anyhow::Result<ExportStats> {
     let catalog = crate::config::open(&args.db).await?;
+    let shard = args.shard_size as usize;
     if args.scope.is_none() {
-        return write_catalog(&catalog, &args.out, &args.site_root, ASSET_PAGE).await;
+        return write_catalog(&catalog, &args.out, &args.site_root, ASSET_PAGE, shard).await;
     }
     let (assets, edges) = load(&catalog, args.scope.as_deref(), args.depth).await?;
-    write_site(&assets, &edges, &args.out, &args.site_root)
+    write_site_sized(&assets, &edges, &args.out, &args.site_root, shard)
 }
 
 /// Every asset and edge of the catalog, or of the lineage around `scope`.
@@ -171,32 +180,46 @@ where
 
 /// Writes the site for `assets` and `edges` into `out` (edges with an end
 /// outside `assets` are left out).
+#[cfg(test)]
 pub fn write_site(
     assets: &[Asset],
     edges: &[Edge],
     out: &Path,
     site_root: &Path,
 ) -> anyhow::Result<ExportStats> {
+    write_site_sized(assets, edges, out, site_root, SEARCH_SHARD_MAX)
+}
+
+/// [`write_site`] with at most `shard` names per search shard or page.
+pub fn write_site_sized(
+    assets: &[Asset],
+    edges: &[Edge],
+    out: &Path,
+    site_root: &Path,
+    shard: usize,
+) -> anyhow::Result<ExportStats> {
     let estate = Estate::from_slices(assets, edges);
     let mut sorted: Vec<&Asset> = assets.iter().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
     sorted.dedup_by(|a, b| a.id == b.id);
-    let mut w = SiteWriter::new(&estate, out, site_root)?;
+    let mut w = SiteWriter::new(&estate, out, site_root, shard)?;
     for part in sorted.chunks(ASSET_PAGE) {
         w.batch(part)?;
     }
     w.finish()
 }
 
-/// Writes the whole catalog's site, reading its assets `page` at a time.
+/// Writes the whole catalog's site, reading its assets `page` at a time,
+/// with at most `shard` names per search shard or page.
 pub(crate) async fn write_catalog(
     catalog: &catalog::Catalog,
     out: &Path,
     site_root: &Path,
     page: usize,
+    shard: usize,
 ) -> anyhow::Result<ExportStats> {
     let estate = Estate::from_catalog(catalog).await?;
-    let mut w = SiteWriter::new(&estate, out, site_root)?;
+    let mut w = SiteWriter::new(&estate, out, site_root, shard)?;
     let fetch =
         |after: Option<String>| async move { catalog.export_assets(after.as_deref(), page).await };
     in_pages(

@@ -19,7 +19,7 @@ use domain::{Asset, AssetKind};
 
 use super::estate::Estate;
 use super::pages::{index_page, Site};
-use super::{ExportStats, GRAPH_BUDGET, GRAPH_HOPS, HUBS, SEARCH_SHARD_MAX};
+use super::{ExportStats, GRAPH_BUDGET, GRAPH_HOPS, HUBS};
 
 pub(super) struct SiteWriter<'a> {
     estate: &'a Estate,
@@ -29,6 +29,8 @@ pub(super) struct SiteWriter<'a> {
     hubs: HashSet<NodeId>,
     hub_mask: Vec<u32>,
     interactive: bool,
+    /// The most names in one search shard or page.
+    shard_max: usize,
     /// One spool per impact-record shard ("00" to "ff"), opened on use.
     spools: Vec<Option<BufWriter<File>>>,
     search: Vec<SearchEntry>,
@@ -43,7 +45,12 @@ fn spool_path(out: &Path, shard: usize) -> PathBuf {
 impl<'a> SiteWriter<'a> {
     /// Checks that page names are unique, finds the hubs, and clears the
     /// folders a previous export wrote.
-    pub(super) fn new(estate: &'a Estate, out: &Path, site_root: &Path) -> anyhow::Result<Self> {
+    pub(super) fn new(
+        estate: &'a Estate,
+        out: &Path,
+        site_root: &Path,
+        shard_max: usize,
+    ) -> anyhow::Result<Self> {
         let g = &estate.g;
         let mut names: Vec<(String, NodeId)> =
             g.nodes().map(|n| (page_name(g.asset_id(n)), n)).collect();
@@ -94,6 +101,7 @@ impl<'a> SiteWriter<'a> {
             hubs,
             hub_mask,
             interactive,
+            shard_max: shard_max.max(1),
             spools: (0..256).map(|_| None).collect(),
             search: Vec::new(),
             kinds: BTreeMap::new(),
@@ -217,7 +225,7 @@ impl<'a> SiteWriter<'a> {
             std::fs::remove_file(&path)?;
             self.put(&format!("g/{shard:02x}.json"), &bytes)?;
         }
-        let (leaves, split) = search_leaves(&self.search);
+        let (leaves, split) = search_leaves(&self.search, self.shard_max);
         let mut largest_shard = 0u64;
         let mut pages = Vec::new();
         let shards: Vec<String> = leaves.keys().cloned().collect();
@@ -226,7 +234,7 @@ impl<'a> SiteWriter<'a> {
                 let e = &self.search[*i as usize];
                 (e.n.as_str(), e.p.as_str())
             };
-            if entries.len() <= SEARCH_SHARD_MAX {
+            if entries.len() <= self.shard_max {
                 entries.sort_unstable_by_key(by_name);
                 let list: Vec<&SearchEntry> =
                     entries.iter().map(|&i| &self.search[i as usize]).collect();
@@ -238,7 +246,7 @@ impl<'a> SiteWriter<'a> {
             // A word too common to split further: pages, shortest names
             // first, so the first page holds the names search ranks first.
             entries.sort_unstable_by_key(|i| (self.search[*i as usize].n.len(), by_name(i)));
-            let chunks: Vec<&[u32]> = entries.chunks(SEARCH_SHARD_MAX).collect();
+            let chunks: Vec<&[u32]> = entries.chunks(self.shard_max).collect();
             for (p, part) in chunks.iter().enumerate() {
                 let list: Vec<&SearchEntry> =
                     part.iter().map(|&i| &self.search[i as usize]).collect();
@@ -311,10 +319,13 @@ fn out_edges(estate: &Estate, node: NodeId) -> Vec<OutEdge> {
 }
 
 /// Search leaves: each asset (by its index in `entries`) once in the leaf
-/// of each of its words. A leaf with more than [`SEARCH_SHARD_MAX`] names
-/// is split by one more letter, up to five; what is still crowded then is
-/// written in pages. Returns the leaves and the split keys, sorted.
-fn search_leaves(entries: &[SearchEntry]) -> (BTreeMap<String, Vec<u32>>, Vec<String>) {
+/// of each of its words. A leaf with more than `shard_max` names is split
+/// by one more letter, up to five; what is still crowded then is written
+/// in pages. Returns the leaves and the split keys, sorted.
+fn search_leaves(
+    entries: &[SearchEntry],
+    shard_max: usize,
+) -> (BTreeMap<String, Vec<u32>>, Vec<String>) {
     // Only names with a word of two characters or more are searchable.
     let listed: Vec<u32> = (0..entries.len() as u32)
         .filter(|&i| {
@@ -342,7 +353,7 @@ fn search_leaves(entries: &[SearchEntry]) -> (BTreeMap<String, Vec<u32>>, Vec<St
         }
         let crowded: Vec<String> = counts
             .into_iter()
-            .filter(|(k, n)| *n > SEARCH_SHARD_MAX && k.len() < 5 && !k.ends_with('-'))
+            .filter(|(k, n)| *n > shard_max && k.len() < 5 && !k.ends_with('-'))
             .map(|(k, _)| k)
             .collect();
         if crowded.is_empty() {
