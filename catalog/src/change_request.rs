@@ -147,14 +147,22 @@ impl Catalog {
         limits: Option<Limits>,
     ) -> Result<ImpactReport> {
         let root = self.impact_root(dataset).await?;
-        let g = self.graph();
-        let Some(n) = g.id_of(dataset) else {
-            return Err(CatalogError::NotFound(format!("asset {dataset:?}")));
-        };
-        let sub = g.impact_subgraph(n);
-        Ok(domain::impact::analyze_subgraph(
-            &sub, &root, changes, limits,
-        )?)
+        // A whole answer for a hub of a million assets takes seconds: it
+        // runs on a blocking thread, not on one of the server's workers.
+        let catalog = self.clone();
+        let (dataset, changes) = (dataset.to_string(), changes.to_vec());
+        tokio::task::spawn_blocking(move || {
+            let g = catalog.graph();
+            let Some(n) = g.id_of(&dataset) else {
+                return Err(CatalogError::NotFound(format!("asset {dataset:?}")));
+            };
+            let sub = g.impact_subgraph(n);
+            Ok(domain::impact::analyze_subgraph(
+                &sub, &root, &changes, limits,
+            )?)
+        })
+        .await
+        .map_err(|e| CatalogError::Corrupt(format!("impact analysis stopped: {e}")))?
     }
 
     /// The dataset a diff is proposed on, read from the store.

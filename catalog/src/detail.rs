@@ -440,7 +440,7 @@ impl Catalog {
 
 /// One page of all assets in id order: those after `after`.
 pub(crate) async fn assets_after(
-    db: &surrealdb::Surreal<surrealdb::engine::any::Any>,
+    db: &crate::store::Store,
     after: Option<&str>,
     limit: usize,
 ) -> Result<Vec<domain::Asset>> {

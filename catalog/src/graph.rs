@@ -3,6 +3,7 @@
 //! the catalog opens and changed only after a write has committed, so a
 //! restart rebuilds the same graph.
 
+use crate::store::Store;
 use std::collections::HashSet;
 
 use domain::lineage::{Direction, Filter, LineageGraph, NodeId};
@@ -12,8 +13,6 @@ use domain::query::{
 };
 use domain::{AssetKind, Edge, EdgeKind};
 use serde_json::Value;
-use surrealdb::engine::any::Any;
-use surrealdb::Surreal;
 
 use crate::error::{CatalogError, Result};
 use crate::Catalog;
@@ -78,10 +77,7 @@ struct EdgeRow {
 /// the beginning for every page, and `ORDER BY` would sort the table each
 /// time; a scan returns rows in record-id order, so two loads of the same
 /// store build the same graph.
-async fn scan<T: serde::de::DeserializeOwned>(
-    db: &Surreal<Any>,
-    sql: &'static str,
-) -> Result<Vec<T>> {
+async fn scan<T: serde::de::DeserializeOwned>(db: &Store, sql: &'static str) -> Result<Vec<T>> {
     let mut res = db.query(sql).await?;
     let rows: Vec<Value> = res.take(0)?;
     rows.into_iter()
@@ -105,7 +101,7 @@ pub(crate) fn image_path(url: &str) -> Option<std::path::PathBuf> {
 /// What ties an image to one state of one store: the store's identity
 /// (made once, when it is created) and its graph version, which every
 /// write transaction that touches assets or edges increments.
-pub(crate) async fn store_state(db: &Surreal<Any>) -> Result<(String, u64)> {
+pub(crate) async fn store_state(db: &Store) -> Result<(String, u64)> {
     let mut res = db
         .query("UPSERT meta:store SET uid = uid ?? <string> rand::uuid::v4() RETURN NONE; RETURN [meta:store.uid, meta:graph.version ?? 0];")
         .await?;
@@ -124,7 +120,7 @@ pub(crate) async fn store_state(db: &Surreal<Any>) -> Result<(String, u64)> {
 /// Whether a bulk import is under way, or was cut short: then an image or
 /// search index stamped with the current graph version may lack batches
 /// that committed after it was taken, and is not trusted.
-pub(crate) async fn import_under_way(db: &Surreal<Any>) -> Result<bool> {
+pub(crate) async fn import_under_way(db: &Store) -> Result<bool> {
     let mut res = db.query("RETURN (meta:graph.importing ?? 0) > 0;").await?;
     let v: Option<bool> = res.take(0)?;
     Ok(v.unwrap_or(false))
@@ -192,7 +188,7 @@ pub(crate) fn read_image(path: &std::path::Path, state: &(String, u64)) -> Optio
 /// The graph of a store that is just opening (no write can be under way):
 /// from its image when one matches the store exactly, else from a scan,
 /// after which a fresh image is written for the next start.
-pub(crate) async fn open(db: &Surreal<Any>, url: &str) -> Result<LineageGraph> {
+pub(crate) async fn open(db: &Store, url: &str) -> Result<LineageGraph> {
     let Some(path) = image_path(url) else {
         return load(db).await;
     };
@@ -228,7 +224,7 @@ pub(crate) async fn open(db: &Surreal<Any>, url: &str) -> Result<LineageGraph> {
 }
 
 /// Reads every asset and edge into a new graph.
-pub(crate) async fn load(db: &Surreal<Any>) -> Result<LineageGraph> {
+pub(crate) async fn load(db: &Store) -> Result<LineageGraph> {
     let mut g = LineageGraph::new();
     let nodes: Vec<NodeRow> = scan(
         db,

@@ -23,17 +23,16 @@ mod outbox;
 mod scaling;
 mod schema;
 mod search;
+mod store;
 mod users;
 mod write;
-
-use surrealdb::engine::any::{self, Any};
-use surrealdb::Surreal;
 
 pub use dbt::DbtOutcome;
 pub use error::{CatalogError, Result};
 pub use ingest::IngestItem;
 pub use outbox::{OutboxItem, MAX_ATTEMPTS};
 pub use scaling::autoscaler_view;
+pub use store::{StoreOptions, DEFAULT_STORE_CACHE_MB, MIN_STORE_CACHE_MB};
 pub use users::{random_password, NewUser, UserChange, DEFAULT_TOKEN_DAYS, SESSION_HOURS};
 pub use write::WriteOutcome;
 
@@ -51,7 +50,7 @@ pub const DEFAULT_INGEST_LOG_DAYS: u32 = 30;
 /// exhaust.
 #[derive(Clone)]
 pub struct Catalog {
-    db: std::sync::Arc<Surreal<Any>>,
+    db: std::sync::Arc<store::Store>,
     graph: std::sync::Arc<std::sync::RwLock<domain::lineage::LineageGraph>>,
     /// Where the lineage image lives, for an on-disk store.
     image: Option<std::path::PathBuf>,
@@ -81,11 +80,23 @@ impl Catalog {
     /// Connects to `url` (`surrealkv://DIR`, `mem://` or `ws://HOST:PORT`)
     /// and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Self> {
-        let db = any::connect(url).await.map_err(|e| CatalogError::Connect {
-            url: url.to_string(),
-            message: e.to_string(),
-        })?;
-        db.use_ns(NAMESPACE).use_db(DATABASE).await?;
+        Self::connect_with(url, StoreOptions::default()).await
+    }
+
+    /// Connects as [`Catalog::connect`] does, opening an embedded store
+    /// with `options`.
+    pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Self> {
+        if options.cache_mb < MIN_STORE_CACHE_MB {
+            return Err(CatalogError::Invalid(domain::ValidationError::new(
+                "store_cache_mb",
+                format!(
+                    "the store's block cache must be at least {MIN_STORE_CACHE_MB} MiB, not {}",
+                    options.cache_mb
+                ),
+            )));
+        }
+        let db = store::Store::open(url, options).await?;
+        db.use_ns_db(NAMESPACE, DATABASE).await?;
         crate::schema::migrate(&db).await?;
         // Read before the graph is built: a write by another process during
         // the build then shows as a version the graph has not caught up with.

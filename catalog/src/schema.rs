@@ -1,8 +1,6 @@
 //! The database schema, applied idempotently at every start.
 
-use surrealdb::engine::any::Any;
-use surrealdb::Surreal;
-
+use crate::store::Store;
 use crate::Result;
 
 /// Every definition uses `IF NOT EXISTS`, so applying the schema to an
@@ -163,7 +161,7 @@ DEFINE FIELD IF NOT EXISTS pods ON service_metric TYPE option<int>;
 DEFINE INDEX IF NOT EXISTS service_metric_service ON service_metric FIELDS service, at;
 "#;
 
-pub(crate) async fn migrate(db: &Surreal<Any>) -> Result<()> {
+pub(crate) async fn migrate(db: &Store) -> Result<()> {
     let res = db.query(SCHEMA).await?;
     crate::error::first_real_error(res)?;
     Ok(())

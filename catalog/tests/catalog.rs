@@ -371,6 +371,42 @@ async fn a_surrealkv_catalog_keeps_its_data_across_reopen() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_opened_with_a_small_block_cache_holds_the_same_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("surrealkv://{}", dir.path().join("db").display());
+    let too_small = catalog::StoreOptions {
+        cache_mb: catalog::MIN_STORE_CACHE_MB - 1,
+    };
+    match Catalog::connect_with(&url, too_small).await {
+        Err(CatalogError::Invalid(e)) => assert_eq!(e.field, "store_cache_mb"),
+        Err(e) => panic!("expected a validation error, got {e}"),
+        Ok(_) => panic!("a 15 MiB block cache was accepted"),
+    }
+    let estate = domain::demo::demo();
+    {
+        let small = catalog::StoreOptions {
+            cache_mb: catalog::MIN_STORE_CACHE_MB,
+        };
+        let c = Catalog::connect_with(&url, small).await.unwrap();
+        let batch = domain::record::ImportBatch {
+            assets: estate.assets.clone(),
+            edges: estate.edges.clone(),
+        };
+        c.import(batch, vec![], "seed").await.unwrap();
+        assert_eq!(
+            c.count_assets().await.unwrap() as usize,
+            estate.assets.len()
+        );
+    }
+    let c = open_disk(&url).await;
+    assert_eq!(
+        c.count_assets().await.unwrap() as usize,
+        estate.assets.len()
+    );
+    assert_eq!(c.count_edges().await.unwrap() as usize, estate.edges.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lineage_follows_committed_writes_and_survives_reopen() {
     use domain::lineage::Direction;
     let dir = tempfile::tempdir().unwrap();

@@ -55,8 +55,13 @@ fn wants_csv(raw: Option<&str>) -> ApiResult<bool> {
     }
 }
 
-fn report_response(report: &ImpactReport, csv: bool, name: &str) -> Response {
+fn report_response(report: ImpactReport, csv: bool, name: &str) -> Response {
     if csv {
+        let chunks = CsvChunks {
+            report,
+            next: 0,
+            header: false,
+        };
         (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -65,11 +70,43 @@ fn report_response(report: &ImpactReport, csv: bool, name: &str) -> Response {
                     format!("attachment; filename=\"{name}.csv\""),
                 ),
             ],
-            report.to_csv(),
+            axum::body::Body::from_stream(futures_util::stream::iter(chunks)),
         )
             .into_response()
     } else {
         Json(report).into_response()
+    }
+}
+
+/// About how many bytes of CSV go out at a time.
+const CSV_CHUNK: usize = 64 * 1024;
+
+/// A report's CSV, written a chunk at a time as the client reads it: the
+/// whole answer for a hub of a million-asset catalog lists hundreds of
+/// thousands of rows, and is never held as one string.
+struct CsvChunks {
+    report: ImpactReport,
+    next: usize,
+    header: bool,
+}
+
+impl Iterator for CsvChunks {
+    type Item = Result<Bytes, std::convert::Infallible>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut out = String::new();
+        if !self.header {
+            self.header = true;
+            out.push_str(domain::impact::CSV_HEADER);
+        }
+        while out.len() < CSV_CHUNK {
+            let Some(a) = self.report.affected.get(self.next) else {
+                break;
+            };
+            a.write_csv_row(&mut out);
+            self.next += 1;
+        }
+        (!out.is_empty()).then(|| Ok(Bytes::from(out)))
     }
 }
 
@@ -117,7 +154,7 @@ async fn impact(
     let report = catalog
         .impact_limited(&input.dataset, &input.changes, limits)
         .await?;
-    Ok(report_response(&report, csv, "impact"))
+    Ok(report_response(report, csv, "impact"))
 }
 
 /// A change request with where each required approver stands.
@@ -194,7 +231,7 @@ async fn change_request_impact(
     let csv = wants_csv(raw.as_deref())?;
     let cr = catalog.get_change_request(parse_id(&id)?).await?;
     Ok(report_response(
-        &cr.impact,
+        cr.impact,
         csv,
         &format!("change-request-{}-impact", cr.id),
     ))

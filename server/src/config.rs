@@ -18,6 +18,21 @@ pub struct DbArgs {
     /// surrealkv://./data/mlgraph.db.
     #[arg(long, env = "MLGRAPH_DB")]
     pub db: Option<String>,
+    /// The block cache of an embedded SurrealKV store, in MiB (at least 16). Default 1024.
+    /// SurrealDB's own default would be half the machine's memory minus 1 GiB.
+    #[arg(long, env = "MLGRAPH_STORE_CACHE_MB")]
+    pub store_cache_mb: Option<u64>,
+}
+
+impl DbArgs {
+    /// How the embedded store is opened.
+    pub fn store_options(&self) -> catalog::StoreOptions {
+        catalog::StoreOptions {
+            cache_mb: self
+                .store_cache_mb
+                .unwrap_or(catalog::DEFAULT_STORE_CACHE_MB),
+        }
+    }
 }
 
 #[derive(Args, Clone, Default)]
@@ -84,6 +99,8 @@ struct MlgraphSection {
 
 pub struct Settings {
     pub db: String,
+    /// How the embedded store is opened.
+    pub store: catalog::StoreOptions,
     pub demo: bool,
     pub anonymous: bool,
     pub webhook_url: Option<String>,
@@ -131,7 +148,7 @@ pub async fn open(args: &DbArgs) -> anyhow::Result<catalog::Catalog> {
                 .with_context(|| format!("creating {}", parent.display()))?;
         }
     }
-    catalog::Catalog::connect(&url)
+    catalog::Catalog::connect_with(&url, args.store_options())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
@@ -189,6 +206,7 @@ impl Settings {
         }
         Ok(Settings {
             db,
+            store: args.db.store_options(),
             demo,
             anonymous,
             webhook_url,

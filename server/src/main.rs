@@ -300,7 +300,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Report(args) => report::run(args).await,
         Command::Export(args) if args.ndjson => {
-            let catalog = config::open(&args.db).await?;
+            let catalog = config::open(&export::export_db(&args.db)).await?;
             let mut w = config::writer(&args.out.to_string_lossy())?;
             api::write_export(&catalog, &mut w).await?;
             Ok(())

@@ -67,6 +67,7 @@ pub fn build(catalog: Catalog, leptos_options: LeptosOptions, auth: Arc<AuthStat
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let catalog = crate::config::open(&crate::config::DbArgs {
         db: Some(settings.db.clone()),
+        store_cache_mb: Some(settings.store.cache_mb),
     })
     .await?;
     if settings.demo

@@ -7,12 +7,11 @@
 mod find;
 mod index;
 
+use crate::store::Store;
 use std::sync::Arc;
 
 use domain::query::{SearchQuery, SearchResult, MAX_LIMIT};
 use domain::ValidationError;
-use surrealdb::engine::any::Any;
-use surrealdb::Surreal;
 
 pub(crate) use find::AllCounts;
 pub(crate) use index::{Change, SearchIndex};
@@ -25,7 +24,7 @@ const SCAN_PAGE: usize = 5_000;
 
 /// The search index of a store that is just opening: the one on disk when
 /// its stamp matches the store, else one rebuilt from a scan.
-pub(crate) async fn open(db: &Surreal<Any>, url: &str) -> Result<Arc<SearchIndex>> {
+pub(crate) async fn open(db: &Store, url: &str) -> Result<Arc<SearchIndex>> {
     let started = std::time::Instant::now();
     let state = crate::graph::store_state(db).await?;
     let dir = index::index_dir(url);
@@ -55,7 +54,7 @@ pub(crate) async fn open(db: &Surreal<Any>, url: &str) -> Result<Arc<SearchIndex
 
 /// Refills `index` from a scan of the store; answers how many assets it
 /// read. This process's own writes during the scan are kept.
-pub(crate) async fn rebuild(db: &Surreal<Any>, index: &SearchIndex) -> Result<usize> {
+pub(crate) async fn rebuild(db: &Store, index: &SearchIndex) -> Result<usize> {
     index.begin_rebuild()?;
     let scanned = async {
         let state = crate::graph::store_state(db).await?;

@@ -257,39 +257,49 @@ impl ImpactReport {
 
     /// The affected assets as CSV, one row each, with CRLF line ends.
     pub fn to_csv(&self) -> String {
-        let mut out =
-            String::from("id,kind,name,hops,severity,possibly,production,columns,owners,chain\r\n");
+        let mut out = String::from(CSV_HEADER);
         for a in &self.affected {
-            let chain: Vec<String> = a
-                .chains
-                .iter()
-                .map(|c| {
-                    c.iter()
-                        .map(|s| format!("{}.{}", s.asset, s.column))
-                        .collect::<Vec<_>>()
-                        .join(" > ")
-                })
-                .collect();
-            let row = [
-                a.id.clone(),
-                a.kind.as_str().to_string(),
-                a.name.clone(),
-                a.hops.to_string(),
-                a.severity.as_str().to_string(),
-                a.possibly.to_string(),
-                a.production.to_string(),
-                a.columns.join(";"),
-                a.owners.join(";"),
-                chain.join(";"),
-            ];
-            out.push_str(
-                &row.iter()
-                    .map(|c| csv_cell(c))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            out.push_str("\r\n");
+            a.write_csv_row(&mut out);
         }
         out
+    }
+}
+
+/// The header line of an impact report's CSV.
+pub const CSV_HEADER: &str =
+    "id,kind,name,hops,severity,possibly,production,columns,owners,chain\r\n";
+
+impl AffectedAsset {
+    /// Appends this asset's line of the report's CSV (see [`CSV_HEADER`]).
+    pub fn write_csv_row(&self, out: &mut String) {
+        let chain: Vec<String> = self
+            .chains
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .map(|s| format!("{}.{}", s.asset, s.column))
+                    .collect::<Vec<_>>()
+                    .join(" > ")
+            })
+            .collect();
+        let row = [
+            self.id.clone(),
+            self.kind.as_str().to_string(),
+            self.name.clone(),
+            self.hops.to_string(),
+            self.severity.as_str().to_string(),
+            self.possibly.to_string(),
+            self.production.to_string(),
+            self.columns.join(";"),
+            self.owners.join(";"),
+            chain.join(";"),
+        ];
+        out.push_str(
+            &row.iter()
+                .map(|c| csv_cell(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push_str("\r\n");
     }
 }

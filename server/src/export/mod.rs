@@ -92,13 +92,25 @@ pub struct ExportStats {
 
 /// Reads the catalog (or the scope) and writes the site.
 pub async fn run(args: ExportArgs) -> anyhow::Result<ExportStats> {
-    let catalog = crate::config::open(&args.db).await?;
+    let catalog = crate::config::open(&export_db(&args.db)).await?;
     let shard = args.shard_size as usize;
     if args.scope.is_none() {
         return write_catalog(&catalog, &args.out, &args.site_root, ASSET_PAGE, shard).await;
     }
     let (assets, edges) = load(&catalog, args.scope.as_deref(), args.depth).await?;
     write_site_sized(&assets, &edges, &args.out, &args.site_root, shard)
+}
+
+/// The block cache an export opens the store with unless told otherwise:
+/// it reads every record once, in key order, so a larger cache would only
+/// hold blocks that are never read again.
+pub const EXPORT_STORE_CACHE_MB: u64 = 128;
+
+/// `db` with the export's block cache, unless one was asked for.
+pub fn export_db(db: &crate::config::DbArgs) -> crate::config::DbArgs {
+    let mut db = db.clone();
+    db.store_cache_mb.get_or_insert(EXPORT_STORE_CACHE_MB);
+    db
 }
 
 /// Every asset and edge of the catalog, or of the lineage around `scope`.
