@@ -523,7 +523,7 @@ impl Catalog {
         (row, notes, event_row)
     }
 
-    async fn save_step(
+    pub(crate) async fn save_step(
         &self,
         cr: &ChangeRequest,
         expected: u64,

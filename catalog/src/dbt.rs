@@ -25,6 +25,9 @@ pub struct DbtOutcome {
     pub written: WriteOutcome,
     pub edges_removed: usize,
     pub warnings: Vec<String>,
+    /// Approved change requests whose diff this import carried out, now
+    /// marked applied.
+    pub applied_change_requests: Vec<u64>,
 }
 
 impl Catalog {
@@ -109,7 +112,9 @@ impl Catalog {
                 },
             )
             .await?;
+        let applied_change_requests = self.settle_after_import(by).await;
         Ok(DbtOutcome {
+            applied_change_requests,
             schema_version: import.schema_version,
             project: import.project,
             namespace: import.namespace,

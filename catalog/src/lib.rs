@@ -13,6 +13,7 @@
 mod audit;
 mod baseline;
 mod change_request;
+mod check;
 mod dbt;
 mod detail;
 mod error;
@@ -27,6 +28,7 @@ mod store;
 mod users;
 mod write;
 
+pub use check::CHECK_IMPACT_ROWS;
 pub use dbt::DbtOutcome;
 pub use error::{CatalogError, Result};
 pub use ingest::IngestItem;

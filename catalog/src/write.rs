@@ -268,7 +268,30 @@ impl Catalog {
         labels: Vec<String>,
         by: &str,
     ) -> Result<WriteOutcome> {
-        self.import_batch(batch, labels, by, None).await
+        let written = self.import_batch(batch, labels, by, None).await?;
+        self.settle_after_import(by).await;
+        Ok(written)
+    }
+
+    /// Marks applied the approved change requests an import carried out.
+    /// The import is committed whatever happens here; a request that is
+    /// not marked now is marked by the next import.
+    pub(crate) async fn settle_after_import(&self, by: &str) -> Vec<u64> {
+        match self.settle_change_requests(by).await {
+            Ok(ids) => {
+                if !ids.is_empty() {
+                    tracing::info!(
+                        ?ids,
+                        "change requests carried out by an import marked applied"
+                    );
+                }
+                ids
+            }
+            Err(e) => {
+                tracing::warn!("marking change requests applied after an import: {e}");
+                vec![]
+            }
+        }
     }
 
     /// One batch of a bulk import: written atomically like
@@ -356,6 +379,7 @@ impl Catalog {
         let version = crate::follow::committed_version(first_real_error(res)?)?;
         self.index_changes(vec![], version);
         self.apply_to_graph(vec![], version);
+        self.settle_after_import(by).await;
         Ok(())
     }
 

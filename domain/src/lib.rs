@@ -10,6 +10,7 @@ pub mod asset;
 pub mod auth;
 pub mod change_request;
 pub mod chart;
+pub mod check;
 pub mod dbt;
 pub mod demo;
 pub mod edge;

@@ -212,6 +212,7 @@ pub fn routes() -> Router<AppState> {
         .route("/refresh-plan/{id}", get(refresh_plan))
         .merge(crate::access::routes())
         .merge(crate::changes::routes())
+        .merge(crate::check::routes())
         .merge(crate::report::routes())
         .merge(crate::openlineage::routes())
         .merge(crate::scaling::routes())

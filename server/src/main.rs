@@ -17,6 +17,8 @@ mod bench_search;
 mod bench_search_pg;
 mod bulk;
 mod changes;
+mod check;
+mod check_cli;
 mod config;
 mod csp;
 mod export;
@@ -94,6 +96,10 @@ enum Command {
     /// Times bulk load, start-up, search with facets and deep paging at scale,
     /// beside PostgreSQL's full-text search.
     BenchSearch(bench_search::SearchBenchArgs),
+    /// Checks the schemas a change proposes (`check dbt MANIFEST.json` or `check ndjson FILE`)
+    /// against a running mlgraph server: diffs, impact and approvals. Exits 0 when nothing
+    /// breaking lacks an approved change request, 1 when something does, 2 on errors.
+    Check(check_cli::CheckArgs),
     /// Imports an NDJSON file of assets and edges of any size in batches (`import FILE`), or a dbt
     /// project (`import dbt MANIFEST.json [--catalog CATALOG.json] [--namespace NS]`).
     Import {
@@ -299,6 +305,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Report(args) => report::run(args).await,
+        Command::Check(args) => std::process::exit(check_cli::run(args).await),
         Command::Export(args) if args.ndjson => {
             let catalog = config::open(&export::export_db(&args.db)).await?;
             let mut w = config::writer(&args.out.to_string_lossy())?;

@@ -36,6 +36,7 @@
 
 mod analysis;
 mod change;
+mod diff;
 mod propagate;
 mod subgraph;
 #[cfg(test)]
@@ -43,5 +44,6 @@ mod tests;
 
 pub use analysis::*;
 pub use change::*;
+pub use diff::{changes_in_effect, same_changes, schema_diff, SchemaDiff};
 pub use propagate::{analyze_subgraph, Limits};
 pub use subgraph::{Local, Subgraph};

@@ -51,14 +51,7 @@ async fn a_change_request_walks_through_the_api_and_reaches_the_webhook() {
         Some("hook-secret".into()),
     ));
     let app = build(catalog.clone(), options(), AuthState::new(true, None));
-    let token = |r: Role| {
-        tokens
-            .iter()
-            .find(|(x, _)| *x == Some(r))
-            .unwrap()
-            .1
-            .clone()
-    };
+    let token = |r: Role| token_of(&tokens, r);
     let (dataset, column) = dataset_and_column();
     let (s, _, text) = send(
         &app,

@@ -327,6 +327,20 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
             false,
         ),
         (
+            "POST",
+            "/api/v1/change-requests/find".into(),
+            Some(change.clone()),
+            anyone,
+            true,
+        ),
+        (
+            "POST",
+            "/api/v1/check".into(),
+            Some(json!({"datasets": [{"dataset": dataset, "schema": []}]})),
+            anyone,
+            true,
+        ),
+        (
             "GET",
             "/api/v1/change-requests?state=open".into(),
             None,

@@ -14,6 +14,7 @@ use crate::router::build;
 use crate::router_tests::{options, ADMIN};
 
 mod flows;
+mod gate;
 mod matrix;
 mod sessions;
 
@@ -212,6 +213,16 @@ async fn demo_with_users() -> (catalog::Catalog, Vec<(Option<Role>, String)>) {
         }
     }
     (catalog, tokens)
+}
+
+/// The token of the user with role `r` among [`demo_with_users`]'s.
+fn token_of(tokens: &[(Option<Role>, String)], r: Role) -> String {
+    tokens
+        .iter()
+        .find(|(x, _)| *x == Some(r))
+        .expect("a user per role")
+        .1
+        .clone()
 }
 
 /// A demo dataset and one of its columns that feeds a model.
