@@ -75,3 +75,6 @@ python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check openlineage-python
 "$venv/bin/python" end2end/openlineage/pipeline.py "http://127.0.0.1:$port" ci-admin-token
 rm -rf "$venv"
+
+say "schema-change gate: mlgraph check on a real dbt project (dbt-core and dbt-duckdb from PyPI)"
+bash end2end/dbt/gate.sh "http://127.0.0.1:$port" ci-admin-token "$target/debug/mlgraph"

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The schema-change gate on a real dbt project (dbt-core and dbt-duckdb
+# from PyPI in a throwaway virtualenv), as docs/CI.md runs it in a pull
+# request: import the project, drop a column in a model, rebuild the
+# manifest and catalog, `mlgraph check` fails naming the downstream model,
+# `--open` files a change request, its owner approves it through the API,
+# the check passes, and importing the merged manifest marks it applied.
+#
+# Usage: end2end/dbt/gate.sh BASE_URL ADMIN_TOKEN MLGRAPH_BINARY
+set -euo pipefail
+base=$1
+admin=$2
+mlgraph=$(realpath "$3")
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+venv=$(mktemp -d)
+trap 'rm -rf "$work" "$venv"' EXIT
+fail() { echo "dbt gate: $*" >&2; exit 1; }
+
+python3 -m venv "$venv"
+# dbt-core 1.12 and later fetch a parser binary from GitHub at install
+# time, which only PyPI-reachable machines cannot do.
+"$venv/bin/pip" install --quiet --disable-pip-version-check "dbt-core>=1.10,<1.12" "dbt-duckdb>=1.9,<1.12"
+cp -r "$here/project/." "$work/"
+export DBT_PROFILES_DIR="$work"
+dbt() { (cd "$work" && "$venv/bin/dbt" --quiet --no-use-colors "$@"); }
+build() { dbt seed && dbt run && dbt docs generate; }
+body() {
+  python3 -c 'import json,sys; print(json.dumps({"manifest": json.load(open(sys.argv[1])), "catalog": json.load(open(sys.argv[2]))}))' \
+    "$work/target/manifest.json" "$work/target/catalog.json"
+}
+api() { # METHOD PATH TOKEN [BODY]
+  curl -fsS -X "$1" "$base$2" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' ${4:+--data-binary "$4"}
+}
+json() { python3 -c "import json,sys; v=json.load(sys.stdin); print($1)"; }
+check() { # expected exit code, then extra arguments
+  local want=$1; shift
+  set +e
+  out=$("$mlgraph" check dbt "$work/target/manifest.json" --catalog "$work/target/catalog.json" \
+    --server "$base" --token "$admin" "$@")
+  local got=$?
+  set -e
+  [ "$got" = "$want" ] || fail "mlgraph check $* exited $got, not $want:
+$out"
+}
+
+# 1. The project as it is on the main branch, imported.
+build
+body | api POST /api/v1/import/dbt "$admin" @- >/dev/null
+check 0 --format text
+
+# 2. The pull request drops stg_customers.email.
+python3 - "$work" <<'PY'
+import pathlib, sys
+root = pathlib.Path(sys.argv[1])
+sql = root / "models/stg_customers.sql"
+sql.write_text(sql.read_text().replace("    last_name,\n    email\n", "    last_name\n"))
+yml = root / "models/schema.yml"
+yml.write_text(yml.read_text().replace("      - name: last_name\n      - name: email\n", "      - name: last_name\n", 1))
+PY
+grep -q email "$work/models/stg_customers.sql" && fail "the edit did not drop the column"
+build
+check 1 --format markdown
+echo "$out" | grep -q 'needs approval' || fail "no 'needs approval' in: $out"
+echo "$out" | grep -q 'drop email' || fail "the drop is not named: $out"
+echo "$out" | grep -q 'customer\\_contacts' || fail "the downstream model is not named: $out"
+
+# 3. --open files the change request, once.
+check 1 --open --url https://git.example.com/gate_shop/pull/1
+check 1 --open --url https://git.example.com/gate_shop/pull/1 --format json
+id=$(echo "$out" | json 'next(d["change_requests"][0]["id"] for d in v["datasets"] if d["status"] == "needs-approval")')
+count=$(echo "$out" | json 'sum(len(d.get("change_requests", [])) for d in v["datasets"])')
+[ "$count" = 1 ] || fail "expected one change request, found $count"
+
+# 4. Its owner approves it through the API; the check passes.
+ana=$(api POST /api/v1/tokens "$admin" '{"name":"dbt-gate","user":"ana.silva"}' | json 'v["token"]')
+state=$(api POST "/api/v1/change-requests/$id/approve" "$ana" '{}' | json 'v["state"]')
+[ "$state" = approved ] || fail "change request $id is $state after the owner's approval"
+check 0 --format markdown
+echo "$out" | grep -q 'approved' || fail "the report does not say approved: $out"
+
+# 5. The pull request merges; importing its manifest applies the request.
+applied=$(body | api POST /api/v1/import/dbt "$admin" @- | json 'v["applied_change_requests"]')
+[ "$applied" = "[$id]" ] || fail "the import applied $applied, not [$id]"
+state=$(api GET "/api/v1/change-requests/$id" "$admin" | json 'v["state"]')
+[ "$state" = applied ] || fail "change request $id is $state after the import"
+check 0 --format text
+echo "dbt gate: change request $id went open → approved → applied; the check failed, then passed"
