@@ -274,6 +274,8 @@ impl Catalog {
             created_at: now.clone(),
             updated_at: now,
             applied_schema_version: None,
+            source_url: new.source_url,
+            check_report: new.check_report,
             stale: false,
         };
         let event = if new.draft { "drafted" } else { "opened" };

@@ -55,6 +55,8 @@ async fn open_drop(c: &Catalog, by: &Principal, dataset: &str, column: &str) -> 
             description: String::new(),
             changes: vec![drop(column)],
             draft: false,
+            source_url: None,
+            check_report: None,
         },
         by,
     )
@@ -381,6 +383,8 @@ async fn owners_of_a_non_breaking_change_are_notified() {
                 description: String::new(),
                 changes: vec![add],
                 draft: false,
+                source_url: None,
+                check_report: None,
             },
             &ana,
         )
@@ -451,6 +455,8 @@ async fn a_change_request_is_opened_approved_and_applied() {
                 description: "no longer collected".into(),
                 changes: vec![drop(&column)],
                 draft: false,
+                source_url: None,
+                check_report: None,
             },
             &ana,
         )
@@ -572,6 +578,8 @@ async fn a_renamed_column_keeps_its_lineage() {
                 description: String::new(),
                 changes: vec![rename],
                 draft: false,
+                source_url: None,
+                check_report: None,
             },
             &ana,
         )

@@ -136,6 +136,12 @@ pub struct ChangeRequest {
     /// The dataset's schema version that applying wrote.
     #[serde(default)]
     pub applied_schema_version: Option<u64>,
+    /// Where the change comes from, e.g. the pull request that makes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+    /// The report of the `mlgraph check` that opened the request (Markdown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_report: Option<String>,
     /// Set on reads: whether the graph moved since the impact was computed.
     #[serde(default)]
     pub stale: bool,
@@ -455,6 +461,12 @@ pub struct NewChangeRequest {
     /// Save as a draft instead of opening it for review.
     #[serde(default)]
     pub draft: bool,
+    /// Where the change comes from, e.g. the pull request that makes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+    /// The report of the `mlgraph check` that opened the request (Markdown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_report: Option<String>,
 }
 
 impl NewChangeRequest {
@@ -471,6 +483,24 @@ impl NewChangeRequest {
         }
         if self.changes.is_empty() {
             return Err(ValidationError::new("changes", "name at least one change"));
+        }
+        if let Some(url) = &self.source_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2_000 {
+                return Err(ValidationError::new(
+                    "source_url",
+                    "must be an http:// or https:// URL of at most 2,000 bytes",
+                ));
+            }
+        }
+        if self
+            .check_report
+            .as_ref()
+            .is_some_and(|r| r.len() > 64 * 1024)
+        {
+            return Err(ValidationError::new(
+                "check_report",
+                "must be at most 65,536 bytes",
+            ));
         }
         Ok(())
     }
@@ -543,6 +573,8 @@ mod tests {
             created_at: String::new(),
             updated_at: String::new(),
             applied_schema_version: None,
+            source_url: None,
+            check_report: None,
             stale: false,
         }
     }
@@ -689,6 +721,8 @@ mod tests {
             description: String::new(),
             changes: vec![],
             draft: false,
+            source_url: None,
+            check_report: None,
         };
         assert_eq!(n.validate().unwrap_err().field, "changes");
     }

@@ -71,6 +71,9 @@ check 1 --open --url https://git.example.com/gate_shop/pull/1 --format json
 id=$(echo "$out" | json 'next(d["change_requests"][0]["id"] for d in v["datasets"] if d["status"] == "needs-approval")')
 count=$(echo "$out" | json 'sum(len(d.get("change_requests", [])) for d in v["datasets"])')
 [ "$count" = 1 ] || fail "expected one change request, found $count"
+page=$(curl -fsS "$base/change?id=$id")
+echo "$page" | grep -q 'https://git.example.com/gate_shop/pull/1' || fail "the change request page does not link the pull request"
+echo "$page" | grep -q 'The report of the check that opened it' || fail "the change request page lacks the check's report"
 
 # 4. Its owner approves it through the API; the check passes.
 ana=$(api POST /api/v1/tokens "$admin" '{"name":"dbt-gate","user":"ana.silva"}' | json 'v["token"]')

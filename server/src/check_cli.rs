@@ -111,15 +111,18 @@ pub(crate) async fn check(args: &CheckArgs) -> anyhow::Result<(bool, String)> {
             if !d.change_requests.is_empty() {
                 continue;
             }
-            let mut description = String::from("Opened by `mlgraph check`.");
+            let mut description = String::from("Opened by mlgraph check.");
             if let Some(url) = &args.url {
                 description.push_str(&format!(" Source: {url}"));
             }
+            let own = CheckReport::new(vec![d.clone()]);
             let body = json!({
                 "dataset": d.dataset,
                 "title": args.title.clone().unwrap_or_default(),
                 "description": description,
                 "changes": d.diff.changes,
+                "source_url": args.url,
+                "check_report": cut(render(&own, ReportFormat::Markdown, &args.server), 60_000),
             });
             let _: Value = client.post("/api/v1/change-requests", &body).await?;
             opened = true;
@@ -148,6 +151,20 @@ pub(crate) async fn check(args: &CheckArgs) -> anyhow::Result<(bool, String)> {
         ));
     }
     Ok((report.passes, text))
+}
+
+/// `text` cut to at most `max` bytes, at a line if it is cut.
+fn cut(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let end = text[..end].rfind('\n').unwrap_or(end);
+        text.truncate(end);
+        text.push_str("\n… (cut; the whole report is in the CI job's log)\n");
+    }
+    text
 }
 
 /// The datasets of a dbt manifest that have known columns, with renames

@@ -235,6 +235,8 @@ async fn a_report_can_carry_an_impact_and_a_change_request_trail() {
                 description: String::new(),
                 changes: vec![change],
                 draft: false,
+                source_url: None,
+                check_report: None,
             },
             &who,
         )

@@ -55,6 +55,8 @@ pub async fn propose_change(
         description,
         changes,
         draft,
+        source_url: None,
+        check_report: None,
     };
     catalog
         .open_change_request(new, &who)

@@ -120,6 +120,15 @@ fn Body(p: ChangeRequestPage, step: ServerAction<TakeStep>) -> impl IntoView {
                 {cr.applied_schema_version.map(|v| format!(" · applied as schema version {v}"))}
             </p>
             {(!cr.description.is_empty()).then(|| view! { <p class="asset-desc">{cr.description.clone()}</p> })}
+            {cr.source_url.clone().map(|url| view! {
+                <p data-testid="cr-source">"From "<a href=url.clone() rel="external nofollow noopener">{url.clone()}</a></p>
+            })}
+            {cr.check_report.clone().map(|report| view! {
+                <details class="panel" data-testid="cr-check-report">
+                    <summary>"The report of the check that opened it"</summary>
+                    <pre>{report}</pre>
+                </details>
+            })}
             <p class="buttons"><a class="button" rel="external" download="" data-testid="download-report" href=format!("/api/v1/change-requests/{}/report", cr.id)>"Download report"</a></p>
         </header>
         {cr.stale.then(|| view! {

@@ -118,6 +118,11 @@ async fn a_breaking_diff_fails_the_check_until_approved_and_an_import_applies_it
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["state"], "open");
     assert!(found[0]["description"].as_str().unwrap().contains(url));
+    assert_eq!(found[0]["source_url"], url);
+    assert!(found[0]["check_report"]
+        .as_str()
+        .unwrap()
+        .contains("needs approval"));
     let id = found[0]["id"].as_u64().unwrap();
 
     // 3. Approved through the API: the check passes.
