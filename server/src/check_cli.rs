@@ -176,6 +176,14 @@ fn from_dbt(args: &CheckArgs) -> anyhow::Result<(Vec<ProposedSchema>, usize)> {
     };
     let manifest = read(&args.file)?;
     let catalog = args.catalog.as_ref().map(read).transpose()?;
+    if let (Some(c), Some(path)) = (&catalog, &args.catalog) {
+        if !describes_the_manifest(&manifest, c) {
+            bail!(
+                "{} describes none of the manifest's models, seeds, snapshots or sources; is it from another project or an older build? Run `dbt docs generate` again",
+                path.display()
+            );
+        }
+    }
     let import =
         domain::dbt::parse_manifest(&manifest, catalog.as_ref(), args.namespace.as_deref())
             .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
@@ -203,6 +211,26 @@ fn from_dbt(args: &CheckArgs) -> anyhow::Result<(Vec<ProposedSchema>, usize)> {
         });
     }
     Ok((out, skipped))
+}
+
+/// Whether a catalog.json speaks of the manifest's project: an empty one
+/// does (nothing built yet), otherwise at least one of its nodes or
+/// sources is in the manifest.
+fn describes_the_manifest(manifest: &Value, catalog: &Value) -> bool {
+    let keys = |v: &Value, table: &str| -> Vec<String> {
+        v[table]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let described: Vec<String> = ["nodes", "sources"]
+        .iter()
+        .flat_map(|t| keys(catalog, t))
+        .collect();
+    described.is_empty()
+        || described
+            .iter()
+            .any(|k| manifest["nodes"].get(k).is_some() || manifest["sources"].get(k).is_some())
 }
 
 /// `meta.renamed_from` (or `config.meta.renamed_from`) of a node's or
@@ -318,5 +346,43 @@ impl Client {
         }
         serde_json::from_str(&text)
             .with_context(|| format!("{path} answered something that is not the expected JSON"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_catalog_of_another_project_is_refused_and_renames_are_read() {
+        let manifest = json!({"nodes": {"model.p.a": {"columns": {
+            "mail": {"name": "mail", "meta": {"renamed_from": "email"}},
+            "id": {"name": "id", "config": {"meta": {"renamed_from": "key"}}},
+            "x": {"name": "x"}
+        }}}, "sources": {}});
+        assert!(describes_the_manifest(
+            &manifest,
+            &json!({"nodes": {"model.p.a": {}}})
+        ));
+        assert!(describes_the_manifest(
+            &manifest,
+            &json!({"nodes": {}, "sources": {}})
+        ));
+        assert!(!describes_the_manifest(
+            &manifest,
+            &json!({"nodes": {"model.q.b": {}}})
+        ));
+        let renames = declared_renames(&manifest, "model.p.a");
+        assert_eq!(
+            renames,
+            BTreeMap::from([
+                ("id".to_string(), "key".to_string()),
+                ("mail".to_string(), "email".to_string())
+            ])
+        );
+        assert_eq!(
+            cut("ab\ncd\nef".to_string(), 5),
+            "ab\n… (cut; the whole report is in the CI job's log)\n"
+        );
     }
 }
