@@ -34,7 +34,10 @@ pub use error::{CatalogError, Result};
 pub use ingest::IngestItem;
 pub use outbox::{OutboxItem, MAX_ATTEMPTS};
 pub use scaling::autoscaler_view;
-pub use store::{StoreOptions, DEFAULT_STORE_CACHE_MB, MIN_STORE_CACHE_MB};
+pub use store::{
+    StoreOptions, DEFAULT_STORE_CACHE_MB, DEFAULT_STORE_MEMTABLE_MB, MIN_STORE_CACHE_MB,
+    MIN_STORE_MEMTABLE_MB,
+};
 pub use users::{random_password, NewUser, UserChange, DEFAULT_TOKEN_DAYS, SESSION_HOURS};
 pub use write::WriteOutcome;
 
@@ -94,6 +97,15 @@ impl Catalog {
                 format!(
                     "the store's block cache must be at least {MIN_STORE_CACHE_MB} MiB, not {}",
                     options.cache_mb
+                ),
+            )));
+        }
+        if options.memtable_mb < MIN_STORE_MEMTABLE_MB {
+            return Err(CatalogError::Invalid(domain::ValidationError::new(
+                "store_memtable_mb",
+                format!(
+                    "the store's memtable must be at least {MIN_STORE_MEMTABLE_MB} MiB, not {}",
+                    options.memtable_mb
                 ),
             )));
         }

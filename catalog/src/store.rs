@@ -6,7 +6,7 @@
 //! sizes it at half the machine's memory minus 1 GiB (11.5 GB on a 24 GB
 //! machine), and a catalog of a million assets fills it while loading or
 //! exporting, so mlgraph's memory would be the machine's. Every other
-//! setting, and every other URL (`mem://`, `ws://`), is SurrealDB's own
+//! setting but the memtable's size, and every other URL (`mem://`, `ws://`), is SurrealDB's own
 //! default through the SDK.
 
 use std::borrow::Cow;
@@ -29,17 +29,31 @@ pub const DEFAULT_STORE_CACHE_MB: u64 = 1024;
 /// The smallest block cache accepted; SurrealDB's own floor is 16 MiB.
 pub const MIN_STORE_CACHE_MB: u64 = 16;
 
+/// SurrealKV's memtable unless told otherwise. SurrealDB sizes it at 1 GiB
+/// on a machine of 16 to 64 GB, and SurrealKV keeps up to two full ones
+/// waiting for their flush beside the one being written, so a bulk load
+/// held 3 GiB in memtables alone. One transaction must fit in it: the
+/// largest mlgraph writes (a batch of 5,000 imported records, 256 combined
+/// OpenLineage events, a dbt project) take tens of MB.
+pub const DEFAULT_STORE_MEMTABLE_MB: u64 = 256;
+
+/// The smallest memtable accepted.
+pub const MIN_STORE_MEMTABLE_MB: u64 = 64;
+
 /// How an embedded store is opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoreOptions {
     /// SurrealKV's block cache, in MiB.
     pub cache_mb: u64,
+    /// SurrealKV's memtable, in MiB: the largest transaction it can take.
+    pub memtable_mb: u64,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             cache_mb: DEFAULT_STORE_CACHE_MB,
+            memtable_mb: DEFAULT_STORE_MEMTABLE_MB,
         }
     }
 }
@@ -60,10 +74,15 @@ impl Store {
         };
         match url.strip_prefix("surrealkv://") {
             Some(_) => {
-                let config = surrealdb_cnf::ConfigMap::empty().with_key_value(
-                    "surrealkv_block_cache_capacity",
-                    (options.cache_mb * 1024 * 1024).to_string(),
-                );
+                let config = surrealdb_cnf::ConfigMap::empty()
+                    .with_key_value(
+                        "surrealkv_block_cache_capacity",
+                        (options.cache_mb << 20).to_string(),
+                    )
+                    .with_key_value(
+                        "surrealkv_max_memtable_size",
+                        (options.memtable_mb << 20).to_string(),
+                    );
                 // The same steps as the SDK's own embedded `connect`: the
                 // version is checked and the datastore bootstrapped before
                 // its background tasks may write.

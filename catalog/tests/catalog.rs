@@ -376,16 +376,27 @@ async fn a_store_opened_with_a_small_block_cache_holds_the_same_data() {
     let url = format!("surrealkv://{}", dir.path().join("db").display());
     let too_small = catalog::StoreOptions {
         cache_mb: catalog::MIN_STORE_CACHE_MB - 1,
+        ..Default::default()
     };
     match Catalog::connect_with(&url, too_small).await {
         Err(CatalogError::Invalid(e)) => assert_eq!(e.field, "store_cache_mb"),
         Err(e) => panic!("expected a validation error, got {e}"),
         Ok(_) => panic!("a 15 MiB block cache was accepted"),
     }
+    let tiny_memtable = catalog::StoreOptions {
+        memtable_mb: catalog::MIN_STORE_MEMTABLE_MB - 1,
+        ..Default::default()
+    };
+    match Catalog::connect_with(&url, tiny_memtable).await {
+        Err(CatalogError::Invalid(e)) => assert_eq!(e.field, "store_memtable_mb"),
+        Err(e) => panic!("expected a validation error, got {e}"),
+        Ok(_) => panic!("a 63 MiB memtable was accepted"),
+    }
     let estate = domain::demo::demo();
     {
         let small = catalog::StoreOptions {
             cache_mb: catalog::MIN_STORE_CACHE_MB,
+            memtable_mb: catalog::MIN_STORE_MEMTABLE_MB,
         };
         let c = Catalog::connect_with(&url, small).await.unwrap();
         let batch = domain::record::ImportBatch {

@@ -22,6 +22,10 @@ pub struct DbArgs {
     /// SurrealDB's own default would be half the machine's memory minus 1 GiB.
     #[arg(long, env = "MLGRAPH_STORE_CACHE_MB")]
     pub store_cache_mb: Option<u64>,
+    /// The memtable of an embedded SurrealKV store, in MiB (at least 64): the largest
+    /// transaction it can take. Default 256; SurrealDB's own would be 1024 on this machine.
+    #[arg(long, env = "MLGRAPH_STORE_MEMTABLE_MB")]
+    pub store_memtable_mb: Option<u64>,
 }
 
 impl DbArgs {
@@ -31,6 +35,9 @@ impl DbArgs {
             cache_mb: self
                 .store_cache_mb
                 .unwrap_or(catalog::DEFAULT_STORE_CACHE_MB),
+            memtable_mb: self
+                .store_memtable_mb
+                .unwrap_or(catalog::DEFAULT_STORE_MEMTABLE_MB),
         }
     }
 }

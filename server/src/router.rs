@@ -68,6 +68,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let catalog = crate::config::open(&crate::config::DbArgs {
         db: Some(settings.db.clone()),
         store_cache_mb: Some(settings.store.cache_mb),
+        store_memtable_mb: Some(settings.store.memtable_mb),
     })
     .await?;
     if settings.demo
