@@ -108,8 +108,10 @@ impl Catalog {
             };
             let requests = self.find_change_requests(&p.dataset, &diff.changes).await?;
             let any = |states: &[CrState]| requests.iter().any(|r| states.contains(&r.state));
-            let status = if severity < Severity::Breaking {
+            let status = if severity == Severity::NonBreaking {
                 CheckStatus::NonBreaking
+            } else if severity == Severity::PossiblyBreaking {
+                CheckStatus::PossiblyBreaking
             } else if any(&[CrState::Approved, CrState::Applied]) {
                 CheckStatus::Approved
             } else if any(&[CrState::Open, CrState::Draft]) || !any(&[CrState::Rejected]) {

@@ -47,6 +47,9 @@ pub enum CheckStatus {
     New,
     /// The diff breaks no reader.
     NonBreaking,
+    /// The diff may break some readers (a widening retype, a column made
+    /// nullable, a required column added): reported, not gated.
+    PossiblyBreaking,
     /// The diff breaks readers, and a change request with this diff was
     /// approved (or already applied).
     Approved,
@@ -67,6 +70,7 @@ impl CheckStatus {
             CheckStatus::Unchanged => "unchanged",
             CheckStatus::New => "new",
             CheckStatus::NonBreaking => "non-breaking",
+            CheckStatus::PossiblyBreaking => "possibly breaking",
             CheckStatus::Approved => "approved",
             CheckStatus::NeedsApproval => "needs approval",
             CheckStatus::Rejected => "rejected",
@@ -194,7 +198,11 @@ pub fn render(report: &CheckReport, format: ReportFormat, server: &str) -> Strin
         .iter()
         .filter(|d| d.status != CheckStatus::Unchanged)
     {
-        let mark = if d.status.passes() { "✅" } else { "❌" };
+        let mark = match d.status {
+            _ if !d.status.passes() => "❌",
+            CheckStatus::PossiblyBreaking => "⚠️",
+            _ => "✅",
+        };
         if markdown {
             let _ = writeln!(
                 out,
