@@ -32,6 +32,10 @@ const LIST_STALENESS_BUDGET: std::time::Duration = std::time::Duration::from_sec
 /// Writes one step of a change request: the request itself (if nobody
 /// changed it meanwhile), its audit record, a notification per person or
 /// team concerned, and the webhook event.
+/// Rows per hop (and services, refresh steps, assets per owner) that a
+/// change request's impact snapshot lists.
+pub const CR_SNAPSHOT_ROWS: usize = 1_000;
+
 const SAVE_STEP: &str = r#"
 BEGIN;
 LET $rid = type::record('change_request', $id);
@@ -136,6 +140,25 @@ impl Catalog {
         self.impact_limited(dataset, changes, None).await
     }
 
+    /// The impact a change request keeps: the first rows of each list
+    /// (at most [`CR_SNAPSHOT_ROWS`] per hop) with every count, or the whole
+    /// report when that is all of it. A snapshot of the hub of a
+    /// million-asset estate would otherwise be hundreds of MB per request.
+    async fn snapshot_impact(
+        &self,
+        dataset: &str,
+        changes: &[SchemaChange],
+    ) -> Result<ImpactReport> {
+        let limits = Limits {
+            per_hop: CR_SNAPSHOT_ROWS,
+            rows: CR_SNAPSHOT_ROWS,
+        };
+        Ok(self
+            .impact_limited(dataset, changes, Some(limits))
+            .await?
+            .whole_if_complete())
+    }
+
     /// [`Catalog::impact`], listing only the first rows of each list when
     /// `limits` says so; the counts and list sizes stay whole. The analysis
     /// runs on the index's own numbers and names, under its read lock, and
@@ -235,7 +258,7 @@ impl Catalog {
     ) -> Result<ChangeRequest> {
         new.validate()?;
         let graph_version = self.graph_version().await?;
-        let impact = self.impact(&new.dataset, &new.changes).await?;
+        let impact = self.snapshot_impact(&new.dataset, &new.changes).await?;
         let dataset = self.get_asset(&new.dataset).await?;
         let mut res = self
             .db
@@ -340,7 +363,7 @@ impl Catalog {
         if !compute {
             return Ok(true);
         }
-        let stale = match self.impact(&cr.dataset, &cr.changes).await {
+        let stale = match self.snapshot_impact(&cr.dataset, &cr.changes).await {
             Ok(now) => {
                 now != cr.impact || self.get_asset(&cr.dataset).await?.version != cr.dataset_version
             }
@@ -439,7 +462,7 @@ impl Catalog {
         }
         if step == Step::Recompute {
             cr.graph_version = self.graph_version().await?;
-            cr.impact = self.impact(&cr.dataset, &cr.changes).await?;
+            cr.impact = self.snapshot_impact(&cr.dataset, &cr.changes).await?;
             cr.required_approvers = required_approvers(&cr.impact);
             cr.dataset_version = self.get_asset(&cr.dataset).await?.version;
             self.save_step(&cr, before, "recomputed", who, text).await?;

@@ -113,6 +113,9 @@ impl Iterator for CsvChunks {
 /// The most rows per hop an impact answer may be asked to list.
 const MAX_IMPACT_LIMIT: usize = 10_000;
 
+/// Rows per hop of a JSON impact answer that names no `limit`.
+const DEFAULT_IMPACT_LIMIT: usize = 1_000;
+
 /// `limit`: rows per hop of a bounded impact answer.
 fn impact_limit(raw: Option<&str>) -> ApiResult<Option<usize>> {
     let pairs = parse_query_string(raw.unwrap_or(""));
@@ -129,8 +132,9 @@ fn impact_limit(raw: Option<&str>) -> ApiResult<Option<usize>> {
 }
 
 /// `POST /api/v1/impact[?format=csv][&limit=N]`: what a schema diff would
-/// reach; with `limit`, at most N affected assets per hop (and N services
-/// and refresh steps), with every list's full size in `bounded`.
+/// reach; at most N affected assets per hop (and N services and refresh
+/// steps; 1,000 without `limit`), with every list's full size in `bounded`
+/// when something was cut. The CSV lists every affected asset.
 async fn impact(
     State(catalog): State<Catalog>,
     caller: Caller,
@@ -147,13 +151,23 @@ async fn impact(
         )));
     }
     let limit = impact_limit(raw.as_deref())?;
-    let limits = limit.filter(|_| !csv).map(|n| Limits {
-        per_hop: n,
-        rows: n,
+    // The CSV lists everything, streamed; the JSON lists the first rows
+    // per hop, so that no answer grows with the estate.
+    let limits = (!csv).then(|| {
+        let n = limit.unwrap_or(DEFAULT_IMPACT_LIMIT);
+        Limits {
+            per_hop: n,
+            rows: n,
+        }
     });
     let report = catalog
         .impact_limited(&input.dataset, &input.changes, limits)
         .await?;
+    let report = if limit.is_none() {
+        report.whole_if_complete()
+    } else {
+        report
+    };
     Ok(report_response(report, csv, "impact"))
 }
 

@@ -246,6 +246,28 @@ impl ImpactReport {
         self
     }
 
+    /// A bounded report that lists every row of every list is the whole
+    /// report: its bounds are dropped, so it equals the unbounded one.
+    pub fn whole_if_complete(mut self) -> ImpactReport {
+        let Some(b) = &self.bounded else {
+            return self;
+        };
+        let complete = self.affected.len() == b.hops.iter().map(|&(_, n)| n).sum::<usize>()
+            && self.services.len() == b.services
+            && self.refresh_plan.len() == b.refresh_plan
+            && self
+                .owners
+                .iter()
+                .all(|o| o.assets_total.is_none_or(|t| t == o.assets.len()));
+        if complete {
+            self.bounded = None;
+            for o in &mut self.owners {
+                o.assets_total = None;
+            }
+        }
+        self
+    }
+
     /// How many assets the change reaches besides the dataset itself.
     pub fn affected_total(&self) -> usize {
         match &self.bounded {

@@ -641,7 +641,16 @@ proptest! {
         let full = analyze(&assets[0].id, &changes, &assets, &edges).unwrap();
         let limits = Limits { per_hop, rows };
         let cut = analyze_limited(&assets[0].id, &changes, &assets, &edges, &is_production, Some(limits)).unwrap();
-        prop_assert_eq!(cut, full.bounded(per_hop, rows));
+        prop_assert_eq!(cut.clone(), full.clone().bounded(per_hop, rows));
+        // A bounded report that cut nothing is the whole report.
+        let big = Limits { per_hop: usize::MAX, rows: usize::MAX };
+        let uncut = analyze_limited(&assets[0].id, &changes, &assets, &edges, &is_production, Some(big)).unwrap();
+        prop_assert_eq!(uncut.whole_if_complete(), full.clone());
+        let was_cut = cut.affected.len() < full.affected.len()
+            || cut.services.len() < full.services.len()
+            || cut.refresh_plan.len() < full.refresh_plan.len()
+            || cut.owners.iter().any(|o| o.assets_total.is_some_and(|t| t > o.assets.len()));
+        prop_assert_eq!(cut.whole_if_complete().bounded.is_some(), was_cut);
     }
 }
 
