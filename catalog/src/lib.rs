@@ -91,24 +91,7 @@ impl Catalog {
     /// Connects as [`Catalog::connect`] does, opening an embedded store
     /// with `options`.
     pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Self> {
-        if options.cache_mb < MIN_STORE_CACHE_MB {
-            return Err(CatalogError::Invalid(domain::ValidationError::new(
-                "store_cache_mb",
-                format!(
-                    "the store's block cache must be at least {MIN_STORE_CACHE_MB} MiB, not {}",
-                    options.cache_mb
-                ),
-            )));
-        }
-        if options.memtable_mb < MIN_STORE_MEMTABLE_MB {
-            return Err(CatalogError::Invalid(domain::ValidationError::new(
-                "store_memtable_mb",
-                format!(
-                    "the store's memtable must be at least {MIN_STORE_MEMTABLE_MB} MiB, not {}",
-                    options.memtable_mb
-                ),
-            )));
-        }
+        options.validate()?;
         let db = store::Store::open(url, options).await?;
         db.use_ns_db(NAMESPACE, DATABASE).await?;
         crate::schema::migrate(&db).await?;

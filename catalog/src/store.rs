@@ -58,6 +58,35 @@ impl Default for StoreOptions {
     }
 }
 
+impl StoreOptions {
+    /// Refuses sizes below the floors, naming the setting.
+    pub fn validate(&self) -> std::result::Result<(), domain::ValidationError> {
+        let floors = [
+            (
+                "store_cache_mb",
+                "block cache",
+                self.cache_mb,
+                MIN_STORE_CACHE_MB,
+            ),
+            (
+                "store_memtable_mb",
+                "memtable",
+                self.memtable_mb,
+                MIN_STORE_MEMTABLE_MB,
+            ),
+        ];
+        for (field, what, value, floor) in floors {
+            if value < floor {
+                return Err(domain::ValidationError::new(
+                    field,
+                    format!("the store's {what} must be at least {floor} MiB, not {value}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A connection: an embedded SurrealKV store, or anything the SDK's `any`
 /// engine reaches (`mem://`, `ws://`).
 pub(crate) enum Store {
