@@ -76,5 +76,10 @@ python3 -m venv "$venv"
 "$venv/bin/python" end2end/openlineage/pipeline.py "http://127.0.0.1:$port" ci-admin-token
 rm -rf "$venv"
 
-say "schema-change gate: mlgraph check on a real dbt project (dbt-core and dbt-duckdb from PyPI)"
+say "dbt: the schema-change gate and dbt-ol convergence on a real project (dbt-core, dbt-duckdb and openlineage-dbt from PyPI)"
+DBT_VENV=$(mktemp -d)
+export DBT_VENV
+bash end2end/dbt/venv.sh >/dev/null
 bash end2end/dbt/gate.sh "http://127.0.0.1:$port" ci-admin-token "$target/debug/mlgraph"
+bash end2end/dbt/converge.sh "http://127.0.0.1:$port" ci-admin-token "$target/debug/mlgraph"
+rm -rf "$DBT_VENV"

@@ -3,6 +3,11 @@
 //! are kept), and edges among the project's assets that the new manifest
 //! no longer has are removed, all in one transaction whose audit record
 //! lists what went away. Importing the same manifest twice changes nothing.
+//!
+//! The project's assets are those a dbt import made (they carry
+//! `dbt.unique_id`) in the import's two namespaces. An edge that dbt-ol
+//! reported to a job the manifest does not describe, such as a test run,
+//! is not the manifest's to remove.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -21,6 +26,7 @@ pub struct DbtOutcome {
     pub schema_version: u32,
     pub project: String,
     pub namespace: String,
+    pub job_namespace: String,
     #[serde(flatten)]
     pub written: WriteOutcome,
     pub edges_removed: usize,
@@ -66,8 +72,28 @@ impl Catalog {
             ))
             .await?;
         let rows: Vec<Value> = res.take(0)?;
+        let imported: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+        let others: Vec<String> = rows
+            .iter()
+            .flat_map(|r| [r["from"].as_str(), r["to"].as_str()])
+            .flatten()
+            .filter(|id| !imported.contains(id))
+            .map(str::to_string)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let made_by_dbt: BTreeSet<String> = self
+            .load_assets(others)
+            .await?
+            .into_iter()
+            .filter(|(_, a)| a.properties.contains_key("dbt.unique_id"))
+            .map(|(id, _)| id)
+            .collect();
+        let namespaces = [import.namespace.as_str(), import.job_namespace.as_str()];
         let ours = |id: &str| {
-            domain::asset::parse_asset_id(id).is_ok_and(|(_, ns, _)| ns == import.namespace)
+            (imported.contains(id) || made_by_dbt.contains(id))
+                && domain::asset::parse_asset_id(id)
+                    .is_ok_and(|(_, ns, _)| namespaces.contains(&ns.as_str()))
         };
         let mut removed: Vec<(String, String, String)> = rows
             .iter()
@@ -118,6 +144,7 @@ impl Catalog {
             schema_version: import.schema_version,
             project: import.project,
             namespace: import.namespace,
+            job_namespace: import.job_namespace,
             written,
             edges_removed: removed.len(),
             warnings: import.warnings,

@@ -7,27 +7,23 @@
 # the check passes, and importing the merged manifest marks it applied.
 #
 # Usage: end2end/dbt/gate.sh BASE_URL ADMIN_TOKEN MLGRAPH_BINARY
+# (DBT_VENV: a virtualenv that has them already, else one is made.)
 set -euo pipefail
 base=$1
 admin=$2
 mlgraph=$(realpath "$3")
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d)
-venv=$(mktemp -d)
-trap 'rm -rf "$work" "$venv"' EXIT
 fail() { echo "dbt gate: $*" >&2; exit 1; }
-
-python3 -m venv "$venv"
-# dbt-core 1.12 and later fetch a parser binary from GitHub at install
-# time, which only PyPI-reachable machines cannot do.
-"$venv/bin/pip" install --quiet --disable-pip-version-check "dbt-core>=1.10,<1.12" "dbt-duckdb>=1.9,<1.12"
+venv=$(bash "$here/venv.sh")
+work=$(mktemp -d)
+if [ "$venv" = "${DBT_VENV:-}" ]; then trap 'rm -rf "$work"' EXIT; else trap 'rm -rf "$work" "$venv"' EXIT; fi
 cp -r "$here/project/." "$work/"
 export DBT_PROFILES_DIR="$work"
 dbt() { (cd "$work" && "$venv/bin/dbt" --quiet --no-use-colors "$@"); }
 build() { dbt seed && dbt run && dbt docs generate; }
-body() {
-  python3 -c 'import json,sys; print(json.dumps({"manifest": json.load(open(sys.argv[1])), "catalog": json.load(open(sys.argv[2]))}))' \
-    "$work/target/manifest.json" "$work/target/catalog.json"
+import_project() { # the project's tables and jobs, named from its profiles.yml
+  "$mlgraph" import dbt "$work/target/manifest.json" --catalog "$work/target/catalog.json" \
+    --server "$base" --token "$admin"
 }
 api() { # METHOD PATH TOKEN [BODY]
   curl -fsS -X "$1" "$base$2" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' ${4:+--data-binary "$4"}
@@ -46,7 +42,8 @@ $out"
 
 # 1. The project as it is on the main branch, imported.
 build
-body | api POST /api/v1/import/dbt "$admin" @- >/dev/null
+ns=$(import_project | json 'v["namespace"]')
+[ "$ns" = duckdb://gate_shop.duckdb ] || fail "the tables were named in $ns, not in the profile's duckdb://gate_shop.duckdb"
 check 0 --format text
 
 # 2. The pull request drops stg_customers.email.
@@ -83,7 +80,7 @@ check 0 --format markdown
 echo "$out" | grep -q 'approved' || fail "the report does not say approved: $out"
 
 # 5. The pull request merges; importing its manifest applies the request.
-applied=$(body | api POST /api/v1/import/dbt "$admin" @- | json 'v["applied_change_requests"]')
+applied=$(import_project | json 'v["applied_change_requests"]')
 [ "$applied" = "[$id]" ] || fail "the import applied $applied, not [$id]"
 state=$(api GET "/api/v1/change-requests/$id" "$admin" | json 'v["state"]')
 [ "$state" = applied ] || fail "change request $id is $state after the import"

@@ -525,8 +525,12 @@ impl From<crate::bulk::BulkError> for ApiError {
     }
 }
 
-/// `POST /api/v1/import/dbt?namespace=`: a dbt manifest as the body, or
-/// `{"manifest": …, "catalog": …}` to add catalog.json's column types.
+/// `POST /api/v1/import/dbt?namespace=&job_namespace=&command=`: a dbt
+/// manifest as the body, or `{"manifest": …, "catalog": …}` to add
+/// catalog.json's column types. The namespaces are those dbt-ol reports
+/// (the warehouse's, and `OPENLINEAGE_NAMESPACE`, default `dbt`); the
+/// server cannot read the client's profiles.yml, so `mlgraph import dbt`
+/// computes them.
 async fn import_dbt(
     State(catalog): State<Catalog>,
     caller: Caller,
@@ -545,8 +549,16 @@ async fn import_dbt(
         Some(m) => (m.clone(), v.get("catalog").cloned()),
         None => (v, None),
     };
-    let import = domain::dbt::parse_manifest(&manifest, cat.as_ref(), param(&pairs, "namespace"))
-        .map_err(ApiError::invalid)?;
+    let naming = domain::dbt::Naming {
+        datasets: param(&pairs, "namespace").map(str::to_string),
+        jobs: param(&pairs, "job_namespace").map(str::to_string),
+        command: match param(&pairs, "command") {
+            Some(c) => c.parse().map_err(ApiError::invalid)?,
+            None => domain::dbt::DbtCommand::Run,
+        },
+    };
+    let import =
+        domain::dbt::parse_manifest(&manifest, cat.as_ref(), &naming).map_err(ApiError::invalid)?;
     Ok(Json(catalog.import_dbt(import, &who.actor()).await?))
 }
 

@@ -41,9 +41,9 @@ pub struct CheckArgs {
     /// With dbt: the catalog.json that `dbt docs generate` wrote, for column types.
     #[arg(long)]
     catalog: Option<PathBuf>,
-    /// With dbt: the namespace of the datasets, as given to `mlgraph import dbt`.
-    #[arg(long)]
-    namespace: Option<String>,
+    /// With dbt: how tables are named, as for `mlgraph import dbt`.
+    #[command(flatten)]
+    naming: crate::dbt_cli::NamingArgs,
     /// The mlgraph server, e.g. https://mlgraph.example.com.
     #[arg(long, env = "MLGRAPH_SERVER")]
     server: String,
@@ -184,9 +184,12 @@ fn from_dbt(args: &CheckArgs) -> anyhow::Result<(Vec<ProposedSchema>, usize)> {
             );
         }
     }
-    let import =
-        domain::dbt::parse_manifest(&manifest, catalog.as_ref(), args.namespace.as_deref())
-            .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+    let (naming, note) = crate::dbt_cli::resolve(&args.naming, &args.file)?;
+    if let Some(note) = note {
+        eprintln!("mlgraph check: {note}");
+    }
+    let import = domain::dbt::parse_manifest(&manifest, catalog.as_ref(), &naming)
+        .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
     let mut skipped = 0;
     let mut out = Vec::new();
     for a in import
@@ -290,14 +293,14 @@ fn from_ndjson(args: &CheckArgs) -> anyhow::Result<Vec<ProposedSchema>> {
 
 /// The REST client: bearer token, a timeout, and errors that say what the
 /// server answered.
-struct Client {
+pub struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
 }
 
 impl Client {
-    fn new(server: &str, token: Option<&str>) -> anyhow::Result<Client> {
+    pub fn new(server: &str, token: Option<&str>) -> anyhow::Result<Client> {
         let base = server.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             bail!("--server must start with http:// or https://, not {server:?}");
@@ -313,7 +316,7 @@ impl Client {
         })
     }
 
-    async fn post<T: serde::de::DeserializeOwned>(
+    pub async fn post<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         body: &Value,

@@ -518,6 +518,66 @@ async fn dbt_manifests_import_and_reimport_without_duplicates() {
     }
 }
 
+/// dbt-ol's events and the manifest's import name one project alike, so the
+/// events add nothing beside the imported assets, and a re-import leaves
+/// the edges of jobs the manifest does not describe (dbt-ol's test runs).
+#[tokio::test]
+async fn dbt_ol_events_land_on_the_imported_project() {
+    let (catalog, app) = app().await;
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{DATA}/dbt/postgres.manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let import = "/api/v1/import/dbt?namespace=postgres%3A%2F%2Fdb%3A5432&job_namespace=shop_jobs";
+    let (s, text) = post(&app, import, &manifest).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let assets = catalog.count_assets().await.unwrap();
+    let edges = catalog.count_edges().await.unwrap();
+    let table = |name: &str| json!({"namespace": "postgres://db:5432", "name": name, "facets": {}});
+    let ol = |run: &str, job: &str, inputs: Value, outputs: Value| {
+        let mut e = event(run, "COMPLETE", "2026-12-01T10:00:00Z", inputs, outputs);
+        e["job"] = json!({"namespace": "shop_jobs", "name": job, "facets": {}});
+        e
+    };
+    // The model's job as dbt-ol reports it: nothing new.
+    let model = ol(
+        "0190e0a6-0000-7000-8000-000000000001",
+        "postgres.public.jaffle_shop.customers",
+        json!([
+            table("postgres.public.stg_customers"),
+            table("postgres.public.stg_orders"),
+            table("postgres.public.stg_payments")
+        ]),
+        json!([table("postgres.public.customers")]),
+    );
+    let (s, text) = post(&app, "/api/v1/lineage", &model).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert_eq!(catalog.count_assets().await.unwrap(), assets);
+    assert_eq!(catalog.count_edges().await.unwrap(), edges);
+    // A test run reads the table: one job and one edge more.
+    let test = ol(
+        "0190e0a6-0000-7000-8000-000000000002",
+        "postgres.public.jaffle_shop.customers.test",
+        json!([table("postgres.public.customers")]),
+        json!([]),
+    );
+    let (s, text) = post(&app, "/api/v1/lineage", &test).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert_eq!(catalog.count_assets().await.unwrap(), assets + 1);
+    assert_eq!(catalog.count_edges().await.unwrap(), edges + 1);
+    // Importing again keeps the test run's edge: it is not the manifest's.
+    let (s, text) = post(&app, import, &manifest).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let again: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(again["edges_removed"], 0, "{again}");
+    assert_eq!(again["job_namespace"], "shop_jobs", "{again}");
+    assert_eq!(catalog.count_edges().await.unwrap(), edges + 1);
+    // The build command names jobs as `dbt-ol build` does; a bad one is named.
+    let (s, text) = post(&app, &format!("{import}&command=test"), &manifest).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains("command"), "{text}");
+}
+
 #[tokio::test]
 async fn the_ingestion_page_and_run_history_show_what_arrived() {
     let (catalog, app) = app().await;

@@ -21,6 +21,7 @@ mod check;
 mod check_cli;
 mod config;
 mod csp;
+mod dbt_cli;
 mod export;
 #[cfg(test)]
 mod export_tests;
@@ -43,7 +44,6 @@ mod webhook;
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
@@ -101,7 +101,8 @@ enum Command {
     /// breaking lacks an approved change request, 1 when something does, 2 on errors.
     Check(check_cli::CheckArgs),
     /// Imports an NDJSON file of assets and edges of any size in batches (`import FILE`), or a dbt
-    /// project (`import dbt MANIFEST.json [--catalog CATALOG.json] [--namespace NS]`).
+    /// project (`import dbt MANIFEST.json [--catalog CATALOG.json] [--profiles-dir DIR --target T
+    /// | --namespace NS]`), named as openlineage-dbt names the same project's datasets and jobs.
     Import {
         #[command(flatten)]
         db: config::DbArgs,
@@ -111,9 +112,16 @@ enum Command {
         /// With `dbt`: the catalog.json that `dbt docs generate` wrote, for column types.
         #[arg(long)]
         catalog: Option<PathBuf>,
-        /// With `dbt`: the namespace of the imported assets (default `dbt://ADAPTER`).
+        /// With `dbt`: how tables and jobs are named.
+        #[command(flatten)]
+        naming: dbt_cli::NamingArgs,
+        /// With `dbt`: send the import to this running mlgraph server instead of opening the
+        /// store (the namespaces are still computed here, from the local profiles.yml).
         #[arg(long)]
-        namespace: Option<String>,
+        server: Option<String>,
+        /// With `--server`: an API token of an editor.
+        #[arg(long, env = "MLGRAPH_TOKEN", requires = "server")]
+        token: Option<String>,
     },
     /// Writes the catalog as a static site that works from any static file host
     /// (`--out DIR`), or with `--ndjson` as NDJSON in the import format (`--out FILE`, `-` for
@@ -220,26 +228,21 @@ async fn main() -> anyhow::Result<()> {
             db,
             what,
             catalog,
-            namespace,
+            naming,
+            server,
+            token,
         } => {
+            if what.len() == 2 && what[0].as_os_str() == "dbt" {
+                let remote = server.as_deref().map(|s| (s, token.as_deref()));
+                return dbt_cli::import(&what[1], catalog.as_deref(), &naming, remote, &db).await;
+            }
+            if server.is_some() {
+                anyhow::bail!(
+                    "--server is for `import dbt`; an NDJSON file goes to POST /api/v1/import"
+                );
+            }
             let store = config::open(&db).await?;
             let e = |e: catalog::CatalogError| anyhow::anyhow!("{e}");
-            if what.len() == 2 && what[0].as_os_str() == "dbt" {
-                let read = |p: &PathBuf| -> anyhow::Result<serde_json::Value> {
-                    let text = std::fs::read_to_string(p)
-                        .with_context(|| format!("reading {}", p.display()))?;
-                    serde_json::from_str(&text)
-                        .with_context(|| format!("{} is not JSON", p.display()))
-                };
-                let manifest = read(&what[1])?;
-                let cat = catalog.as_ref().map(read).transpose()?;
-                let import =
-                    domain::dbt::parse_manifest(&manifest, cat.as_ref(), namespace.as_deref())
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
-                let out = store.import_dbt(import, "cli").await.map_err(e)?;
-                println!("{}", serde_json::to_string(&out)?);
-                return Ok(());
-            }
             if what.len() != 1 {
                 anyhow::bail!("give one NDJSON file, or `dbt` and a manifest");
             }
