@@ -25,11 +25,12 @@ export SHOP_DUCKDB=converge_shop.duckdb
 export DBT_PROFILES_DIR="$work"
 export OPENLINEAGE_URL="$base" OPENLINEAGE_API_KEY="$admin" OPENLINEAGE_NAMESPACE=converge
 export OPENLINEAGE_DISABLED=false
-run() { (cd "$work" && "$@"); }
+# dbt-ol runs the `dbt` it finds on PATH.
+run() { (cd "$work" && PATH="$venv/bin:$PATH" "$@"); }
 
-run "$venv/bin/dbt-ol" seed --no-use-colors --quiet
-run "$venv/bin/dbt-ol" run --no-use-colors --quiet
-run "$venv/bin/dbt" --quiet --no-use-colors docs generate
+run dbt-ol seed --no-use-colors --quiet
+run dbt-ol run --no-use-colors --quiet
+run dbt --quiet --no-use-colors docs generate
 
 # What dbt-ol reported, before the import.
 before=$(curl -fsS "$base/api/v1/namespaces/converge/jobs?limit=100" -H "Authorization: Bearer $admin")
