@@ -50,6 +50,26 @@ impl Catalog {
                 return Err(ValidationError::new(field, "is named twice").into());
             }
         }
+        // A dataset named by an alias is checked against its target.
+        let ids: Vec<String> = req.datasets.iter().map(|p| p.dataset.clone()).collect();
+        let targets = if self.has_aliases().await? {
+            self.alias_targets(&ids).await?
+        } else {
+            Default::default()
+        };
+        let req = &CheckRequest {
+            datasets: req
+                .datasets
+                .iter()
+                .map(|p| {
+                    let mut p = p.clone();
+                    if let Some(t) = targets.get(&p.dataset) {
+                        p.dataset = t.clone();
+                    }
+                    p
+                })
+                .collect(),
+        };
         let stored = self
             .load_assets(req.datasets.iter().map(|p| p.dataset.clone()).collect())
             .await?;

@@ -37,7 +37,10 @@ pub struct DbtOutcome {
 }
 
 impl Catalog {
-    pub async fn import_dbt(&self, import: DbtImport, by: &str) -> Result<DbtOutcome> {
+    pub async fn import_dbt(&self, mut import: DbtImport, by: &str) -> Result<DbtOutcome> {
+        // Tables and jobs another name was declared an alias of land there.
+        self.rehome_writes(&mut import.assets, &mut import.edges)
+            .await?;
         let ids: Vec<String> = import.assets.iter().map(|a| a.id.clone()).collect();
         let stored = self.load_assets(ids.clone()).await?;
         let assets: Vec<domain::Asset> = import

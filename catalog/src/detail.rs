@@ -198,6 +198,9 @@ impl Catalog {
     /// lists come from the lineage index; the store is read for the asset,
     /// the listed edges' column mappings and the listed versions.
     pub async fn asset_detail(&self, id: &str, window: DetailWindow) -> Result<AssetDetail> {
+        // An alias's page is its target's.
+        let canonical = self.canonical_id(id).await?;
+        let id = canonical.as_str();
         let asset = self.get_asset(id).await?;
         let (upstream, downstream, hops, reuse) = {
             let g = self.graph.read().expect("the graph lock is never poisoned");

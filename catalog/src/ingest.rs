@@ -31,6 +31,8 @@ pub struct IngestItem {
 impl Catalog {
     /// Applies a batch of events atomically: all of them or none.
     pub async fn ingest(&self, items: &[IngestItem], by: &str) -> Result<()> {
+        let rehomed = self.rehome_items(items).await?;
+        let items = rehomed.as_deref().unwrap_or(items);
         let mut ids: Vec<String> = items
             .iter()
             .flat_map(|i| i.plan.assets.iter().map(|p| p.id.clone()))
@@ -113,21 +115,63 @@ impl Catalog {
         Ok(())
     }
 
-    async fn load_runs(&self, ids: Vec<String>) -> Result<HashMap<String, RunRecord>> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
+    /// The items with every id that is an alias replaced by its target, or
+    /// `None` when none is (the usual case, found with one lookup).
+    async fn rehome_items(&self, items: &[IngestItem]) -> Result<Option<Vec<IngestItem>>> {
+        if !self.has_aliases().await? {
+            return Ok(None);
         }
+        let mut ids: Vec<String> = Vec::new();
+        for i in items {
+            ids.extend(i.plan.assets.iter().map(|p| p.id.clone()));
+            ids.extend(
+                i.plan
+                    .edges
+                    .iter()
+                    .flat_map(|e| [e.from.clone(), e.to.clone()]),
+            );
+            ids.extend(i.plan.run.iter().map(|r| r.job.clone()));
+        }
+        ids.sort();
+        ids.dedup();
+        let targets = self.alias_targets(&ids).await?;
+        if targets.is_empty() {
+            return Ok(None);
+        }
+        let lookup = |id: &str| targets.get(id).cloned();
+        let mut out = items.to_vec();
+        for item in &mut out {
+            for p in &mut item.plan.assets {
+                if let Some(t) = targets.get(&p.id) {
+                    if let Ok((_, namespace, name)) = domain::asset::parse_asset_id(t) {
+                        (p.id, p.namespace, p.name) = (t.clone(), namespace, name);
+                    }
+                }
+            }
+            item.plan.edges = item
+                .plan
+                .edges
+                .iter()
+                .filter_map(|e| domain::alias::rehome_edge(e, &lookup))
+                .collect();
+            if let Some(run) = &mut item.plan.run {
+                if let Some(t) = targets.get(&run.job) {
+                    run.job = t.clone();
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
+    async fn load_runs(&self, ids: Vec<String>) -> Result<HashMap<String, RunRecord>> {
         // Read by record id: a lookup per run, not a scan of every run.
-        let rids: Vec<surrealdb::types::RecordId> = ids
-            .iter()
-            .map(|id| surrealdb::types::RecordId::new("run", id.as_str()))
-            .collect();
-        let mut res = self
-            .db
-            .query("SELECT run_id, job, state, started_at, ended_at, events, facets, facet_sources ?? {} AS facet_sources FROM $rids")
-            .bind(("rids", rids))
+        let rows = self
+            .rows_by_id(
+                "run",
+                &ids,
+                "run_id, job, state, started_at, ended_at, events, facets, facet_sources ?? {} AS facet_sources",
+            )
             .await?;
-        let rows: Vec<Value> = res.take(0)?;
         Ok(run_records(rows)?
             .into_iter()
             .map(|r| (r.run_id.clone(), r))

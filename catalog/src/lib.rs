@@ -10,6 +10,7 @@
 //! conflict); database failures are kept whole for logging and never shown
 //! to users by the layers above.
 
+mod alias;
 mod audit;
 mod baseline;
 mod change_request;
@@ -28,6 +29,7 @@ mod store;
 mod users;
 mod write;
 
+pub use alias::AliasOutcome;
 pub use check::CHECK_IMPACT_ROWS;
 pub use dbt::DbtOutcome;
 pub use error::{CatalogError, Result};

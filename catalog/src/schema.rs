@@ -121,6 +121,12 @@ DEFINE FIELD IF NOT EXISTS delivered ON webhook_outbox TYPE bool DEFAULT false;
 DEFINE FIELD IF NOT EXISTS last_error ON webhook_outbox TYPE option<string>;
 DEFINE INDEX IF NOT EXISTS webhook_outbox_pending ON webhook_outbox FIELDS delivered, next_at;
 
+DEFINE TABLE IF NOT EXISTS asset_alias SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS alias ON asset_alias TYPE string;
+DEFINE FIELD IF NOT EXISTS target ON asset_alias TYPE string;
+DEFINE FIELD IF NOT EXISTS by ON asset_alias TYPE string;
+DEFINE FIELD IF NOT EXISTS at ON asset_alias TYPE datetime DEFAULT time::now();
+DEFINE INDEX IF NOT EXISTS asset_alias_target ON asset_alias FIELDS target;
 DEFINE TABLE IF NOT EXISTS run SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS run_id ON run TYPE string;
 DEFINE FIELD IF NOT EXISTS job ON run TYPE string;

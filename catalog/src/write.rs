@@ -49,7 +49,25 @@ pub(crate) struct Extras {
     pub import_at: Option<u64>,
 }
 
-const APPLY: &str = r#"
+/// Writes the edges in `$edges` (`key`, `from`, `to`, `kind`, `columns`),
+/// updating the mappings of those that exist: a statement that several
+/// transactions share.
+macro_rules! upsert_edges {
+    () => {
+        r#"IF array::len($edges) > 0 {
+    INSERT RELATION INTO edge (
+        SELECT type::record('edge', key) AS id, type::record('asset', from) AS in,
+               type::record('asset', to) AS out, key, kind, columns
+        FROM $edges
+    ) ON DUPLICATE KEY UPDATE columns = $input.columns RETURN NONE;
+};
+"#
+    };
+}
+pub(crate) use upsert_edges;
+
+const APPLY: &str = concat!(
+    r#"
 BEGIN;
 IF array::len($created) > 0 {
     INSERT INTO asset $created RETURN NONE;
@@ -63,14 +81,9 @@ FOR $a IN $assets {
     IF $a.expected = 0 { CREATE $rid CONTENT $a.doc; } ELSE { UPSERT $rid CONTENT $a.doc; };
     CREATE asset_version SET asset = $a.key, version = $a.doc.version, by = $by, changes = $a.changes, snapshot = $a.doc;
 };
-IF array::len($edges) > 0 {
-    INSERT RELATION INTO edge (
-        SELECT type::record('edge', key) AS id, type::record('asset', from) AS in,
-               type::record('asset', to) AS out, key, kind, columns
-        FROM $edges
-    ) ON DUPLICATE KEY UPDATE columns = $input.columns RETURN NONE;
-};
-FOR $r IN $runs { UPSERT type::record('run', $r.run_id) CONTENT $r; };
+"#,
+    upsert_edges!(),
+    r#"FOR $r IN $runs { UPSERT type::record('run', $r.run_id) CONTENT $r; };
 FOR $k IN $drop_edges { DELETE type::record('edge', $k); };
 FOR $l IN $log { CREATE ingest_event CONTENT $l; };
 IF $audited { CREATE audit CONTENT $audit; };
@@ -79,7 +92,8 @@ IF $bump AND (array::len($created) > 0 OR array::len($assets) > 0 OR array::len(
 };
 SELECT VALUE version FROM ONLY meta:graph;
 COMMIT;
-"#;
+"#
+);
 
 const DELETE_ASSET: &str = r#"
 BEGIN;
@@ -145,6 +159,29 @@ pub(crate) fn row_to_asset(mut row: Value) -> Result<Asset> {
 }
 
 impl Catalog {
+    /// The rows of `table` with these record ids that exist, as `fields`:
+    /// one lookup each, not an index range per key.
+    pub(crate) async fn rows_by_id(
+        &self,
+        table: &str,
+        ids: &[String],
+        fields: &str,
+    ) -> Result<Vec<Value>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let rids: Vec<surrealdb::types::RecordId> = ids
+            .iter()
+            .map(|id| surrealdb::types::RecordId::new(table, id.as_str()))
+            .collect();
+        let mut res = self
+            .db
+            .query(format!("SELECT {fields} FROM $rids"))
+            .bind(("rids", rids))
+            .await?;
+        Ok(res.take(0)?)
+    }
+
     /// The stored column mappings of the edges among `ids` that exist.
     pub(crate) async fn edge_columns(
         &self,
@@ -153,16 +190,7 @@ impl Catalog {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let rids: Vec<surrealdb::types::RecordId> = ids
-            .iter()
-            .map(|id| surrealdb::types::RecordId::new("edge", id.as_str()))
-            .collect();
-        let mut res = self
-            .db
-            .query("SELECT key, columns FROM $rids")
-            .bind(("rids", rids))
-            .await?;
-        let rows: Vec<Value> = res.take(0)?;
+        let rows = self.rows_by_id("edge", &ids, "key, columns").await?;
         Ok(rows
             .into_iter()
             .filter_map(|r| {
@@ -383,24 +411,45 @@ impl Catalog {
         Ok(())
     }
 
-    /// Which of `ids` no asset has.
+    /// Which of `ids` no asset has (an alias counts as its target, which
+    /// is an asset).
     pub async fn missing_assets(&self, ids: Vec<String>) -> Result<Vec<String>> {
         let found = self.load_assets(ids.clone()).await?;
-        Ok(ids
+        let missing: Vec<String> = ids
             .into_iter()
             .filter(|id| !found.contains_key(id))
+            .collect();
+        if missing.is_empty() || !self.has_aliases().await? {
+            return Ok(missing);
+        }
+        let aliases = self.alias_targets(&missing).await?;
+        Ok(missing
+            .into_iter()
+            .filter(|id| !aliases.contains_key(id))
             .collect())
     }
 
     pub(crate) async fn apply(
         &self,
-        assets: Vec<Asset>,
-        edges: Vec<LabelledEdge>,
+        mut assets: Vec<Asset>,
+        mut edges: Vec<LabelledEdge>,
         expected: &HashMap<String, u64>,
         by: &str,
         audit: Audit,
         extras: Extras,
     ) -> Result<WriteOutcome> {
+        // What is written under an alias's id lands on its target.
+        let rehomed;
+        let expected = match self.rehome_labelled(&mut assets, &mut edges).await? {
+            Some(targets) => {
+                rehomed = expected
+                    .iter()
+                    .map(|(k, v)| (targets.get(k).cloned().unwrap_or_else(|| k.clone()), *v))
+                    .collect::<HashMap<_, _>>();
+                &rehomed
+            }
+            None => expected,
+        };
         // A later record for the same id replaces an earlier one.
         let mut assets_by_id: BTreeMap<String, Asset> = BTreeMap::new();
         for a in assets {

@@ -3,10 +3,10 @@
 mod common;
 
 use catalog::{Catalog, CatalogError};
-use common::open_disk;
+use common::{edge, open_disk};
 use domain::query::SearchQuery;
 use domain::record::parse_ndjson;
-use domain::{AssetInput, AssetKind, EdgeInput, Field};
+use domain::{AssetInput, AssetKind, Field};
 
 async fn mem() -> Catalog {
     Catalog::connect("mem://").await.expect("in-memory catalog")
@@ -43,20 +43,6 @@ fn feature(name: &str, owner: &str) -> domain::Asset {
         ..Default::default()
     }
     .into_asset(None)
-    .unwrap()
-}
-
-fn edge(from: &str, to: &str, kind: &str) -> domain::Edge {
-    EdgeInput {
-        id: None,
-        from: from.into(),
-        to: to.into(),
-        kind: kind.into(),
-        columns: vec![],
-        first_seen: None,
-        last_seen: None,
-    }
-    .into_edge()
     .unwrap()
 }
 

@@ -6,6 +6,7 @@
 //! runtime, web framework or database, so it builds for
 //! `wasm32-unknown-unknown` and its tests compile in seconds.
 
+pub mod alias;
 pub mod asset;
 pub mod auth;
 pub mod change_request;

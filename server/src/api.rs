@@ -210,6 +210,7 @@ pub fn routes() -> Router<AppState> {
         .route("/paths", get(paths))
         .route("/hubs", get(hubs))
         .route("/refresh-plan/{id}", get(refresh_plan))
+        .route("/aliases", get(list_aliases).post(post_alias))
         .merge(crate::access::routes())
         .merge(crate::changes::routes())
         .merge(crate::check::routes())
@@ -241,6 +242,7 @@ async fn lineage(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<domain::query::LineageView>> {
     use domain::lineage::Direction;
+    let id = catalog.canonical_id(&id).await?;
     let bad = |field: &str, msg: String| ApiError::invalid(ValidationError::new(field, msg));
     let (mut direction, mut depth, mut kinds, mut limit) = (None, None, Vec::new(), None);
     for (k, v) in parse_query_string(raw.as_deref().unwrap_or("")) {
@@ -361,11 +363,32 @@ async fn refresh_plan(
     Ok(Json(catalog.refresh_plan(&id)?))
 }
 
+/// An asset by its id, or by the id of one of its aliases.
 async fn get_asset(
     State(catalog): State<Catalog>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<domain::Asset>> {
+    let id = catalog.canonical_id(&id).await?;
     Ok(Json(catalog.get_asset(&id).await?))
+}
+
+/// `GET /api/v1/aliases`: every declared alias.
+async fn list_aliases(State(catalog): State<Catalog>) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(
+        serde_json::json!({"aliases": catalog.aliases().await?}),
+    ))
+}
+
+/// `POST /api/v1/aliases` `{"from", "to"}`: merges `from` into `to`.
+async fn post_alias(
+    State(catalog): State<Catalog>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let who = caller.require(Action::WriteCatalog)?;
+    let new: domain::alias::NewAlias = parse_json(&body)?;
+    let outcome = catalog.add_alias(new, &who.actor()).await?;
+    Ok((StatusCode::CREATED, Json(outcome)).into_response())
 }
 
 /// The version a client says it last saw, from `If-Match`.

@@ -160,8 +160,9 @@ async fn impact(
             rows: n,
         }
     });
+    let dataset = catalog.canonical_id(&input.dataset).await?;
     let report = catalog
-        .impact_limited(&input.dataset, &input.changes, limits)
+        .impact_limited(&dataset, &input.changes, limits)
         .await?;
     let report = if limit.is_none() {
         report.whole_if_complete()

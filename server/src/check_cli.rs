@@ -321,11 +321,25 @@ impl Client {
         path: &str,
         body: &Value,
     ) -> anyhow::Result<T> {
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(serde_json::to_vec(body)?);
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<T> {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(serde_json::to_vec(body)?);
+        }
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }

@@ -551,7 +551,7 @@ async fn dbt_ol_events_land_on_the_imported_project() {
         json!([table("postgres.public.customers")]),
     );
     let (s, text) = post(&app, "/api/v1/lineage", &model).await;
-    assert_eq!(s, StatusCode::OK, "{text}");
+    assert_eq!(s, StatusCode::CREATED, "{text}");
     assert_eq!(catalog.count_assets().await.unwrap(), assets);
     assert_eq!(catalog.count_edges().await.unwrap(), edges);
     // A test run reads the table: one job and one edge more.
@@ -562,7 +562,7 @@ async fn dbt_ol_events_land_on_the_imported_project() {
         json!([]),
     );
     let (s, text) = post(&app, "/api/v1/lineage", &test).await;
-    assert_eq!(s, StatusCode::OK, "{text}");
+    assert_eq!(s, StatusCode::CREATED, "{text}");
     assert_eq!(catalog.count_assets().await.unwrap(), assets + 1);
     assert_eq!(catalog.count_edges().await.unwrap(), edges + 1);
     // Importing again keeps the test run's edge: it is not the manifest's.
@@ -576,6 +576,111 @@ async fn dbt_ol_events_land_on_the_imported_project() {
     let (s, text) = post(&app, &format!("{import}&command=test"), &manifest).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
     assert!(text.contains("command"), "{text}");
+}
+
+/// An alias merges a table and a job that two sources name differently:
+/// edges and runs move to the targets, the old ids answer the targets, and
+/// later events under the old names land on them.
+#[tokio::test]
+async fn aliases_merge_assets_and_later_events_land_on_the_target() {
+    let (catalog, app) = app().await;
+    let enc = |id: &str| {
+        percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let job_event = |run: &str, ns: &str, name: &str, out_ns: &str| {
+        let mut e = event(
+            run,
+            "COMPLETE",
+            "2026-12-01T10:00:00Z",
+            json!([]),
+            json!([{"namespace": out_ns, "name": "shop.orders", "facets": {}}]),
+        );
+        e["job"] = json!({"namespace": ns, "name": name, "facets": {}});
+        e
+    };
+    for e in [
+        job_event(
+            "0190e0a6-0000-7000-8000-00000000000a",
+            "etl",
+            "load_orders",
+            "dbt://pg",
+        ),
+        job_event(
+            "0190e0a6-0000-7000-8000-00000000000b",
+            "dbt",
+            "pg.shop.orders",
+            "postgres://db:5432",
+        ),
+    ] {
+        let (s, text) = post(&app, "/api/v1/lineage", &e).await;
+        assert_eq!(s, StatusCode::CREATED, "{text}");
+    }
+    let old = "dataset:dbt%3A//pg:shop.orders";
+    let table = "dataset:postgres%3A//db%3A5432:shop.orders";
+    let (s, text) = post(&app, "/api/v1/aliases", &json!({"from": old, "to": table})).await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
+    let out: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (out["merged"].as_bool(), out["edges_moved"].as_u64()),
+        (Some(true), Some(1))
+    );
+    // The old id answers the target.
+    let asset = get(&app, &format!("/api/v1/assets/{}", enc(old))).await;
+    assert_eq!(asset["id"], table);
+    let up = get(
+        &app,
+        &format!("/api/v1/lineage/{}?direction=upstream", enc(old)),
+    )
+    .await;
+    let names: Vec<&str> = up["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"load_orders") && names.contains(&"pg.shop.orders"),
+        "{names:?}"
+    );
+
+    // The job too: its run history moves with it.
+    let (s, text) = post(
+        &app,
+        "/api/v1/aliases",
+        &json!({"from": "workflow:etl:load_orders", "to": "workflow:dbt:pg.shop.orders"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
+    let runs = get(&app, "/api/v1/namespaces/dbt/jobs/pg.shop.orders/runs").await;
+    assert_eq!(runs["totalCount"], 2, "{runs}");
+
+    // A later event under both old names adds a run, and no asset.
+    let assets = catalog.count_assets().await.unwrap();
+    let later = job_event(
+        "0190e0a6-0000-7000-8000-00000000000c",
+        "etl",
+        "load_orders",
+        "dbt://pg",
+    );
+    let (s, text) = post(&app, "/api/v1/lineage", &later).await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
+    assert_eq!(catalog.count_assets().await.unwrap(), assets);
+    let runs = get(&app, "/api/v1/namespaces/dbt/jobs/pg.shop.orders/runs").await;
+    assert_eq!(runs["totalCount"], 3, "{runs}");
+    let list = get(&app, "/api/v1/aliases").await;
+    assert_eq!(list["aliases"].as_array().unwrap().len(), 2, "{list}");
+
+    // Bad input is named.
+    let (s, text) = post(&app, "/api/v1/aliases", &json!({"from": old})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
+    let (s, text) = post(
+        &app,
+        "/api/v1/aliases",
+        &json!({"from": "dataset:x:y", "to": "workflow:dbt:pg.shop.orders"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains("\"to\""), "{text}");
 }
 
 #[tokio::test]

@@ -129,12 +129,43 @@ enum Command {
     Export(export::ExportArgs),
     /// Writes a lineage report on one asset: FILE.html (self-contained), FILE.svg or FILE.json.
     Report(report::ReportArgs),
+    /// Merges assets that two sources name differently (`alias add FROM_ID TO_ID`), and lists
+    /// the aliases.
+    #[command(subcommand)]
+    Alias(AliasCommand),
     /// Manages users.
     #[command(subcommand)]
     User(UserCommand),
     /// Manages API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum AliasCommand {
+    /// Declares FROM_ID an alias of TO_ID: FROM's edges, runs and metadata move to TO, and
+    /// whatever later names FROM lands on TO.
+    Add {
+        #[command(flatten)]
+        db: config::DbArgs,
+        from: String,
+        to: String,
+        /// Ask this running mlgraph server instead of opening the store.
+        #[arg(long)]
+        server: Option<String>,
+        /// With `--server`: an API token of an editor.
+        #[arg(long, env = "MLGRAPH_TOKEN", requires = "server")]
+        token: Option<String>,
+    },
+    /// Lists the aliases.
+    List {
+        #[command(flatten)]
+        db: config::DbArgs,
+        #[arg(long)]
+        server: Option<String>,
+        #[arg(long, env = "MLGRAPH_TOKEN", requires = "server")]
+        token: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -305,6 +336,52 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Alias(AliasCommand::Add {
+            db,
+            from,
+            to,
+            server,
+            token,
+        }) => {
+            let new = domain::alias::NewAlias { from, to };
+            let out = match server {
+                Some(s) => {
+                    check_cli::Client::new(&s, token.as_deref())?
+                        .post::<serde_json::Value>("/api/v1/aliases", &serde_json::to_value(&new)?)
+                        .await?
+                }
+                None => {
+                    let catalog = config::open(&db).await?;
+                    let out = catalog
+                        .add_alias(new, "cli")
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    catalog.flush_search().map_err(|e| anyhow::anyhow!("{e}"))?;
+                    serde_json::to_value(out)?
+                }
+            };
+            println!("{}", serde_json::to_string(&out)?);
+            Ok(())
+        }
+        Command::Alias(AliasCommand::List { db, server, token }) => {
+            let list = match server {
+                Some(s) => {
+                    let v: serde_json::Value = check_cli::Client::new(&s, token.as_deref())?
+                        .get("/api/v1/aliases")
+                        .await?;
+                    serde_json::from_value(v["aliases"].clone())?
+                }
+                None => config::open(&db)
+                    .await?
+                    .aliases()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            };
+            for a in list {
+                println!("{}\t{}", a.from, a.to);
+            }
             Ok(())
         }
         Command::Report(args) => report::run(args).await,

@@ -272,6 +272,15 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
             false,
         ),
         ("GET", "/api/v1/export".into(), None, anyone, true),
+        ("GET", "/api/v1/aliases".into(), None, anyone, true),
+        // Malformed (one id is no asset id), so nothing is merged.
+        (
+            "POST",
+            "/api/v1/aliases".into(),
+            Some(json!({"from": "nope", "to": "dataset:matrix:t"})),
+            &[Editor, Admin],
+            false,
+        ),
         // Ingestion: an OpenLineage event and a dbt manifest (both
         // malformed, so an allowed caller gets a 400 and nothing changes).
         (
