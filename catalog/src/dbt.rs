@@ -5,9 +5,10 @@
 //! lists what went away. Importing the same manifest twice changes nothing.
 //!
 //! The project's assets are those a dbt import made (they carry
-//! `dbt.unique_id`) in the import's two namespaces. An edge that dbt-ol
-//! reported to a job the manifest does not describe, such as a test run,
-//! is not the manifest's to remove.
+//! `dbt.unique_id`) in the import's two namespaces, and the manifest's
+//! edges are their reads and writes. An edge that dbt-ol reported to a job
+//! the manifest does not describe (a test run), or column lineage between
+//! its tables, is not the manifest's to remove.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -68,7 +69,7 @@ impl Catalog {
         let wanted: BTreeSet<&str> = import.edges.iter().map(|e| e.id.as_str()).collect();
         let mut res = self
             .db
-            .query("SELECT key, record::id(in) AS from, record::id(out) AS to FROM edge WHERE in INSIDE $rids OR out INSIDE $rids")
+            .query("SELECT key, kind, record::id(in) AS from, record::id(out) AS to FROM edge WHERE in INSIDE $rids OR out INSIDE $rids")
             .bind((
                 "rids",
                 ids.iter().map(|k| RecordId::new("asset", k.as_str())).collect::<Vec<_>>(),
@@ -103,8 +104,14 @@ impl Catalog {
             .filter_map(|r| {
                 let key = r["key"].as_str()?;
                 let (from, to) = (r["from"].as_str()?, r["to"].as_str()?);
-                (!wanted.contains(key) && ours(from) && ours(to))
-                    .then(|| (key.to_string(), from.to_string(), to.to_string()))
+                // The manifest gives only reads and writes; column lineage
+                // (derives) that dbt-ol reported is not its to remove.
+                let kind = r["kind"].as_str()?;
+                (!wanted.contains(key)
+                    && (kind == "reads" || kind == "writes")
+                    && ours(from)
+                    && ours(to))
+                .then(|| (key.to_string(), from.to_string(), to.to_string()))
             })
             .collect();
         removed.sort();

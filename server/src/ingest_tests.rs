@@ -539,7 +539,12 @@ async fn dbt_ol_events_land_on_the_imported_project() {
         e["job"] = json!({"namespace": "shop_jobs", "name": job, "facets": {}});
         e
     };
-    // The model's job as dbt-ol reports it: nothing new.
+    // The model's job as dbt-ol reports it: no asset new, and only the
+    // column lineage that the manifest does not know.
+    let mut output = table("postgres.public.customers");
+    output["facets"]["columnLineage"] = json!({"_producer": "p", "_schemaURL": "s", "fields": {
+        "customer_id": {"inputFields": [{"namespace": "postgres://db:5432", "name": "postgres.public.stg_customers", "field": "customer_id"}]}
+    }});
     let model = ol(
         "0190e0a6-0000-7000-8000-000000000001",
         "postgres.public.jaffle_shop.customers",
@@ -548,11 +553,12 @@ async fn dbt_ol_events_land_on_the_imported_project() {
             table("postgres.public.stg_orders"),
             table("postgres.public.stg_payments")
         ]),
-        json!([table("postgres.public.customers")]),
+        json!([output]),
     );
     let (s, text) = post(&app, "/api/v1/lineage", &model).await;
     assert_eq!(s, StatusCode::CREATED, "{text}");
     assert_eq!(catalog.count_assets().await.unwrap(), assets);
+    let edges = edges + 1;
     assert_eq!(catalog.count_edges().await.unwrap(), edges);
     // A test run reads the table: one job and one edge more.
     let test = ol(
@@ -565,7 +571,8 @@ async fn dbt_ol_events_land_on_the_imported_project() {
     assert_eq!(s, StatusCode::CREATED, "{text}");
     assert_eq!(catalog.count_assets().await.unwrap(), assets + 1);
     assert_eq!(catalog.count_edges().await.unwrap(), edges + 1);
-    // Importing again keeps the test run's edge: it is not the manifest's.
+    // Importing again keeps the test run's edge and the column lineage:
+    // they are not the manifest's.
     let (s, text) = post(&app, import, &manifest).await;
     assert_eq!(s, StatusCode::OK, "{text}");
     let again: Value = serde_json::from_str(&text).unwrap();
