@@ -149,6 +149,25 @@ impl Catalog {
             )
             .await?;
         let applied_change_requests = self.settle_after_import(by).await;
+        let summary = format!(
+            "{} created, {} updated, {} unchanged, {} edges written, {} removed",
+            written.assets_created,
+            written.assets_updated,
+            written.assets_unchanged,
+            written.edges_written,
+            removed.len()
+        );
+        if let Err(e) = self
+            .log_ingest(
+                &format!("dbt: {}", import.project),
+                "manifest import",
+                &summary,
+                json!([]),
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "logging a dbt import");
+        }
         Ok(DbtOutcome {
             applied_change_requests,
             schema_version: import.schema_version,

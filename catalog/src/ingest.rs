@@ -213,12 +213,25 @@ impl Catalog {
 
     /// Logs an event that was refused, with its problems.
     pub async fn log_rejected(&self, source: &str, kind: &str, problems: Value) -> Result<()> {
+        self.log_ingest(source, kind, "", problems).await
+    }
+
+    /// Logs one import for the ingestion page: what it created, updated
+    /// and refused (`problems`; the import counts as refused when any).
+    pub async fn log_ingest(
+        &self,
+        source: &str,
+        kind: &str,
+        summary: &str,
+        problems: Value,
+    ) -> Result<()> {
+        let ok = problems.as_array().is_none_or(Vec::is_empty);
         let res = self
             .db
             .query("CREATE ingest_event CONTENT $row RETURN NONE")
             .bind((
                 "row",
-                json!({"source": source, "kind": kind, "summary": "", "ok": false, "problems": problems}),
+                json!({"source": source, "kind": kind, "summary": summary, "ok": ok, "problems": problems}),
             ))
             .await?;
         first_real_error(res)?;

@@ -114,6 +114,17 @@ impl Catalog {
 
     /// Writes a new version of a service's policy. `expected` is the
     /// version the caller last saw (0 when there was none).
+    /// The model asset whose `storage_uri` property is `uri`, if one is.
+    pub async fn model_by_storage_uri(&self, uri: &str) -> Result<Option<String>> {
+        let mut res = self
+            .db
+            .query("SELECT VALUE key FROM asset WHERE kind = 'model' AND properties.storage_uri = $uri ORDER BY key LIMIT 1")
+            .bind(("uri", uri.to_string()))
+            .await?;
+        let rows: Vec<serde_json::Value> = res.take(0)?;
+        Ok(rows.first().and_then(|v| v.as_str()).map(str::to_string))
+    }
+
     pub async fn put_scaling(
         &self,
         id: &str,

@@ -24,6 +24,8 @@ use domain::auth::Action;
 pub const MAX_IMPORT_BYTES: usize = 2048 * 1024 * 1024;
 /// The largest dbt import body (a JSON document parsed in memory).
 pub const MAX_DBT_BYTES: usize = 256 * 1024 * 1024;
+/// The largest Kubernetes YAML `POST /api/v1/import/kube` takes.
+pub const MAX_KUBE_BYTES: usize = 32 * 1024 * 1024;
 /// The largest body of any other request.
 pub const MAX_JSON_BYTES: usize = 4 * 1024 * 1024;
 
@@ -203,6 +205,12 @@ pub fn routes() -> Router<AppState> {
             "/import/dbt",
             post(import_dbt)
                 .layer(axum::extract::DefaultBodyLimit::max(MAX_DBT_BYTES))
+                .layer(write_first!()),
+        )
+        .route(
+            "/import/kube",
+            post(import_kube)
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_KUBE_BYTES))
                 .layer(write_first!()),
         )
         .route("/export", get(export))
@@ -583,6 +591,25 @@ async fn import_dbt(
     let import =
         domain::dbt::parse_manifest(&manifest, cat.as_ref(), &naming).map_err(ApiError::invalid)?;
     Ok(Json(catalog.import_dbt(import, &who.actor()).await?))
+}
+
+/// `POST /api/v1/import/kube`: Knative Services and KServe
+/// InferenceServices as YAML (`kubectl get ksvc,isvc -A -o yaml`). Creates
+/// service assets and sets scaling policies, so it takes an administrator
+/// (editors change assets, operators policies).
+async fn import_kube(
+    State(catalog): State<Catalog>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<Json<crate::kube::KubeOutcome>> {
+    caller.require(Action::WriteCatalog)?;
+    let who = caller.require(Action::OperateScaling)?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::invalid(ValidationError::new("body", "is not UTF-8 text")))?;
+    let docs = crate::kube::parse_yaml(text).map_err(ApiError::invalid)?;
+    Ok(Json(
+        crate::kube::import(&catalog, &docs, &who.actor()).await?,
+    ))
 }
 
 /// Records read per query while exporting.

@@ -328,17 +328,42 @@ impl Client {
         self.send(reqwest::Method::GET, path, None).await
     }
 
+    /// POSTs a body that is not JSON (YAML, say).
+    pub async fn post_text<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: String,
+        content_type: &str,
+    ) -> anyhow::Result<T> {
+        self.send_raw(
+            reqwest::Method::POST,
+            path,
+            Some((body.into_bytes(), content_type)),
+        )
+        .await
+    }
+
     async fn send<T: serde::de::DeserializeOwned>(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&Value>,
     ) -> anyhow::Result<T> {
+        let body = body
+            .map(|b| serde_json::to_vec(b).map(|v| (v, "application/json")))
+            .transpose()?;
+        self.send_raw(method, path, body).await
+    }
+
+    async fn send_raw<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<(Vec<u8>, &str)>,
+    ) -> anyhow::Result<T> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(body) = body {
-            req = req
-                .header("content-type", "application/json")
-                .body(serde_json::to_vec(body)?);
+        if let Some((bytes, content_type)) = body {
+            req = req.header("content-type", content_type).body(bytes);
         }
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);

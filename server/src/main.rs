@@ -29,6 +29,9 @@ mod export_tests;
 mod fuzz_tests;
 #[cfg(test)]
 mod ingest_tests;
+mod kube;
+#[cfg(test)]
+mod kube_tests;
 mod openlineage;
 mod report;
 mod router;
@@ -100,13 +103,15 @@ enum Command {
     /// against a running mlgraph server: diffs, impact and approvals. Exits 0 when nothing
     /// breaking lacks an approved change request, 1 when something does, 2 on errors.
     Check(check_cli::CheckArgs),
-    /// Imports an NDJSON file of assets and edges of any size in batches (`import FILE`), or a dbt
+    /// Imports an NDJSON file of assets and edges of any size in batches (`import FILE`), a dbt
     /// project (`import dbt MANIFEST.json [--catalog CATALOG.json] [--profiles-dir DIR --target T
-    /// | --namespace NS]`), named as openlineage-dbt names the same project's datasets and jobs.
+    /// | --namespace NS]`), named as openlineage-dbt names the same project's datasets and jobs,
+    /// or serving endpoints from Kubernetes YAML (`import kube FILE.yaml`, `-` for standard
+    /// input: `kubectl get ksvc,isvc -A -o yaml | mlgraph import kube -`).
     Import {
         #[command(flatten)]
         db: config::DbArgs,
-        /// FILE, or `dbt` and the manifest.
+        /// FILE, or `dbt` and the manifest, or `kube` and the YAML.
         #[arg(num_args = 1..=2, required = true)]
         what: Vec<PathBuf>,
         /// With `dbt`: the catalog.json that `dbt docs generate` wrote, for column types.
@@ -115,8 +120,9 @@ enum Command {
         /// With `dbt`: how tables and jobs are named.
         #[command(flatten)]
         naming: dbt_cli::NamingArgs,
-        /// With `dbt`: send the import to this running mlgraph server instead of opening the
-        /// store (the namespaces are still computed here, from the local profiles.yml).
+        /// With `dbt` or `kube`: send the import to this running mlgraph server instead of
+        /// opening the store (dbt's namespaces are still computed here, from the local
+        /// profiles.yml).
         #[arg(long)]
         server: Option<String>,
         /// With `--server`: an API token of an editor.
@@ -267,15 +273,21 @@ async fn main() -> anyhow::Result<()> {
                 let remote = server.as_deref().map(|s| (s, token.as_deref()));
                 return dbt_cli::import(&what[1], catalog.as_deref(), &naming, remote, &db).await;
             }
+            if what.len() == 2 && what[0].as_os_str() == "kube" {
+                let remote = server.as_deref().map(|s| (s, token.as_deref()));
+                return kube::import_cli(&what[1], remote, &db).await;
+            }
             if server.is_some() {
                 anyhow::bail!(
-                    "--server is for `import dbt`; an NDJSON file goes to POST /api/v1/import"
+                    "--server is for `import dbt` and `import kube`; an NDJSON file goes to POST /api/v1/import"
                 );
             }
             let store = config::open(&db).await?;
             let e = |e: catalog::CatalogError| anyhow::anyhow!("{e}");
             if what.len() != 1 {
-                anyhow::bail!("give one NDJSON file, or `dbt` and a manifest");
+                anyhow::bail!(
+                    "give one NDJSON file, `dbt` and a manifest, or `kube` and a YAML file"
+                );
             }
             let out = bulk::import_file(&store, &what[0], "cli").await?;
             println!("{}", serde_json::to_string(&out)?);

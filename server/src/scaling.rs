@@ -228,122 +228,25 @@ async fn post_metrics(
     Ok(Json(json!({"autoscaler": catalog::autoscaler_view(&s)})))
 }
 
-/// A Kubernetes name: lower case letters, digits and dashes.
-fn k8s_name(s: &str) -> String {
-    let mut out: String = s
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    while out.contains("--") {
-        out = out.replace("--", "-");
-    }
-    let out = out.trim_matches('-');
-    let mut out: String = out.chars().take(63).collect();
-    if out.is_empty() {
-        out = "service".into();
-    }
-    out
-}
-
-/// The Knative autoscaling annotations of a policy, in a fixed order.
-fn annotations(p: &ScalingPolicy) -> Vec<(&'static str, String)> {
-    vec![
-        (
-            "autoscaling.knative.dev/class",
-            "kpa.autoscaling.knative.dev".into(),
-        ),
-        ("autoscaling.knative.dev/metric", "concurrency".into()),
-        (
-            "autoscaling.knative.dev/target",
-            format!("{}", p.target_concurrency),
-        ),
-        (
-            "autoscaling.knative.dev/target-utilization-percentage",
-            format!("{}", (p.target_utilization * 100.0).round()),
-        ),
-        (
-            "autoscaling.knative.dev/min-scale",
-            p.min_replicas.to_string(),
-        ),
-        (
-            "autoscaling.knative.dev/max-scale",
-            p.max_replicas.to_string(),
-        ),
-        (
-            "autoscaling.knative.dev/window",
-            format!("{}s", p.stable_window_s),
-        ),
-        (
-            "autoscaling.knative.dev/panic-window-percentage",
-            format!("{:.1}", p.panic_window_pct),
-        ),
-        (
-            "autoscaling.knative.dev/panic-threshold-percentage",
-            format!("{:.1}", p.panic_threshold_pct),
-        ),
-        (
-            "autoscaling.knative.dev/scale-down-delay",
-            format!("{}s", p.scale_down_delay_s),
-        ),
-    ]
-}
-
-/// The policy as YAML for Knative or KServe. The scale-up and scale-down
-/// rates are cluster settings in Knative (`config-autoscaler`), so they
-/// come as a second document.
+/// The policy as YAML for Knative or KServe (`domain::scaling::manifest`):
+/// the service, then Knative's `config-autoscaler` ConfigMap, as the
+/// scale-up and scale-down rates are cluster settings there.
 pub fn manifest_yaml(
     format: &str,
     asset: &domain::Asset,
     p: &ScalingPolicy,
 ) -> Result<String, ValidationError> {
-    let name = k8s_name(&asset.name);
-    let namespace = k8s_name(&asset.namespace);
-    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
-    let image = asset
-        .properties
-        .get("image")
-        .and_then(Value::as_str)
-        .unwrap_or("registry.example.com/REPLACE-WITH-IMAGE:latest");
+    let docs = domain::scaling::manifest::resources(format, asset, p)?;
     let mut y = String::new();
-    let ann: String = annotations(p)
-        .into_iter()
-        .map(|(k, v)| format!("        {k}: {}\n", q(&v)))
-        .collect();
-    match format {
-        "" | "knative" => {
-            y.push_str(&format!(
-                "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  labels:\n    mlgraph.io/asset: {}\n  annotations:\n    mlgraph.io/load-balancer: {}\nspec:\n  template:\n    metadata:\n      annotations:\n{ann}    spec:\n      containerConcurrency: 0\n      containers:\n        - image: {}\n",
-                q(&k8s_name(&asset.id)),
-                q(p.load_balancer.as_str()),
-                q(image)
-            ));
+    for (i, doc) in docs.iter().enumerate() {
+        if i > 0 {
+            y.push_str("---\n");
         }
-        "kserve" => {
-            let ann = ann.replace("        ", "    ");
-            y.push_str(&format!(
-                "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  annotations:\n{ann}    mlgraph.io/load-balancer: {}\nspec:\n  predictor:\n    minReplicas: {}\n    maxReplicas: {}\n    scaleMetric: concurrency\n    scaleTarget: {}\n    containers:\n      - name: kserve-container\n        image: {}\n",
-                q(p.load_balancer.as_str()),
-                p.min_replicas,
-                p.max_replicas,
-                p.target_concurrency.round() as u64,
-                q(image)
-            ));
-        }
-        other => {
-            return Err(ValidationError::new(
-                "format",
-                format!("{other:?} is not knative or kserve"),
-            ))
-        }
+        y.push_str(
+            &serde_yaml::to_string(doc)
+                .map_err(|e| ValidationError::new("format", e.to_string()))?,
+        );
     }
-    y.push_str(&format!(
-        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-autoscaler\n  namespace: knative-serving\ndata:\n  max-scale-up-rate: {}\n  max-scale-down-rate: {}\n  panic-window-percentage: {}\n  panic-threshold-percentage: {}\n",
-        q(&format!("{:.1}", p.max_scale_up_rate)),
-        q(&format!("{:.1}", p.max_scale_down_rate)),
-        q(&format!("{:.1}", p.panic_window_pct)),
-        q(&format!("{:.1}", p.panic_threshold_pct)),
-    ));
     Ok(y)
 }
 

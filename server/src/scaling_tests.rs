@@ -197,18 +197,21 @@ async fn manifests_parse_as_yaml_with_every_field() {
     assert_eq!(a("target"), Some(format!("{}", p.target_concurrency)));
     assert_eq!(
         a("target-utilization-percentage"),
-        Some(format!("{}", (p.target_utilization * 100.0).round()))
+        Some(format!(
+            "{}",
+            domain::scaling::manifest::percent(p.target_utilization)
+        ))
     );
     assert_eq!(a("min-scale"), Some(p.min_replicas.to_string()));
     assert_eq!(a("max-scale"), Some(p.max_replicas.to_string()));
     assert_eq!(a("window"), Some(format!("{}s", p.stable_window_s)));
     assert_eq!(
         a("panic-window-percentage"),
-        Some(format!("{:.1}", p.panic_window_pct))
+        Some(format!("{}", p.panic_window_pct))
     );
     assert_eq!(
         a("panic-threshold-percentage"),
-        Some(format!("{:.1}", p.panic_threshold_pct))
+        Some(format!("{}", p.panic_threshold_pct))
     );
     assert_eq!(
         a("scale-down-delay"),
@@ -218,11 +221,11 @@ async fn manifests_parse_as_yaml_with_every_field() {
     assert_eq!(cm["metadata"]["name"].as_str(), Some("config-autoscaler"));
     assert_eq!(
         cm["data"]["max-scale-up-rate"].as_str(),
-        Some(format!("{:.1}", p.max_scale_up_rate).as_str())
+        Some(format!("{}", p.max_scale_up_rate).as_str())
     );
     assert_eq!(
         cm["data"]["max-scale-down-rate"].as_str(),
-        Some(format!("{:.1}", p.max_scale_down_rate).as_str())
+        Some(format!("{}", p.max_scale_down_rate).as_str())
     );
 
     let (s, yaml) = call(
@@ -260,7 +263,13 @@ async fn manifests_parse_as_yaml_with_every_field() {
     assert_eq!(
         isvc["metadata"]["annotations"]["autoscaling.knative.dev/target-utilization-percentage"]
             .as_str(),
-        Some(format!("{}", (p.target_utilization * 100.0).round()).as_str())
+        Some(
+            format!(
+                "{}",
+                domain::scaling::manifest::percent(p.target_utilization)
+            )
+            .as_str()
+        )
     );
     let (s, text) = call(
         &app,

@@ -37,6 +37,7 @@
 
 mod balancer;
 mod kpa;
+pub mod manifest;
 mod policy;
 mod sim;
 mod stats;

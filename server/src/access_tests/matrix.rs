@@ -273,6 +273,15 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
         ),
         ("GET", "/api/v1/export".into(), None, anyone, true),
         ("GET", "/api/v1/aliases".into(), None, anyone, true),
+        // Services and their policies: administrators only. A document
+        // without a kind is skipped, so nothing changes.
+        (
+            "POST",
+            "/api/v1/import/kube".into(),
+            Some(json!("kind: [unclosed")),
+            &[Admin],
+            false,
+        ),
         // Malformed (one id is no asset id), so nothing is merged.
         (
             "POST",
