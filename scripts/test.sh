@@ -83,3 +83,6 @@ bash end2end/dbt/venv.sh >/dev/null
 bash end2end/dbt/gate.sh "http://127.0.0.1:$port" ci-admin-token "$target/debug/mlgraph"
 bash end2end/dbt/converge.sh "http://127.0.0.1:$port" ci-admin-token "$target/debug/mlgraph"
 rm -rf "$DBT_VENV"
+
+say "serving endpoints from Kubernetes: mlgraph import kube over HTTP"
+bash end2end/kube/roundtrip.sh "http://127.0.0.1:$port" ci-admin-token "$target/debug/mlgraph"
