@@ -10,6 +10,7 @@ use domain::{AssetKind, AssetVersion, Edge, EdgeKind};
 use serde_json::Value;
 
 use crate::error::{CatalogError, Result};
+use crate::newest::NewestQuery;
 use crate::write::row_to_asset;
 use crate::Catalog;
 
@@ -28,6 +29,14 @@ fn rows_to<T: serde::de::DeserializeOwned>(rows: Vec<Value>, what: &str) -> Resu
 
 /// A window of direct neighbours: (node, edge kind).
 type Links = Listing<(NodeId, EdgeKind)>;
+
+/// An asset's versions, read newest first without a backward scan.
+const VERSIONS: NewestQuery = NewestQuery {
+    table: "asset_version",
+    field: "asset",
+    order: "version",
+    columns: "version, at, by, changes",
+};
 
 /// The first windows of lineages too large to walk on every page view,
 /// for the graph generation they were computed on.
@@ -324,25 +333,11 @@ impl Catalog {
         offset: usize,
         limit: usize,
     ) -> Result<Listing<AssetVersion>> {
-        let mut res = self
-            .db
-            .query(
-                "SELECT count() AS n FROM asset_version WHERE asset = $key GROUP ALL;
-                 SELECT version, at, by, changes FROM asset_version WHERE asset = $key
-                    ORDER BY version DESC LIMIT $limit START $start;",
-            )
-            .bind(("key", id.to_string()))
-            .bind(("limit", limit))
-            .bind(("start", offset))
-            .await?;
-        let n: Option<Value> = res.take(0)?;
-        let total = n
-            .and_then(|v| v.get("n").and_then(|n| n.as_u64()))
-            .unwrap_or(0) as usize;
+        let window = self.newest(&VERSIONS, id, offset, limit).await?;
         Ok(Listing {
-            total,
+            total: window.total,
             offset,
-            items: rows_to(res.take(1)?, "version")?,
+            items: rows_to(window.rows, "version")?,
         })
     }
     /// One page of all assets in id order, for export: those after

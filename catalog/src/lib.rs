@@ -21,6 +21,7 @@ mod error;
 mod follow;
 mod graph;
 mod ingest;
+mod newest;
 mod outbox;
 mod scaling;
 mod schema;

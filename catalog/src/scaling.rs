@@ -10,15 +10,31 @@ use serde_json::{json, Value};
 
 use crate::audit::Audit;
 use crate::error::{first_real_error, CatalogError, Result};
+use crate::newest::NewestQuery;
 use crate::Catalog;
 
 /// How many versions and metric samples a read returns.
 const HISTORY: usize = 50;
 const SAMPLES: usize = 60;
 
+const POLICIES: NewestQuery = NewestQuery {
+    table: "scaling_policy",
+    field: "service",
+    order: "version",
+    columns: "version, <string> at AS at, by, note, policy, changes",
+};
+
+const METRICS: NewestQuery = NewestQuery {
+    table: "service_metric",
+    field: "service",
+    order: "at",
+    columns: "<string> at AS at, concurrency, qps, p99_ms, pods",
+};
+
+// The current version is the greatest, found without a backward scan.
 const PUT_POLICY: &str = r#"
 BEGIN;
-LET $current = (SELECT VALUE version FROM scaling_policy WHERE service = $service ORDER BY version DESC LIMIT 1)[0] ?? 0;
+LET $current = math::max(SELECT VALUE version FROM scaling_policy WHERE service = $service) ?? 0;
 IF $current != $expected {
     THROW 'mlgraph-conflict: the scaling policy of ' + $service + ' is at version ' + <string> $current + ', not ' + <string> $expected + '; reload it and try again';
 };
@@ -76,20 +92,9 @@ impl Catalog {
     /// A service's policy in force, its history and its latest metrics.
     pub async fn scaling_of(&self, id: &str) -> Result<ServiceScaling> {
         self.service(id).await?;
-        let mut res = self
-            .db
-            .query(
-                "SELECT version, <string> at AS at, by, note, policy, changes FROM scaling_policy
-                   WHERE service = $service ORDER BY version DESC LIMIT $history;
-                 SELECT <string> at AS at, concurrency, qps, p99_ms, pods FROM service_metric
-                   WHERE service = $service ORDER BY at DESC LIMIT $samples;",
-            )
-            .bind(("service", id.to_string()))
-            .bind(("history", HISTORY))
-            .bind(("samples", SAMPLES))
-            .await?;
-        let versions: Vec<Value> = res.take(0)?;
-        let samples: Vec<Value> = res.take(1)?;
+        // Newest first, read forwards (see `crate::newest`).
+        let versions = self.newest(&POLICIES, id, 0, HISTORY).await?.rows;
+        let samples = self.newest(&METRICS, id, 0, SAMPLES).await?.rows;
         let history: Vec<PolicyVersion> = versions
             .into_iter()
             .map(|v| {
