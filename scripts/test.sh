@@ -86,3 +86,9 @@ rm -rf "$DBT_VENV"
 
 say "serving endpoints from Kubernetes: mlgraph import kube over HTTP"
 bash end2end/kube/roundtrip.sh "http://127.0.0.1:$port" ci-admin-token "$target/debug/mlgraph"
+
+say "MLflow: a real tracking server and registry (mlflow from PyPI, SQLite) read by mlgraph import mlflow"
+MLFLOW_VENV=$(mktemp -d)
+export MLFLOW_VENV
+bash end2end/mlflow/journey.sh "http://127.0.0.1:$port" ci-admin-token "$target/debug/mlgraph"
+rm -rf "$MLFLOW_VENV"

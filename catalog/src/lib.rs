@@ -21,6 +21,7 @@ mod error;
 mod follow;
 mod graph;
 mod ingest;
+mod mlflow;
 mod newest;
 mod outbox;
 mod scaling;
@@ -35,6 +36,7 @@ pub use check::CHECK_IMPACT_ROWS;
 pub use dbt::DbtOutcome;
 pub use error::{CatalogError, Result};
 pub use ingest::IngestItem;
+pub use mlflow::MlflowOutcome;
 pub use outbox::{OutboxItem, MAX_ATTEMPTS};
 pub use scaling::autoscaler_view;
 pub use store::{

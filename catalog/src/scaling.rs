@@ -6,7 +6,7 @@
 use domain::query::{AutoscalerView, MetricSample, PolicyVersion, ServiceScaling};
 use domain::scaling::{kpa_decide, KpaInput, ScalingPolicy};
 use domain::{AssetKind, ValidationError};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::audit::Audit;
 use crate::error::{first_real_error, CatalogError, Result};
@@ -34,7 +34,8 @@ const METRICS: NewestQuery = NewestQuery {
 // The current version is the greatest, found without a backward scan.
 const PUT_POLICY: &str = r#"
 BEGIN;
-LET $current = math::max(SELECT VALUE version FROM scaling_policy WHERE service = $service) ?? 0;
+LET $versions = SELECT VALUE version FROM scaling_policy WHERE service = $service;
+LET $current = IF array::len($versions) = 0 { 0 } ELSE { math::max($versions) };
 IF $current != $expected {
     THROW 'mlgraph-conflict: the scaling policy of ' + $service + ' is at version ' + <string> $current + ', not ' + <string> $expected + '; reload it and try again';
 };

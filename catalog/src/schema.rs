@@ -165,6 +165,11 @@ DEFINE FIELD IF NOT EXISTS qps ON service_metric TYPE float;
 DEFINE FIELD IF NOT EXISTS p99_ms ON service_metric TYPE float;
 DEFINE FIELD IF NOT EXISTS pods ON service_metric TYPE option<int>;
 DEFINE INDEX IF NOT EXISTS service_metric_service ON service_metric FIELDS service, at;
+
+DEFINE TABLE IF NOT EXISTS import_cursor SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS source ON import_cursor TYPE string;
+DEFINE FIELD IF NOT EXISTS since_ms ON import_cursor TYPE int;
+DEFINE FIELD IF NOT EXISTS at ON import_cursor TYPE datetime DEFAULT time::now();
 "#;
 
 pub(crate) async fn migrate(db: &Store) -> Result<()> {

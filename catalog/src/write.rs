@@ -515,6 +515,9 @@ impl Catalog {
         let (mut created, mut created_versions) = (Vec::new(), Vec::new());
         let mut changed = Vec::new();
         for (id, mut asset) in assets_by_id {
+            // Stored documents keep no nulls; compare what will be stored.
+            asset.properties.retain(|_, v| !v.is_null());
+            asset.properties.values_mut().for_each(strip_nulls);
             let old = stored.get(&id);
             let expected_version = old.map_or(0, |o| o.version);
             if let Some(&want) = expected.get(&id) {

@@ -209,6 +209,20 @@ impl EdgeInput {
 }
 
 impl Edge {
+    /// The edge of `kind` from `from` to `to`, with its stable id and no
+    /// column mappings.
+    pub fn between(from: &str, kind: EdgeKind, to: &str) -> Edge {
+        Edge {
+            id: edge_id(from, kind, to),
+            from: from.to_string(),
+            to: to.to_string(),
+            kind,
+            columns: vec![],
+            first_seen: None,
+            last_seen: None,
+        }
+    }
+
     /// Checks the edge against the assets at its ends: the kinds must fit
     /// the edge kind, and mapped columns must exist where a schema is known.
     pub fn check_ends(&self, from: &Asset, to: &Asset) -> Result<()> {

@@ -18,6 +18,7 @@ pub mod edge;
 pub mod error;
 pub mod impact;
 pub mod lineage;
+pub mod mlflow;
 pub mod openlineage;
 pub mod page;
 pub mod query;
@@ -25,6 +26,7 @@ pub mod record;
 pub mod scaling;
 pub mod site;
 pub mod svg;
+pub mod time;
 
 pub use asset::{Asset, AssetInput, AssetKind, AssetVersion, Field};
 pub use edge::{ColumnMapping, Edge, EdgeInput, EdgeKind};

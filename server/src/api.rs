@@ -207,6 +207,7 @@ pub fn routes() -> Router<AppState> {
                 .layer(axum::extract::DefaultBodyLimit::max(MAX_DBT_BYTES))
                 .layer(write_first!()),
         )
+        .route("/import/mlflow", post(import_mlflow))
         .route(
             "/import/kube",
             post(import_kube)
@@ -610,6 +611,28 @@ async fn import_kube(
     Ok(Json(
         crate::kube::import(&catalog, &docs, &who.actor()).await?,
     ))
+}
+
+/// `POST /api/v1/import/mlflow` `{"url", "experiments", "since",
+/// "namespace"}`: the server reads that MLflow tracking server and imports
+/// what changed. The server fetches a URL the caller names, so only an
+/// administrator may.
+async fn import_mlflow(
+    State(catalog): State<Catalog>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<Json<catalog::MlflowOutcome>> {
+    caller.require(Action::WriteCatalog)?;
+    let who = caller.require(Action::ManageUsers)?;
+    let args: crate::mlflow::MlflowArgs = parse_json(&body)?;
+    match crate::mlflow::import(&catalog, &args, &who.actor()).await {
+        Ok(out) => Ok(Json(out)),
+        Err(crate::mlflow::ImportError::Invalid(v)) => Err(ApiError::invalid(v)),
+        Err(crate::mlflow::ImportError::Catalog(e)) => Err(e.into()),
+        Err(crate::mlflow::ImportError::Source(m)) => {
+            Err(ApiError::status(StatusCode::BAD_GATEWAY, "url", m))
+        }
+    }
 }
 
 /// Records read per query while exporting.

@@ -32,6 +32,7 @@ mod ingest_tests;
 mod kube;
 #[cfg(test)]
 mod kube_tests;
+mod mlflow;
 mod openlineage;
 mod report;
 mod router;
@@ -106,12 +107,14 @@ enum Command {
     /// Imports an NDJSON file of assets and edges of any size in batches (`import FILE`), a dbt
     /// project (`import dbt MANIFEST.json [--catalog CATALOG.json] [--profiles-dir DIR --target T
     /// | --namespace NS]`), named as openlineage-dbt names the same project's datasets and jobs,
-    /// or serving endpoints from Kubernetes YAML (`import kube FILE.yaml`, `-` for standard
-    /// input: `kubectl get ksvc,isvc -A -o yaml | mlgraph import kube -`).
+    /// serving endpoints from Kubernetes YAML (`import kube FILE.yaml`, `-` for standard
+    /// input: `kubectl get ksvc,isvc -A -o yaml | mlgraph import kube -`), or an MLflow
+    /// tracking server and model registry (`import mlflow --url http://HOST:5000
+    /// [--experiment NAME]... [--since TIME]`).
     Import {
         #[command(flatten)]
         db: config::DbArgs,
-        /// FILE, or `dbt` and the manifest, or `kube` and the YAML.
+        /// FILE, or `dbt` and the manifest, or `kube` and the YAML, or `mlflow`.
         #[arg(num_args = 1..=2, required = true)]
         what: Vec<PathBuf>,
         /// With `dbt`: the catalog.json that `dbt docs generate` wrote, for column types.
@@ -120,7 +123,10 @@ enum Command {
         /// With `dbt`: how tables and jobs are named.
         #[command(flatten)]
         naming: dbt_cli::NamingArgs,
-        /// With `dbt` or `kube`: send the import to this running mlgraph server instead of
+        /// With `mlflow`: the server, and what to read.
+        #[command(flatten)]
+        mlflow: mlflow::MlflowArgs,
+        /// With `dbt`, `kube` or `mlflow`: send the import to this running mlgraph server instead of
         /// opening the store (dbt's namespaces are still computed here, from the local
         /// profiles.yml).
         #[arg(long)]
@@ -266,9 +272,21 @@ async fn main() -> anyhow::Result<()> {
             what,
             catalog,
             naming,
+            mlflow,
             server,
             token,
         } => {
+            if what.len() == 1 && what[0].as_os_str() == "mlflow" {
+                let remote = server.as_deref().map(|s| (s, token.as_deref()));
+                let args = mlflow::MlflowArgs {
+                    namespace: naming.namespace.clone(),
+                    ..mlflow
+                };
+                return mlflow::import_cli(&args, remote, &db).await;
+            }
+            if mlflow.url.is_some() {
+                anyhow::bail!("--url is for `import mlflow`");
+            }
             if what.len() == 2 && what[0].as_os_str() == "dbt" {
                 let remote = server.as_deref().map(|s| (s, token.as_deref()));
                 return dbt_cli::import(&what[1], catalog.as_deref(), &naming, remote, &db).await;
@@ -279,7 +297,7 @@ async fn main() -> anyhow::Result<()> {
             }
             if server.is_some() {
                 anyhow::bail!(
-                    "--server is for `import dbt` and `import kube`; an NDJSON file goes to POST /api/v1/import"
+                    "--server is for `import dbt`, `import kube` and `import mlflow`; an NDJSON file goes to POST /api/v1/import"
                 );
             }
             let store = config::open(&db).await?;

@@ -347,15 +347,9 @@ impl<'a> Builder<'a> {
 
     fn add_edge(&mut self, from: &str, kind: EdgeKind, to: &str) {
         let id = edge_id(from, kind, to);
-        self.edges.entry(id.clone()).or_insert_with(|| Edge {
-            id,
-            from: from.to_string(),
-            to: to.to_string(),
-            kind,
-            columns: vec![],
-            first_seen: None,
-            last_seen: None,
-        });
+        self.edges
+            .entry(id)
+            .or_insert_with(|| Edge::between(from, kind, to));
     }
 }
 

@@ -1,0 +1,190 @@
+//! Importing what an MLflow server knows (`domain::mlflow`): its assets
+//! merged into what is stored (what OpenLineage, dbt or people said about
+//! the same datasets is kept), its edges, and its runs in the workflows'
+//! histories, in one transaction with one audit record. Deploy tags are
+//! resolved here to the services they name. Re-importing the same answers
+//! changes nothing.
+
+use std::collections::HashMap;
+
+use domain::mlflow::{merge, MlflowImport};
+use domain::{AssetKind, Edge, EdgeKind};
+use serde_json::{json, Value};
+
+use crate::audit::Audit;
+use crate::error::{first_real_error, Result};
+use crate::write::{Extras, LabelledEdge, WriteOutcome};
+use crate::Catalog;
+
+/// What an MLflow import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MlflowOutcome {
+    pub namespace: String,
+    pub registered_models: usize,
+    /// Versions that changed since the last import, read with their runs.
+    pub versions: usize,
+    /// Every version looked at (the others' aliases, stage and tags are
+    /// brought up to date).
+    pub versions_checked: usize,
+    pub runs: usize,
+    #[serde(flatten)]
+    pub written: WriteOutcome,
+    /// `deploys` edges made from deploy tags, as `MODEL -> SERVICE`.
+    pub deployed: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Catalog {
+    /// Writes an MLflow import atomically; `source` names the server on the
+    /// ingestion page.
+    pub async fn import_mlflow(
+        &self,
+        mut import: MlflowImport,
+        source: &str,
+        by: &str,
+    ) -> Result<MlflowOutcome> {
+        self.rehome_writes(&mut import.assets, &mut import.edges)
+            .await?;
+        let mut warnings = std::mem::take(&mut import.warnings);
+        let mut deployed = Vec::new();
+        for (model, service) in &import.deploys {
+            match self.service_named(service).await? {
+                Some(id) => {
+                    deployed.push(format!("{model} -> {id}"));
+                    import
+                        .edges
+                        .push(Edge::between(model, EdgeKind::Deploys, &id));
+                }
+                None => warnings.push(format!(
+                    "{model}: its deploy tag names {service:?}, which is no service in the catalog (give a service's id or its exact name); no deploys edge was made"
+                )),
+            }
+        }
+        let ids: Vec<String> = import.assets.iter().map(|a| a.id.clone()).collect();
+        let stored = self.load_assets(ids).await?;
+        let assets: Vec<domain::Asset> = import
+            .assets
+            .into_iter()
+            .map(|a| {
+                let old = stored.get(&a.id);
+                merge(old, a)
+            })
+            .collect();
+        let runs: Vec<Value> = import
+            .runs
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                crate::write::strip_nulls(&mut v);
+                v
+            })
+            .collect();
+        let audit = Audit::new(
+            "mlflow.import",
+            &import.namespace,
+            json!({
+                "registered_models": import.models,
+                "versions": import.versions,
+                "assets": assets.len(),
+                "edges": import.edges.len(),
+                "runs": runs.len(),
+            }),
+        );
+        let run_count = runs.len();
+        let written = self
+            .apply(
+                assets,
+                import
+                    .edges
+                    .into_iter()
+                    .map(|edge| LabelledEdge {
+                        label: String::new(),
+                        edge,
+                        lenient: false,
+                    })
+                    .collect(),
+                &HashMap::new(),
+                by,
+                audit,
+                Extras {
+                    runs,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let summary = format!(
+            "{} changed versions (of {}) of {} registered models, {} runs: {} assets created, {} updated, {} unchanged, {} edges written",
+            import.versions,
+            import.versions_checked,
+            import.models,
+            run_count,
+            written.assets_created,
+            written.assets_updated,
+            written.assets_unchanged,
+            written.edges_written,
+        );
+        let problems: Vec<Value> = warnings.iter().map(|w| json!({"message": w})).collect();
+        if let Err(e) = self
+            .log_ingest(source, "mlflow import", &summary, json!(problems))
+            .await
+        {
+            tracing::warn!(error = %e, "logging an MLflow import");
+        }
+        Ok(MlflowOutcome {
+            namespace: import.namespace,
+            registered_models: import.models,
+            versions: import.versions,
+            versions_checked: import.versions_checked,
+            runs: run_count,
+            written,
+            deployed,
+            warnings,
+        })
+    }
+
+    /// The service asset `name` names: its id, or the exact name of one
+    /// service (an alias counts as its target).
+    async fn service_named(&self, name: &str) -> Result<Option<String>> {
+        if domain::asset::parse_asset_id(name).is_ok_and(|(k, _, _)| k == AssetKind::Service) {
+            let id = self.canonical_id(name).await?;
+            return Ok(self
+                .load_assets(vec![id.clone()])
+                .await?
+                .contains_key(&id)
+                .then_some(id));
+        }
+        let mut res = self
+            .db
+            .query("SELECT VALUE key FROM asset WHERE kind = 'service' AND name = $name ORDER BY key LIMIT 2")
+            .bind(("name", name.to_string()))
+            .await?;
+        let keys: Vec<String> = res.take(0)?;
+        Ok(match keys.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        })
+    }
+
+    /// Where the last import from `source` left off, as epoch milliseconds
+    /// of the source's own clock.
+    pub async fn import_cursor(&self, source: &str) -> Result<Option<i64>> {
+        let mut res = self
+            .db
+            .query("SELECT VALUE since_ms FROM ONLY type::record('import_cursor', $source)")
+            .bind(("source", source.to_string()))
+            .await?;
+        let v: Option<i64> = res.take(0)?;
+        Ok(v)
+    }
+
+    pub async fn set_import_cursor(&self, source: &str, since_ms: i64) -> Result<()> {
+        let res = self
+            .db
+            .query("UPSERT type::record('import_cursor', $source) SET source = $source, since_ms = $ms, at = time::now() RETURN NONE")
+            .bind(("source", source.to_string()))
+            .bind(("ms", since_ms))
+            .await?;
+        first_real_error(res)?;
+        Ok(())
+    }
+}
