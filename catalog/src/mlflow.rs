@@ -5,7 +5,7 @@
 //! resolved here to the services they name. Re-importing the same answers
 //! changes nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use domain::mlflow::{merge, MlflowImport};
 use domain::{AssetKind, Edge, EdgeKind};
@@ -15,6 +15,11 @@ use crate::audit::Audit;
 use crate::error::{first_real_error, Result};
 use crate::write::{Extras, LabelledEdge, WriteOutcome};
 use crate::Catalog;
+
+/// The property of a model version listing the services its deploy tags
+/// linked it to, so that the next import can take back an edge whose tag
+/// is gone.
+const DEPLOYED_TO: &str = "mlflow.deployed_to";
 
 /// What an MLflow import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -47,6 +52,8 @@ impl Catalog {
             .await?;
         let mut warnings = std::mem::take(&mut import.warnings);
         let mut deployed = Vec::new();
+        // The services each version's deploy tags name now.
+        let mut targets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (model, service) in &import.deploys {
             match self.service_named(service).await? {
                 Some(id) => {
@@ -54,6 +61,7 @@ impl Catalog {
                     import
                         .edges
                         .push(Edge::between(model, EdgeKind::Deploys, &id));
+                    targets.entry(model.clone()).or_default().insert(id);
                 }
                 None => warnings.push(format!(
                     "{model}: its deploy tag names {service:?}, which is no service in the catalog (give a service's id or its exact name); no deploys edge was made"
@@ -62,6 +70,25 @@ impl Catalog {
         }
         let ids: Vec<String> = import.assets.iter().map(|a| a.id.clone()).collect();
         let stored = self.load_assets(ids).await?;
+        // A deploys edge an earlier import made from a tag that is gone now
+        // goes (edges from Kubernetes manifests are not the import's).
+        let mut drop_edges = Vec::new();
+        for a in import
+            .assets
+            .iter_mut()
+            .filter(|a| a.kind == AssetKind::Model)
+        {
+            let now: BTreeSet<String> = targets.remove(&a.id).unwrap_or_default();
+            let before: Vec<String> = stored
+                .get(&a.id)
+                .and_then(|s| s.properties.get(DEPLOYED_TO))
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default();
+            for gone in before.iter().filter(|s| !now.contains(*s)) {
+                drop_edges.push(domain::edge::edge_id(&a.id, EdgeKind::Deploys, gone));
+            }
+            a.properties.insert(DEPLOYED_TO.into(), json!(now));
+        }
         let assets: Vec<domain::Asset> = import
             .assets
             .into_iter()
@@ -108,6 +135,7 @@ impl Catalog {
                 audit,
                 Extras {
                     runs,
+                    drop_edges,
                     ..Default::default()
                 },
             )

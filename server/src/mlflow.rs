@@ -25,6 +25,9 @@ use serde_json::{json, Value};
 const PAGE: u32 = 1000;
 /// Experiments per `runs/search` call.
 const EXPERIMENTS_PER_SEARCH: usize = 100;
+/// How far before the cursor runs that ended are looked for: a run's times
+/// come from the machine that ran it, not from the registry's clock.
+const RUN_CLOCK_MARGIN_MS: i64 = 15 * 60 * 1000;
 
 /// What to import, from the CLI or `POST /api/v1/import/mlflow`.
 #[derive(Debug, Clone, Default, Deserialize, clap::Args)]
@@ -41,7 +44,7 @@ pub struct MlflowArgs {
     /// Only what changed at or after this time (RFC 3339, or epoch
     /// milliseconds); by default, since the last import from this server.
     #[arg(long)]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text_or_number")]
     pub since: Option<String>,
     /// The namespace of the assets made from MLflow's models, experiments
     /// and runs (default `mlflow://HOST:PORT` of the URL); on the command
@@ -49,6 +52,20 @@ pub struct MlflowArgs {
     #[arg(skip)]
     #[serde(default)]
     pub namespace: Option<String>,
+}
+
+/// `since` as JSON text or a number (epoch milliseconds).
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(other) => {
+            return Err(serde::de::Error::custom(format!(
+                "expected an RFC 3339 time or epoch milliseconds, not {other}"
+            )))
+        }
+    })
 }
 
 /// The tracking URL, checked, without a trailing slash.
@@ -65,6 +82,14 @@ fn base_url(args: &MlflowArgs) -> Result<String, ValidationError> {
         .ok_or_else(|| ValidationError::new("url", "must start with http:// or https://"))?;
     if rest.is_empty() || rest.starts_with('/') || url.chars().any(char::is_whitespace) {
         return Err(ValidationError::new("url", "names no host"));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        // It would end up in asset ids and links that anyone can read.
+        return Err(ValidationError::new(
+            "url",
+            "carries credentials; give them as MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, in mlgraph's environment",
+        ));
     }
     Ok(url.trim_end_matches('/').to_string())
 }
@@ -109,6 +134,19 @@ impl Mlflow {
         })
     }
 
+    /// Adds the credentials MLflow's own clients take from the
+    /// environment: a bearer token, or a user name and password.
+    fn authorize(req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(token) = var("MLFLOW_TRACKING_TOKEN") {
+            req.bearer_auth(token)
+        } else if let Some(user) = var("MLFLOW_TRACKING_USERNAME") {
+            req.basic_auth(user, var("MLFLOW_TRACKING_PASSWORD"))
+        } else {
+            req
+        }
+    }
+
     /// Calls `/api/2.0/mlflow/{path}`; a 404 is `None`, any other error
     /// names MLflow's error code and message.
     async fn call(
@@ -128,7 +166,7 @@ impl Mlflow {
                 .header("content-type", "application/json")
                 .body(body)
         };
-        let resp = req
+        let resp = Self::authorize(req)
             .send()
             .await
             .with_context(|| format!("MLflow at {} did not answer {path}", self.base))?;
@@ -266,11 +304,11 @@ impl Mlflow {
         Ok(v.and_then(|v| v["artifact_uri"].as_str().map(str::to_string)))
     }
 
-    /// The runs of `experiments` that ended at or after `since`.
-    async fn ended_since(
+    /// The ids of the runs of `experiments` that `filter` selects.
+    async fn runs_where(
         &self,
         experiments: &[String],
-        since: i64,
+        filter: &str,
     ) -> anyhow::Result<BTreeSet<String>> {
         let mut out = BTreeSet::new();
         for chunk in experiments.chunks(EXPERIMENTS_PER_SEARCH) {
@@ -282,7 +320,7 @@ impl Mlflow {
                     &[],
                     json!({
                         "experiment_ids": chunk,
-                        "filter": format!("attributes.end_time >= {since}"),
+                        "filter": filter,
                         "run_view_type": "ALL",
                     }),
                 )
@@ -296,9 +334,8 @@ impl Mlflow {
 /// What was read, and where the next import starts.
 pub struct Read {
     pub snapshot: Snapshot,
-    /// Just after the newest time MLflow reported among what was read.
+    /// Just after the newest time the registry reported.
     pub cursor: Option<i64>,
-    pub since: Option<i64>,
 }
 
 /// Reads what changed since `since` (everything when `None`).
@@ -335,102 +372,91 @@ async fn read(
         }
         Some(ids)
     };
+    // Runs whose versions must be read again although the registry did not
+    // change: those still running (their state and metrics will change),
+    // and those that ended since (with a margin for clocks: a run's times
+    // are its client's; reading one again changes nothing).
+    let searched: Vec<String> = match &selected {
+        Some(s) => s.iter().cloned().collect(),
+        None => experiments.keys().cloned().collect(),
+    };
+    let mut moved: BTreeSet<String> = api
+        .runs_where(&searched, "attributes.status = 'RUNNING'")
+        .await?;
+    if let Some(t) = since {
+        let filter = format!("attributes.end_time >= {}", t - RUN_CLOCK_MARGIN_MS);
+        moved.extend(api.runs_where(&searched, &filter).await?);
+    }
+    // The cursor is the registry's clock only.
     let mut cursor: Option<i64> = None;
-    let mut bump = |t: Option<i64>| {
-        if let Some(t) = t {
-            cursor = Some(cursor.map_or(t, |c: i64| c.max(t)));
-        }
-    };
-    let ended: BTreeSet<String> = match since {
-        Some(t) => {
-            let ids: Vec<String> = match &selected {
-                Some(s) => s.iter().cloned().collect(),
-                None => experiments.keys().cloned().collect(),
-            };
-            api.ended_since(&ids, t).await?
-        }
-        None => BTreeSet::new(),
-    };
     let models = api.registered_models().await?;
-    let mut versions = Vec::new();
-    let mut light: Vec<ModelVersion> = Vec::new();
-    let mut runs: HashMap<String, Option<Run>> = HashMap::new();
+    let mut listed: Vec<ModelVersion> = Vec::new();
     for m in &models {
-        bump(m.last_updated_timestamp);
-        let model_changed = since.is_none_or(|t| m.last_updated_timestamp.unwrap_or(i64::MAX) >= t);
+        cursor = cursor.max(m.last_updated_timestamp);
         for v in api.versions(&m.name).await? {
-            bump(v.last_updated_timestamp);
-            let run_id = v.run_id.clone().filter(|r| !r.is_empty());
-            let changed = model_changed
-                || since.is_none_or(|t| v.last_updated_timestamp.unwrap_or(i64::MAX) >= t)
-                || run_id.as_ref().is_some_and(|r| ended.contains(r));
-            if !changed {
-                // Its aliases, stage and tags may still have moved: MLflow
-                // sets an alias without a timestamp.
-                light.push(v);
-                continue;
-            }
-            let run = match &run_id {
-                Some(id) => {
-                    if !runs.contains_key(id) {
-                        let r = api.run(id).await?;
-                        runs.insert(id.clone(), r);
-                    }
-                    runs[id].clone()
-                }
-                None => None,
-            };
-            if let Some(sel) = &selected {
-                if !run
-                    .as_ref()
-                    .is_some_and(|r| sel.contains(&r.info.experiment_id))
-                {
-                    continue;
-                }
-            }
-            if let Some(r) = &run {
-                bump(r.info.end_time);
-            }
-            let storage_uri = if v.status.as_deref().is_none_or(|s| s == "READY") {
-                api.download_uri(&v.name, &v.version).await?
-            } else {
-                None
-            };
-            versions.push(VersionRead {
-                version: v,
-                changed: true,
-                run,
-                storage_uri,
-            });
+            cursor = cursor.max(v.last_updated_timestamp);
+            listed.push(v);
         }
     }
-    // With --experiment, an unchanged version is brought up to date only
-    // if an earlier import took it (its run's experiment is not read).
-    let keep: BTreeSet<String> = if selected.is_some() {
-        let ids: Vec<String> = light
-            .iter()
-            .map(|v| domain::mlflow::model_id(namespace, &v.name, &v.version))
-            .collect();
-        let missing: BTreeSet<String> = catalog
-            .missing_assets(ids.clone())
-            .await?
-            .into_iter()
-            .collect();
-        ids.into_iter().filter(|id| !missing.contains(id)).collect()
-    } else {
-        BTreeSet::new()
-    };
-    for v in light {
-        if selected.is_none()
-            || keep.contains(&domain::mlflow::model_id(namespace, &v.name, &v.version))
-        {
+    // A version not in the catalog yet is read in full whatever its time
+    // (an earlier import may have been limited to other experiments).
+    let ids: Vec<String> = listed
+        .iter()
+        .map(|v| domain::mlflow::model_id(namespace, &v.name, &v.version))
+        .collect();
+    let missing: BTreeSet<String> = catalog
+        .missing_assets(ids.clone())
+        .await?
+        .into_iter()
+        .collect();
+    let mut versions = Vec::new();
+    let mut runs: HashMap<String, Option<Run>> = HashMap::new();
+    for (v, id) in listed.into_iter().zip(ids) {
+        let run_id = v.run_id.clone().filter(|r| !r.is_empty());
+        let changed = missing.contains(&id)
+            || since.is_none_or(|t| v.last_updated_timestamp.unwrap_or(i64::MAX) >= t)
+            || run_id.as_ref().is_some_and(|r| moved.contains(r));
+        if !changed {
+            // Its aliases, stage and tags may still have moved: MLflow
+            // sets an alias without a timestamp. With --experiment, only
+            // a version an earlier import took (it is stored) is here.
             versions.push(VersionRead {
                 version: v,
                 changed: false,
                 run: None,
                 storage_uri: None,
             });
+            continue;
         }
+        let run = match &run_id {
+            Some(id) => {
+                if !runs.contains_key(id) {
+                    let r = api.run(id).await?;
+                    runs.insert(id.clone(), r);
+                }
+                runs[id].clone()
+            }
+            None => None,
+        };
+        if let Some(sel) = &selected {
+            if !run
+                .as_ref()
+                .is_some_and(|r| sel.contains(&r.info.experiment_id))
+            {
+                continue;
+            }
+        }
+        let storage_uri = if v.status.as_deref().is_none_or(|s| s == "READY") {
+            api.download_uri(&v.name, &v.version).await?
+        } else {
+            None
+        };
+        versions.push(VersionRead {
+            version: v,
+            changed: true,
+            run,
+            storage_uri,
+        });
     }
     Ok(Read {
         snapshot: Snapshot {
@@ -441,7 +467,6 @@ async fn read(
             versions,
         },
         cursor: cursor.map(|c| c + 1),
-        since,
     })
 }
 
@@ -479,7 +504,10 @@ pub async fn import(
         .await
         .map_err(|e| match e.downcast::<ValidationError>() {
             Ok(v) => ImportError::Invalid(v),
-            Err(e) => ImportError::Source(e.to_string()),
+            Err(e) => match e.downcast::<catalog::CatalogError>() {
+                Ok(c) => ImportError::Catalog(c),
+                Err(e) => ImportError::Source(e.to_string()),
+            },
         });
     let read = match read {
         Ok(r) => r,
@@ -498,9 +526,13 @@ pub async fn import(
     };
     let plan = domain::mlflow::plan(&read.snapshot);
     let out = catalog.import_mlflow(plan, &source, by).await?;
-    // Only after the import committed: a failed one is read again.
-    if let Some(c) = read.cursor.max(read.since) {
-        catalog.set_import_cursor(&namespace, c).await?;
+    // Only after the import committed (a failed one is read again), and
+    // only for a whole import: one limited to some experiments, or to a
+    // time the caller chose, must not hide the rest from the next one.
+    if args.experiments.is_empty() && args.since.is_none() {
+        if let Some(c) = read.cursor {
+            catalog.set_import_cursor(&namespace, c).await?;
+        }
     }
     Ok(out)
 }
@@ -563,6 +595,13 @@ mod tests {
         assert_eq!(base_url(&MlflowArgs::default()).unwrap_err().field, "url");
         assert_eq!(base_url(&args("ftp://h")).unwrap_err().field, "url");
         assert_eq!(base_url(&args("http://")).unwrap_err().field, "url");
+        assert_eq!(
+            base_url(&args("http://u:p@h:5000")).unwrap_err().field,
+            "url"
+        );
+        let v: MlflowArgs =
+            serde_json::from_str(r#"{"url": "http://h", "since": 1733400000000}"#).unwrap();
+        assert_eq!(v.since.as_deref(), Some("1733400000000"));
         assert_eq!(default_namespace("http://h:5000/ml"), "mlflow://h:5000/ml");
         assert_eq!(parse_since("1733400000000").unwrap(), 1_733_400_000_000);
         assert_eq!(

@@ -189,11 +189,9 @@ impl Builder {
                     .properties
                     .insert("mlflow.artifact_location".into(), json!(loc));
             }
-            if !e.tags.is_empty() {
-                workflow
-                    .properties
-                    .insert("mlflow.tags".into(), pairs(&e.tags));
-            }
+            workflow
+                .properties
+                .insert("mlflow.tags".into(), pairs(&e.tags));
         }
         self.asset(workflow);
         self.edge(&wf, EdgeKind::Writes, model);
@@ -418,11 +416,13 @@ fn model_asset(s: &Snapshot, registered: Option<&RegisteredModel>, v: &VersionRe
         .filter(|d| !d.trim().is_empty())
         .or_else(|| registered.and_then(|r| r.description.clone()))
         .unwrap_or_default();
-    a.owners = owner(
-        mv.user_id
-            .as_deref()
-            .or(v.run.as_ref().and_then(|r| r.info.user_id.as_deref())),
-    );
+    a.owners = owner(mv.user_id.as_deref())
+        .into_iter()
+        .chain(owner(
+            v.run.as_ref().and_then(|r| r.info.user_id.as_deref()),
+        ))
+        .take(1)
+        .collect();
     let aliases: Vec<String> = registered
         .map(|r| {
             r.aliases
@@ -460,9 +460,11 @@ fn model_asset(s: &Snapshot, registered: Option<&RegisteredModel>, v: &VersionRe
     p.insert("mlflow.aliases".into(), json!(aliases));
     p.insert("mlflow.stage".into(), json!(stage_text));
     p.insert("mlflow.tags".into(), pairs(&mv.tags));
-    if let Some(r) = registered.filter(|r| !r.tags.is_empty()) {
-        p.insert("mlflow.model_tags".into(), pairs(&r.tags));
-    }
+    // Written even when empty, so that a removed tag goes.
+    p.insert(
+        "mlflow.model_tags".into(),
+        pairs(registered.map_or(&[][..], |r| &r.tags)),
+    );
     p.insert(OWN_TAGS.into(), json!(own));
     for (key, value) in [
         ("mlflow.source", mv.source.as_ref()),
@@ -496,8 +498,8 @@ fn model_asset(s: &Snapshot, registered: Option<&RegisteredModel>, v: &VersionRe
 /// `next` over what is stored: properties that other sources (or earlier
 /// reads of the run) added are kept, the import's own keys win; the tags
 /// an earlier import gave (its aliases and stage) are replaced by this
-/// import's, and others' tags, owners, description and columns are kept
-/// where the import has none.
+/// import's, and others' tags stay; owners and description are kept where
+/// the import has none, and stored columns always.
 pub fn merge(stored: Option<&Asset>, mut next: Asset) -> Asset {
     let Some(old) = stored else {
         return next;
@@ -536,7 +538,9 @@ pub fn merge(stored: Option<&Asset>, mut next: Asset) -> Asset {
     if next.description.is_empty() {
         next.description = old.description.clone();
     }
-    if next.schema.is_empty() {
+    if !old.schema.is_empty() {
+        // Columns another source gave (types in the warehouse's words,
+        // descriptions) stay; MLflow's fill only a dataset without any.
         next.schema = old.schema.clone();
     }
     if next.domain.is_none() {

@@ -39,6 +39,10 @@ pub fn located(uri: &str) -> Option<(String, String)> {
     if uri.starts_with('/') {
         return Some(("file".to_string(), uri.to_string()));
     }
+    if let Some(path) = uri.strip_prefix("dbfs:/").filter(|p| !p.starts_with('/')) {
+        // Databricks' short form, dbfs:/path.
+        return Some(("dbfs".to_string(), format!("/{path}")));
+    }
     let (scheme, rest) = uri.split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
     if scheme == "file" {

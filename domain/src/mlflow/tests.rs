@@ -192,6 +192,10 @@ fn sources_are_named_as_openlineage_names_them() {
             Some(("hdfs://nn:8020", "/warehouse/t")),
         ),
         ("/data/wine.csv", Some(("file", "/data/wine.csv"))),
+        (
+            "dbfs:/mnt/wine.parquet",
+            Some(("dbfs", "/mnt/wine.parquet")),
+        ),
         ("file:///data/wine.csv", Some(("file", "/data/wine.csv"))),
         ("https://example.com/wine.csv", None),
         ("mlflow-artifacts:/1/x", None),
@@ -256,7 +260,9 @@ fn a_moved_alias_leaves_the_old_version_and_other_tags_stay() {
     let mut next = table.clone();
     next.tags = vec![];
     next.schema = vec![];
+    next.schema = vec![crate::asset::Field::new("acidity", "double", true)];
     let merged = merge(Some(&table), next);
     assert_eq!(merged.tags, vec!["gold"]);
-    assert_eq!(merged.schema.len(), 2);
+    // The stored columns win over MLflow's.
+    assert_eq!(merged.schema, table.schema);
 }

@@ -282,6 +282,15 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
             &[Admin],
             false,
         ),
+        // MLflow: the server fetches the URL it is given, so
+        // administrators only; this one is no http URL, so nothing is read.
+        (
+            "POST",
+            "/api/v1/import/mlflow".into(),
+            Some(json!({"url": "ftp://nowhere"})),
+            &[Admin],
+            false,
+        ),
         // Malformed (one id is no asset id), so nothing is merged.
         (
             "POST",
