@@ -4,6 +4,12 @@
 // Leptos view types nest deeply; the asset page needs more than the default.
 #![recursion_limit = "256"]
 
+/// mimalloc instead of glibc's allocator: a bulk load spent a quarter of
+/// its time in glibc's malloc and free (SurrealDB allocates per field,
+/// per index entry and per key); see docs/PERFORMANCE.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod access;
 #[cfg(test)]
 mod access_tests;
