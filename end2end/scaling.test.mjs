@@ -29,9 +29,9 @@ test('preview round-robin against power of two choices, then apply', { skip: !pa
   await p.waitForFunction(() => performance.getEntriesByType('resource').some((r) => r.name.endsWith('.wasm')));
   await p.waitForSelector('[data-testid=policy-load-balancer]');
   assert.match(await p.textContent('[data-testid=policy-load-balancer]'), /round/i);
-  // Hydration may finish after the first paint: retry the choice until
-  // the editor's diff shows it.
-  for (let i = 0; i < 40; i++) {
+  // Hydration may finish after the first paint (on a loaded machine, many
+  // seconds later): retry the choice until the editor's diff shows it.
+  for (let i = 0; i < 160; i++) {
     await p.selectOption('[data-testid=load-balancer]', 'power-of-two');
     if ((await p.textContent('[data-testid=policy-diff]')).includes('power-of-two')) break;
     await p.waitForTimeout(250);

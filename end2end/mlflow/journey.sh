@@ -100,6 +100,10 @@ assert kinds == ["evaluation", "service"], kinds
 evaluation = next(n for n in down["nodes"] if n["kind"] == "evaluation")
 assert abs(get("/api/v1/assets/" + q(evaluation["id"]))["properties"]["metric.rmse"] - 0.6) < 1e-9
 
+# The experiment's workflow shows its latest run's parameters.
+wf = get("/api/v1/assets/" + q(aid("workflow", ns, "wine")))
+assert wf["properties"]["mlflow.latest_run_params"] == {"alpha": "0.1"}, wf["properties"]
+
 # The experiment's run history, as Marquez clients read it.
 runs = get("/api/v1/namespaces/" + q(ns) + "/jobs/wine/runs")
 assert runs["totalCount"] == 2 and {r["state"] for r in runs["runs"]} == {"COMPLETED"}, runs

@@ -148,6 +148,8 @@ struct Builder {
     runs: BTreeMap<String, RunRecord>,
     deploys: BTreeSet<(String, String)>,
     warnings: BTreeSet<String>,
+    /// Per workflow, the (start time, id) of its latest run read.
+    latest: BTreeMap<String, (i64, String)>,
 }
 
 impl Builder {
@@ -195,6 +197,18 @@ impl Builder {
         }
         self.asset(workflow);
         self.edge(&wf, EdgeKind::Writes, model);
+        // The workflow shows the parameters of its latest run read (each
+        // run's own are in its history, and on the versions it produced).
+        let key = (info.start_time.unwrap_or(i64::MIN), info.run_id.clone());
+        if self.latest.get(&wf).is_none_or(|k| *k < key) {
+            self.latest.insert(wf.clone(), key);
+            if let Some(w) = self.assets.get_mut(&wf) {
+                w.properties
+                    .insert("mlflow.latest_run_id".into(), json!(info.run_id));
+                w.properties
+                    .insert("mlflow.latest_run_params".into(), pairs(&run.data.params));
+            }
+        }
 
         let run_name = info.run_name.clone().unwrap_or_default();
         self.runs

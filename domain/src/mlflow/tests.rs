@@ -164,6 +164,16 @@ fn versions_runs_datasets_and_metrics_become_one_lineage() {
     }
     assert_eq!(p.deploys, vec![(v2.clone(), "wine-api".to_string())]);
 
+    let w = asset(&p, &wf);
+    assert_eq!(
+        w.properties["mlflow.latest_run_params"],
+        json!({"alpha": "0.5"})
+    );
+    assert_eq!(
+        w.properties["mlflow.latest_run_id"],
+        json!("8a1c0ffee0000000000000000000beef")
+    );
+
     let r = &p.runs[0];
     assert_eq!(r.job, wf);
     assert_eq!(r.state, "COMPLETE");
