@@ -169,6 +169,12 @@ pub(crate) struct SearchIndex {
     on_disk: bool,
     /// Facet counts over the whole catalog, per searcher generation.
     pub(crate) all_counts: super::AllCounts,
+    /// Searches that may run at once: one per core. More would only share
+    /// the cores, so that a search matching most of the catalog, slowed by
+    /// every other search beside it, answers last; queued, each search
+    /// waits for those ahead of it and then runs at full speed (as
+    /// Lucene-based servers size their search thread pools).
+    pub(crate) searching: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// One change to the index.
@@ -231,6 +237,9 @@ impl SearchIndex {
             replay: Mutex::new(None),
             on_disk: dir.is_some(),
             all_counts: Default::default(),
+            searching: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         };
         Ok((s, current))
     }

@@ -113,9 +113,21 @@ impl Catalog {
         }
         let index = self.search.clone();
         let (query, cursor) = (q.clone(), after);
-        let found = tokio::task::spawn_blocking(move || index.find(&query, cursor.as_deref()))
+        // The permit goes with the blocking task: a caller that gives up
+        // does not free the core its search still runs on.
+        let permit = self
+            .search
+            .searching
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(|e| CatalogError::Corrupt(format!("search: {e}")))??;
+            .map_err(|e| CatalogError::Corrupt(format!("search: {e}")))?;
+        let found = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            index.find(&query, cursor.as_deref())
+        })
+        .await
+        .map_err(|e| CatalogError::Corrupt(format!("search: {e}")))??;
         let mut assets = self.load_assets(found.ids.clone()).await?;
         // An asset deleted since the index answered is left out.
         let items = found
