@@ -45,18 +45,16 @@ impl Catalog {
         target: Option<&str>,
         limit: usize,
     ) -> Result<Vec<AuditRecord>> {
-        let mut res = self
-            .db
-            .query(
-                "SELECT at, actor, action, target, detail FROM audit
-                   WHERE ($actor = NONE OR actor = $actor) AND ($target = NONE OR target = $target)
-                   ORDER BY at DESC LIMIT $limit",
-            )
-            .bind(("actor", actor.map(str::to_string)))
-            .bind(("target", target.map(str::to_string)))
-            .bind(("limit", limit))
-            .await?;
-        let rows: Vec<Value> = res.take(0)?;
+        const AUDIT: crate::newest::RecentQuery = crate::newest::RecentQuery {
+            table: "audit",
+            columns: "at, actor, action, target, detail",
+            filter: "($actor = NONE OR actor = $actor) AND ($target = NONE OR target = $target)",
+        };
+        let binds = [
+            ("actor", actor.map(str::to_string)),
+            ("target", target.map(str::to_string)),
+        ];
+        let rows = self.recent(&AUDIT, &binds, limit).await?;
         rows.into_iter()
             .map(|r| {
                 serde_json::from_value(r)

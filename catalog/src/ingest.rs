@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::audit::Audit;
 use crate::error::{first_real_error, CatalogError, Result};
+use crate::newest::RecentQuery;
 use crate::write::{Extras, LabelledEdge};
 use crate::Catalog;
 
@@ -245,17 +246,24 @@ impl Catalog {
             .db
             .query(
                 "SELECT source, count(ok = true) AS accepted, count(ok = false) AS rejected, <string> time::max(at) AS last_at
-                   FROM ingest_event GROUP BY source;
-                 SELECT <string> at AS at, source, kind, summary, ok, problems FROM ingest_event
-                   WHERE $source = NONE OR source = $source ORDER BY at DESC LIMIT 50;
-                 SELECT <string> at AS at, source, kind, summary, ok, problems FROM ingest_event
-                   WHERE ok = false AND ($source = NONE OR source = $source) ORDER BY at DESC LIMIT 50;",
+                   FROM ingest_event GROUP BY source;",
             )
-            .bind(("source", source.map(str::to_string)))
             .await?;
         let sources: Vec<Value> = res.take(0)?;
-        let recent: Vec<Value> = res.take(1)?;
-        let rejections: Vec<Value> = res.take(2)?;
+        const COLUMNS: &str = "<string> at AS at, source, kind, summary, ok, problems";
+        const RECENT: RecentQuery = RecentQuery {
+            table: "ingest_event",
+            columns: COLUMNS,
+            filter: "$source = NONE OR source = $source",
+        };
+        const REJECTED: RecentQuery = RecentQuery {
+            table: "ingest_event",
+            columns: COLUMNS,
+            filter: "ok = false AND ($source = NONE OR source = $source)",
+        };
+        let binds = [("source", source.map(str::to_string))];
+        let recent = self.recent(&RECENT, &binds, 50).await?;
+        let rejections = self.recent(&REJECTED, &binds, 50).await?;
         let parse = |rows: Vec<Value>| -> Result<Vec<IngestEventRow>> {
             rows.into_iter()
                 .map(|r| {
