@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use crate::audit::Audit;
 use crate::error::{first_real_error, CatalogError, Result};
 use crate::follow::GraphOp;
-use crate::write::{stored_doc, strip_nulls, upsert_edges};
+use crate::write::{stored_doc, upsert_edges};
 use crate::Catalog;
 
 const ADD_ALIAS: &str = concat!(
@@ -33,12 +33,13 @@ FOR $k IN $drop_edges { DELETE type::record('edge', $k); };
 "#,
     upsert_edges!(),
     r#"IF $target_changed {
-    UPSERT type::record('asset', $to) CONTENT $target_doc;
-    CREATE asset_version SET asset = $to, version = $target_doc.version, by = $by, changes = $target_changes, snapshot = $target_doc;
+    LET $target = type::record('asset', $to);
+    UPSERT $target CONTENT object::extend($target_doc, { created_at: $target.created_at ?? time::now(), updated_at: time::now() });
+    CREATE asset_version SET asset = $to, version = $target_doc.version, by = $by, changes = $target_changes, snapshot = $target_doc, at = time::now();
 };
 IF $from_expected > 0 {
     DELETE type::record('asset', $from);
-    CREATE asset_version SET asset = $from, version = $from_expected + 1, by = $by, changes = ['merged into ' + $to], snapshot = $from_doc;
+    CREATE asset_version SET asset = $from, version = $from_expected + 1, by = $by, changes = ['merged into ' + $to], snapshot = $from_doc, at = time::now();
 };
 UPDATE run SET job = $to WHERE job = $from;
 UPDATE asset_alias SET target = $to WHERE target = $from;
@@ -110,13 +111,10 @@ impl Catalog {
             }
             None => json!({}),
         };
-        let edge_rows: Vec<Value> = moved
+        let now = crate::rows::Datetime::now();
+        let edge_rows = moved
             .iter()
-            .map(|e| {
-                let mut cols = serde_json::to_value(&e.columns).unwrap_or_default();
-                strip_nulls(&mut cols);
-                json!({"key": e.id, "from": e.from, "to": e.to, "kind": e.kind.as_str(), "columns": cols})
-            })
+            .map(|e| crate::rows::edge_row(e, &now))
             .collect();
         let audit = Audit::new(
             "alias.add",
@@ -134,7 +132,7 @@ impl Catalog {
                 "drop_edges",
                 old_edges.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
             ))
-            .bind(("edges", Value::Array(edge_rows)))
+            .bind(("edges", crate::rows::rows(edge_rows)))
             .bind(("target_changed", target_changes.is_some()))
             .bind((
                 "target_changes",

@@ -24,6 +24,7 @@ mod ingest;
 mod mlflow;
 mod newest;
 mod outbox;
+mod rows;
 mod scaling;
 mod schema;
 mod search;

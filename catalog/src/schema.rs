@@ -3,8 +3,9 @@
 use crate::store::Store;
 use crate::Result;
 
-/// Every definition uses `IF NOT EXISTS`, so applying the schema to an
-/// existing database changes nothing. A later change to a definition needs
+/// Every definition uses `IF NOT EXISTS` (or, for the three tables that
+/// became SCHEMALESS, `OVERWRITE` with the same result each time), so
+/// applying the schema to an existing database changes nothing. A later change to a definition needs
 /// an `OVERWRITE` step here, in order, never an edit of an old line. What
 /// is no longer needed is removed with `REMOVE … IF EXISTS` (see the end
 /// of the asset table): search moved to the search index, so the full-text
@@ -12,21 +13,30 @@ use crate::Result;
 /// reads assets by name.
 const SCHEMA: &str = r#"
 
-DEFINE TABLE IF NOT EXISTS asset SCHEMAFULL;
-DEFINE FIELD IF NOT EXISTS key ON asset TYPE string;
-DEFINE FIELD IF NOT EXISTS kind ON asset TYPE string ASSERT $value INSIDE ['dataset', 'feature', 'model', 'evaluation', 'workflow', 'service', 'application'];
-DEFINE FIELD IF NOT EXISTS namespace ON asset TYPE string;
-DEFINE FIELD IF NOT EXISTS name ON asset TYPE string;
-DEFINE FIELD IF NOT EXISTS description ON asset TYPE string DEFAULT '';
-DEFINE FIELD IF NOT EXISTS owners ON asset TYPE array<string> DEFAULT [];
-DEFINE FIELD IF NOT EXISTS tags ON asset TYPE array<string> DEFAULT [];
-DEFINE FIELD IF NOT EXISTS domain ON asset TYPE option<string>;
-DEFINE FIELD IF NOT EXISTS schema ON asset TYPE array<object> FLEXIBLE DEFAULT [];
-DEFINE FIELD IF NOT EXISTS properties ON asset TYPE object FLEXIBLE DEFAULT {};
-DEFINE FIELD IF NOT EXISTS version ON asset TYPE int;
-DEFINE FIELD OVERWRITE search_text ON asset TYPE option<string>;
-DEFINE FIELD IF NOT EXISTS created_at ON asset TYPE datetime VALUE $before ?? time::now();
-DEFINE FIELD IF NOT EXISTS updated_at ON asset TYPE datetime VALUE time::now();
+-- The three tables that bulk loads write have no field definitions:
+-- SurrealDB evaluates each definition for each record, which cost a
+-- quarter of a load. The writers validate every row (domain's checks) and
+-- set the times themselves (catalog/src/rows.rs). Edges are a plain table
+-- whose `in` and `out` are record links: a relation table also writes four
+-- graph pointers per edge, and that was half of an edge's cost, for
+-- traversals that the lineage index answers instead. These overwrite the
+-- earlier SCHEMAFULL and RELATION definitions of an existing store; the
+-- rows stay as they are.
+DEFINE TABLE OVERWRITE asset TYPE NORMAL SCHEMALESS;
+REMOVE FIELD IF EXISTS key ON asset;
+REMOVE FIELD IF EXISTS kind ON asset;
+REMOVE FIELD IF EXISTS namespace ON asset;
+REMOVE FIELD IF EXISTS name ON asset;
+REMOVE FIELD IF EXISTS description ON asset;
+REMOVE FIELD IF EXISTS owners ON asset;
+REMOVE FIELD IF EXISTS tags ON asset;
+REMOVE FIELD IF EXISTS domain ON asset;
+REMOVE FIELD IF EXISTS schema ON asset;
+REMOVE FIELD IF EXISTS properties ON asset;
+REMOVE FIELD IF EXISTS version ON asset;
+REMOVE FIELD IF EXISTS search_text ON asset;
+REMOVE FIELD IF EXISTS created_at ON asset;
+REMOVE FIELD IF EXISTS updated_at ON asset;
 DEFINE INDEX IF NOT EXISTS asset_key ON asset FIELDS key UNIQUE;
 DEFINE INDEX IF NOT EXISTS asset_kind ON asset FIELDS kind;
 REMOVE INDEX IF EXISTS asset_name ON asset;
@@ -35,23 +45,25 @@ REMOVE INDEX IF EXISTS asset_tags ON asset;
 REMOVE INDEX IF EXISTS asset_search ON asset;
 REMOVE ANALYZER IF EXISTS asset_text;
 
-DEFINE TABLE IF NOT EXISTS edge TYPE RELATION IN asset OUT asset ENFORCED SCHEMAFULL;
-DEFINE FIELD IF NOT EXISTS key ON edge TYPE string;
-DEFINE FIELD IF NOT EXISTS kind ON edge TYPE string ASSERT $value INSIDE ['reads', 'writes', 'derives', 'trains', 'evaluates', 'deploys', 'calls'];
-DEFINE FIELD IF NOT EXISTS columns ON edge TYPE array<object> FLEXIBLE DEFAULT [];
-DEFINE FIELD IF NOT EXISTS first_seen ON edge TYPE datetime DEFAULT time::now();
-DEFINE FIELD IF NOT EXISTS last_seen ON edge TYPE datetime VALUE time::now();
+DEFINE TABLE OVERWRITE edge TYPE NORMAL SCHEMALESS;
+REMOVE FIELD IF EXISTS in ON edge;
+REMOVE FIELD IF EXISTS out ON edge;
+REMOVE FIELD IF EXISTS key ON edge;
+REMOVE FIELD IF EXISTS kind ON edge;
+REMOVE FIELD IF EXISTS columns ON edge;
+REMOVE FIELD IF EXISTS first_seen ON edge;
+REMOVE FIELD IF EXISTS last_seen ON edge;
 DEFINE INDEX IF NOT EXISTS edge_key ON edge FIELDS key UNIQUE;
 DEFINE INDEX IF NOT EXISTS edge_in ON edge FIELDS in;
 DEFINE INDEX IF NOT EXISTS edge_out ON edge FIELDS out;
 
-DEFINE TABLE IF NOT EXISTS asset_version SCHEMAFULL;
-DEFINE FIELD IF NOT EXISTS asset ON asset_version TYPE string;
-DEFINE FIELD IF NOT EXISTS version ON asset_version TYPE int;
-DEFINE FIELD IF NOT EXISTS at ON asset_version TYPE datetime DEFAULT time::now();
-DEFINE FIELD IF NOT EXISTS by ON asset_version TYPE string;
-DEFINE FIELD IF NOT EXISTS changes ON asset_version TYPE array<string>;
-DEFINE FIELD IF NOT EXISTS snapshot ON asset_version TYPE object FLEXIBLE;
+DEFINE TABLE OVERWRITE asset_version TYPE NORMAL SCHEMALESS;
+REMOVE FIELD IF EXISTS asset ON asset_version;
+REMOVE FIELD IF EXISTS version ON asset_version;
+REMOVE FIELD IF EXISTS at ON asset_version;
+REMOVE FIELD IF EXISTS by ON asset_version;
+REMOVE FIELD IF EXISTS changes ON asset_version;
+REMOVE FIELD IF EXISTS snapshot ON asset_version;
 DEFINE INDEX IF NOT EXISTS asset_version_key ON asset_version FIELDS asset, version UNIQUE;
 
 DEFINE TABLE IF NOT EXISTS meta SCHEMAFULL;

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::audit::Audit;
 use crate::error::{first_real_error, CatalogError, Result};
 use crate::follow::GraphOp;
+use crate::rows;
 use crate::Catalog;
 
 /// What a write did.
@@ -49,17 +50,13 @@ pub(crate) struct Extras {
     pub import_at: Option<u64>,
 }
 
-/// Writes the edges in `$edges` (`key`, `from`, `to`, `kind`, `columns`),
-/// updating the mappings of those that exist: a statement that several
-/// transactions share.
+/// Writes the edges in `$edges` (rows from [`crate::rows::edge_row`]),
+/// updating the mappings and `last_seen` of those that exist: a statement
+/// that several transactions share.
 macro_rules! upsert_edges {
     () => {
         r#"IF array::len($edges) > 0 {
-    INSERT RELATION INTO edge (
-        SELECT type::record('edge', key) AS id, type::record('asset', from) AS in,
-               type::record('asset', to) AS out, key, kind, columns
-        FROM $edges
-    ) ON DUPLICATE KEY UPDATE columns = $input.columns RETURN NONE;
+    INSERT INTO edge $edges ON DUPLICATE KEY UPDATE columns = $input.columns, last_seen = $input.last_seen RETURN NONE;
 };
 "#
     };
@@ -78,8 +75,13 @@ FOR $a IN $assets {
     IF ($rid.version ?? 0) != $a.expected {
         THROW 'mlgraph-conflict: ' + $a.key + ' was changed by someone else; reload it and try again';
     };
-    IF $a.expected = 0 { CREATE $rid CONTENT $a.doc; } ELSE { UPSERT $rid CONTENT $a.doc; };
-    CREATE asset_version SET asset = $a.key, version = $a.doc.version, by = $by, changes = $a.changes, snapshot = $a.doc;
+    LET $at = time::now();
+    IF $a.expected = 0 {
+        CREATE $rid CONTENT object::extend($a.doc, { created_at: $at, updated_at: $at });
+    } ELSE {
+        UPSERT $rid CONTENT object::extend($a.doc, { created_at: $rid.created_at ?? $at, updated_at: $at });
+    };
+    CREATE asset_version SET asset = $a.key, version = $a.doc.version, by = $by, changes = $a.changes, snapshot = $a.doc, at = $at;
 };
 "#,
     upsert_edges!(),
@@ -103,7 +105,7 @@ IF ($rid.version ?? 0) != $expected {
 };
 DELETE edge WHERE in = $rid OR out = $rid;
 DELETE $rid;
-CREATE asset_version SET asset = $key, version = $expected + 1, by = $by, changes = ['deleted'], snapshot = $snapshot;
+CREATE asset_version SET asset = $key, version = $expected + 1, by = $by, changes = ['deleted'], snapshot = $snapshot, at = time::now();
 CREATE audit CONTENT $audit;
 UPSERT meta:graph SET version = (version ?? 0) + 1;
 SELECT VALUE version FROM ONLY meta:graph;
@@ -510,6 +512,7 @@ impl Catalog {
         }
 
         let nodes: Vec<GraphOp> = assets_by_id.values().map(GraphOp::node).collect();
+        let now = rows::Datetime::now();
         let mut outcome = WriteOutcome::default();
         let mut asset_ops = Vec::new();
         let (mut created, mut created_versions) = (Vec::new(), Vec::new());
@@ -550,14 +553,23 @@ impl Catalog {
                 // and with it the transaction.
                 let mut row = doc.clone();
                 row["id"] = json!(id);
-                created.push(row);
-                created_versions.push(json!({
-                    "asset": id,
-                    "version": asset.version,
-                    "by": by,
-                    "changes": changes,
-                    "snapshot": doc,
-                }));
+                created.push(rows::row(
+                    row,
+                    [
+                        ("created_at", rows::time(&now)),
+                        ("updated_at", rows::time(&now)),
+                    ],
+                ));
+                created_versions.push(rows::row(
+                    json!({
+                        "asset": id,
+                        "version": asset.version,
+                        "by": by,
+                        "changes": changes,
+                        "snapshot": doc,
+                    }),
+                    [("at", rows::time(&now))],
+                ));
                 continue;
             }
             let op = json!({
@@ -576,16 +588,10 @@ impl Catalog {
             .edge_columns(edges.iter().map(|e| e.edge.id.clone()).collect())
             .await?;
         let read_edges = started.elapsed();
-        let edge_ops: Vec<Value> = edges
+        let edge_ops: Vec<rows::Value> = edges
             .iter()
-            .filter(|LabelledEdge { edge, .. }| {
-                stored_edges.get(&edge.id) != Some(&edge.columns)
-            })
-            .map(|LabelledEdge { edge, .. }| {
-                let mut cols = serde_json::to_value(&edge.columns).unwrap_or_default();
-                strip_nulls(&mut cols);
-                json!({"key": edge.id, "from": edge.from, "to": edge.to, "kind": edge.kind.as_str(), "columns": cols})
-            })
+            .filter(|LabelledEdge { edge, .. }| stored_edges.get(&edge.id) != Some(&edge.columns))
+            .map(|LabelledEdge { edge, .. }| rows::edge_row(edge, &now))
             .collect();
         outcome.edges_written = edge_ops.len();
         if asset_ops.is_empty()
@@ -606,10 +612,10 @@ impl Catalog {
         let res = self
             .db
             .query(APPLY)
-            .bind(("created", Value::Array(created)))
-            .bind(("created_versions", Value::Array(created_versions)))
+            .bind(("created", rows::rows(created)))
+            .bind(("created_versions", rows::rows(created_versions)))
             .bind(("assets", Value::Array(asset_ops)))
-            .bind(("edges", Value::Array(edge_ops)))
+            .bind(("edges", rows::rows(edge_ops)))
             .bind(("by", by.to_string()))
             .bind(("audit", audit.row(by)))
             .bind(("audited", extras.import_at.is_none()))

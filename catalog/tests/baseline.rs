@@ -1,4 +1,4 @@
-//! SurrealDB's own recursion (the benchmark baseline) must answer what the
+//! The store's own hop-by-hop walk (the benchmark baseline) must answer what the
 //! in-memory index answers, or the comparison means nothing.
 
 use catalog::Catalog;
