@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs `mlgraph bench`: the lineage index against SurrealDB recursion and
+# Runs `mlgraph bench`: the lineage index against a hop-by-hop walk of SurrealDB's edges and
 # PostgreSQL recursive CTEs on 10k, 100k and 1M-asset power-law graphs.
 # Installs Debian's PostgreSQL if it is missing and runs a private cluster
 # on port 55432 (data in /var/tmp/mlgraph-pg), stopped again at the end.

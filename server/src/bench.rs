@@ -439,8 +439,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 })
                 .await?,
             ));
-            print_system("SurrealDB recursion", &surreal);
-            report.systems.push(("SurrealDB recursion".into(), surreal));
+            print_system("SurrealDB, hop by hop", &surreal);
+            report.systems.push(("SurrealDB, hop by hop".into(), surreal));
         }
 
         if let Some(client) = &pg {

@@ -94,7 +94,7 @@ enum Command {
         #[arg(long, default_value = "-")]
         out: String,
     },
-    /// Times lineage queries on the index, SurrealDB recursion and PostgreSQL
+    /// Times lineage queries on the index, a hop-by-hop walk of SurrealDB's edges and PostgreSQL
     /// recursive CTEs over power-law graphs (see scripts/bench.sh).
     Bench(bench::BenchArgs),
     /// Times impact analysis on generated estates (see docs/PERFORMANCE.md).
