@@ -440,7 +440,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 .await?,
             ));
             print_system("SurrealDB, hop by hop", &surreal);
-            report.systems.push(("SurrealDB, hop by hop".into(), surreal));
+            report
+                .systems
+                .push(("SurrealDB, hop by hop".into(), surreal));
         }
 
         if let Some(client) = &pg {

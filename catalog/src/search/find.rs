@@ -7,20 +7,21 @@ use std::sync::Mutex;
 
 use domain::query::{Facets, SearchQuery, FACET_VALUES};
 use tantivy::collector::sort_key::{SortBySimilarityScore, SortByString};
-use tantivy::collector::{Count, FacetCollector, FacetCounts, MultiCollector, TopDocs};
+use tantivy::collector::{Count, MultiCollector, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery,
 };
-use tantivy::schema::{Facet as TantivyFacet, Field, IndexRecordOption};
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Order, Searcher, Term};
 
+use super::facets::{Counts, FacetCounter};
 use super::index::{facet, id_of_sort, prefix, sort_value, words, SearchIndex, MAX_GRAM, MIN_GRAM};
 use crate::error::{CatalogError, Result};
 
 /// How much an exact name match outweighs any text score.
 const EXACT_BOOST: f32 = 1.0e6;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub(crate) enum Facet {
     Kind,
     Owner,
@@ -43,9 +44,6 @@ pub(crate) struct Found {
 /// searcher generation they were counted at.
 #[derive(Default)]
 pub(crate) struct AllCounts(Mutex<Option<(u64, [Counts; 3])>>);
-
-/// Each value of a facet with the number of assets that have it.
-type Counts = Vec<(String, u64)>;
 
 /// The query words that the index can match: words of two characters or
 /// more, cut to the longest indexed prefix.
@@ -145,6 +143,13 @@ impl SearchIndex {
     pub(crate) fn find(&self, q: &SearchQuery, after: Option<&str>) -> Result<Found> {
         self.refresh()?;
         let searcher = self.searcher();
+        self.facet_tables.keep_only(
+            &searcher
+                .segment_readers()
+                .iter()
+                .map(|s| s.segment_id())
+                .collect(),
+        );
         let words = query_words(&q.q);
         let cursor = after
             .map(|id| {
@@ -190,7 +195,7 @@ impl SearchIndex {
         };
         let mut shared_counts: Vec<Option<Counts>> = facet_handles
             .into_iter()
-            .map(|h| h.map(|h| facet_values(h.extract(&mut fruits))))
+            .map(|h| h.map(|h| h.extract(&mut fruits)))
             .collect();
         let mut ids = Vec::new();
         for ((_, sort), _) in page {
@@ -269,18 +274,17 @@ impl SearchIndex {
         f: Facet,
     ) -> Result<Vec<(String, u64)>> {
         let collector = self.facet_collector(searcher, f);
-        Ok(facet_values(
-            searcher.search(query, &collector).map_err(tv)?,
-        ))
+        searcher.search(query, &collector).map_err(tv)
     }
 
     /// Counts the values of facet `f`.
-    fn facet_collector(&self, searcher: &Searcher, f: Facet) -> FacetCollector {
+    fn facet_collector(&self, searcher: &Searcher, f: Facet) -> FacetCounter {
         let field = self.facet_field(f);
-        let name = searcher.schema().get_field_name(field).to_string();
-        let mut collector = FacetCollector::for_field(name);
-        collector.add_facet(TantivyFacet::root());
-        collector
+        FacetCounter {
+            tables: self.facet_tables.clone(),
+            facet: f,
+            field: searcher.schema().get_field_name(field).to_string(),
+        }
     }
 
     /// The counts of facet `f` over every asset, counted once per
@@ -301,14 +305,6 @@ impl SearchIndex {
         *self.all_counts.0.lock().expect("never poisoned") = Some((generation, all));
         Ok(mine)
     }
-}
-
-/// The values a facet collector counted, with their counts.
-fn facet_values(counts: FacetCounts) -> Counts {
-    counts
-        .get(TantivyFacet::root())
-        .filter_map(|(facet, n)| facet.to_path().last().map(|v| (v.to_string(), n)))
-        .collect()
 }
 
 /// What a facet shows: the values that contain `fq` (ignoring case), the

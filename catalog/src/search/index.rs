@@ -169,6 +169,8 @@ pub(crate) struct SearchIndex {
     on_disk: bool,
     /// Facet counts over the whole catalog, per searcher generation.
     pub(crate) all_counts: super::AllCounts,
+    /// Each live segment's facet values, read once (see `facets.rs`).
+    pub(crate) facet_tables: std::sync::Arc<super::facets::FacetTables>,
     /// Searches that may run at once: one per core. More would only share
     /// the cores, so that a search matching most of the catalog, slowed by
     /// every other search beside it, answers last; queued, each search
@@ -237,6 +239,7 @@ impl SearchIndex {
             replay: Mutex::new(None),
             on_disk: dir.is_some(),
             all_counts: Default::default(),
+            facet_tables: Default::default(),
             searching: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),

@@ -4,6 +4,7 @@
 //! ([`index`]) answers which assets and in what order; the store then
 //! reads just the page's assets.
 
+mod facets;
 mod find;
 mod index;
 
