@@ -103,7 +103,9 @@ test('a listing continues by cursor, and facet values can be filtered', async ()
   assert.ok(afterNames[0] >= firstNames[firstNames.length - 1], `name order: ${firstNames.at(-1)} then ${afterNames[0]}`);
   await Promise.all([p.waitForURL(/after=/), p.click('a.pager-btn[rel=next]')]);
   await Promise.all([p.waitForURL((u) => !u.search.includes('after=')), p.click('a.pager-btn:text-is("« First page")')]);
-  // Facet values: the filter narrows the owner and tag lists.
+  // Facet values: the filter narrows the owner and tag lists. The URL
+  // changes before the first page has rendered, so wait for its facets.
+  await p.waitForFunction(() => document.querySelectorAll('a.facet[data-facet=owner]').length > 1, null, { timeout: 10000 }).catch(() => {});
   const owners = await p.$$eval('a.facet[data-facet=owner]', (as) => as.map((a) => a.dataset.value));
   assert.ok(owners.length > 1, `owners: ${owners}`);
   const pick = owners[0];

@@ -13,6 +13,7 @@
 # byte, total time, RSS); and `mlgraph bench-impact` (impact analysis and
 # `Catalog::impact` over the 20 most-reached columns at 10k and 100k).
 # Usage: bash scripts/bench-scale.sh [--sizes 100000,1000000] [--queries 200]
+#   [--edges-per-asset 5] (the demo shape has about 2.4 edges per asset)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH" LEPTOS_OUTPUT_NAME=mlgraph

@@ -43,6 +43,47 @@ pub struct SearchBenchArgs {
     /// Where to write the results as JSON.
     #[arg(long)]
     json: Option<String>,
+    /// Edges per asset: the demo's shape has about 2.4; a larger number
+    /// adds `derives` edges between random datasets and features (earlier
+    /// to later, so the graph stays acyclic) until there are that many.
+    #[arg(long)]
+    edges_per_asset: Option<f64>,
+}
+
+/// Adds `derives` edges between random datasets and features of `estate`
+/// until it has `per_asset` edges per asset.
+fn densify(estate: &mut domain::demo::Estate, per_asset: f64, seed: u64) {
+    use domain::{AssetKind, Edge, EdgeKind};
+    let want = (per_asset * estate.assets.len() as f64) as usize;
+    let ends: Vec<usize> = (0..estate.assets.len())
+        .filter(|&i| {
+            matches!(
+                estate.assets[i].kind,
+                AssetKind::Dataset | AssetKind::Feature
+            )
+        })
+        .collect();
+    if ends.len() < 2 {
+        return;
+    }
+    let mut ids: std::collections::HashSet<String> =
+        estate.edges.iter().map(|e| e.id.clone()).collect();
+    let mut rng = Rng::new(seed ^ 0x5eed);
+    while estate.edges.len() < want {
+        let (a, b) = (rng.below(ends.len()), rng.below(ends.len()));
+        if a == b {
+            continue;
+        }
+        let (from, to) = (ends[a.min(b)], ends[a.max(b)]);
+        let e = Edge::between(
+            &estate.assets[from].id,
+            EdgeKind::Derives,
+            &estate.assets[to].id,
+        );
+        if ids.insert(e.id.clone()) {
+            estate.edges.push(e);
+        }
+    }
 }
 
 #[derive(Serialize, Debug, Default)]
@@ -169,13 +210,21 @@ pub async fn run(args: SearchBenchArgs) -> anyhow::Result<()> {
     let mut reports = Vec::new();
     for &n in &args.sizes {
         println!("== {n} assets");
-        let estate = domain::demo::generate(args.seed, n);
+        let mut estate = domain::demo::generate(args.seed, n);
+        let shape = match args.edges_per_asset {
+            Some(per_asset) => {
+                densify(&mut estate, per_asset, args.seed);
+                format!("n{n}e{per_asset}")
+            }
+            None => format!("n{n}"),
+        };
+        println!("  {} edges", estate.edges.len());
         let mut report = SizeReport {
             assets: estate.assets.len(),
             edges: estate.edges.len(),
             ..Default::default()
         };
-        let file = std::path::PathBuf::from(format!("{}/n{n}.ndjson", args.dir));
+        let file = std::path::PathBuf::from(format!("{}/{shape}.ndjson", args.dir));
         {
             let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
             crate::seed::write_ndjson(&estate, &mut w)?;
@@ -195,7 +244,7 @@ pub async fn run(args: SearchBenchArgs) -> anyhow::Result<()> {
         let pg_rows = args.postgres.is_some().then(|| estate.assets.clone());
         drop(estate);
 
-        let store = format!("{}/n{n}", args.dir);
+        let store = format!("{}/{shape}", args.dir);
         let url = format!("surrealkv://{store}");
         // A store that a previous run loaded completely is reused.
         let loaded = std::path::Path::new(&store).exists() && {
