@@ -35,11 +35,11 @@ FOR $k IN $drop_edges { DELETE type::record('edge', $k); };
     r#"IF $target_changed {
     LET $target = type::record('asset', $to);
     UPSERT $target CONTENT object::extend($target_doc, { created_at: $target.created_at ?? time::now(), updated_at: time::now() });
-    CREATE asset_version SET asset = $to, version = $target_doc.version, by = $by, changes = $target_changes, snapshot = $target_doc, at = time::now();
+    CREATE type::record('asset_version', [$to, $target_doc.version]) SET asset = $to, version = $target_doc.version, by = $by, changes = $target_changes, snapshot = $target_doc, at = time::now();
 };
 IF $from_expected > 0 {
     DELETE type::record('asset', $from);
-    CREATE asset_version SET asset = $from, version = $from_expected + 1, by = $by, changes = ['merged into ' + $to], snapshot = $from_doc, at = time::now();
+    CREATE type::record('asset_version', [$from, $from_expected + 1]) SET asset = $from, version = $from_expected + 1, by = $by, changes = ['merged into ' + $to], snapshot = $from_doc, at = time::now();
 };
 UPDATE run SET job = $to WHERE job = $from;
 UPDATE asset_alias SET target = $to WHERE target = $from;

@@ -62,7 +62,7 @@ IF ($aid.version ?? 0) != $asset_expected {
     THROW 'mlgraph-conflict: ' + $asset_key + ' changed after the impact was computed; recompute the impact';
 };
 UPSERT $aid CONTENT object::extend($asset, { created_at: $aid.created_at ?? time::now(), updated_at: time::now() });
-CREATE asset_version SET asset = $asset_key, version = $asset.version, by = $by, changes = $asset_changes, snapshot = $asset, at = time::now();
+CREATE type::record('asset_version', [$asset_key, $asset.version]) SET asset = $asset_key, version = $asset.version, by = $by, changes = $asset_changes, snapshot = $asset, at = time::now();
 FOR $e IN $edges { UPDATE type::record('edge', $e.key) SET columns = $e.columns, last_seen = time::now(); };
 UPSERT $rid CONTENT $row;
 CREATE audit CONTENT $audit;

@@ -32,8 +32,7 @@ type Links = Listing<(NodeId, EdgeKind)>;
 
 /// An asset's versions, read newest first without a backward scan.
 const VERSIONS: NewestQuery = NewestQuery {
-    table: "asset_version",
-    field: "asset",
+    from: "asset_version:[$value, 0]..=[$value, 9223372036854775807]",
     order: "version",
     columns: "version, at, by, changes",
 };
@@ -194,7 +193,9 @@ impl Catalog {
     pub async fn get_edge(&self, id: &str) -> Result<Option<Edge>> {
         let mut res = self
             .db
-            .query(format!("SELECT {EDGE_FIELDS} FROM edge WHERE key = $key"))
+            .query(format!(
+                "SELECT {EDGE_FIELDS} FROM type::record('edge', $key)"
+            ))
             .bind(("key", id.to_string()))
             .await?;
         let rows: Vec<Value> = res.take(0)?;
@@ -302,12 +303,7 @@ impl Catalog {
             return Ok(());
         }
         let keys: Vec<String> = items.iter().map(|n| n.edge_id.clone()).collect();
-        let mut res = self
-            .db
-            .query("SELECT key, columns FROM edge WHERE key INSIDE $keys")
-            .bind(("keys", keys))
-            .await?;
-        let rows: Vec<Value> = res.take(0)?;
+        let rows = self.rows_by_id("edge", &keys, "key, columns").await?;
         let mut by_key: std::collections::HashMap<String, Vec<domain::ColumnMapping>> =
             std::collections::HashMap::new();
         for r in rows {
@@ -352,11 +348,13 @@ impl Catalog {
 
     /// One page of all edges in id order, for export: those after `after`.
     pub async fn export_edges(&self, after: Option<&str>, limit: usize) -> Result<Vec<Edge>> {
+        // Record ids are the keys, and a scan reads them in order (see
+        // `assets_after`).
         let q = match after {
-            None => format!("SELECT {EDGE_FIELDS} FROM edge ORDER BY key LIMIT $limit"),
-            Some(_) => format!(
-                "SELECT {EDGE_FIELDS} FROM edge WHERE key > $after ORDER BY key LIMIT $limit"
-            ),
+            None => format!("SELECT {EDGE_FIELDS} FROM edge ORDER BY id LIMIT $limit"),
+            Some(_) => {
+                format!("SELECT {EDGE_FIELDS} FROM type::record('edge', $after>..) LIMIT $limit")
+            }
         };
         let mut res = self
             .db
@@ -442,9 +440,12 @@ pub(crate) async fn assets_after(
     after: Option<&str>,
     limit: usize,
 ) -> Result<Vec<domain::Asset>> {
+    // Record ids are the keys, so a page is a range of ids read in order:
+    // from the start, or from just after `after`. (An ORDER BY on a range
+    // would sort all of it before the limit.)
     let q = match after {
-        None => "SELECT * FROM asset ORDER BY key LIMIT $limit",
-        Some(_) => "SELECT * FROM asset WHERE key > $after ORDER BY key LIMIT $limit",
+        None => "SELECT * FROM asset ORDER BY id LIMIT $limit",
+        Some(_) => "SELECT * FROM type::record('asset', $after>..) LIMIT $limit",
     };
     let mut res = db
         .query(q)

@@ -40,7 +40,7 @@ impl Catalog {
             .collect();
         ids.sort();
         ids.dedup();
-        let stored = self.load_assets(ids.clone()).await?;
+        let mut stored = self.load_assets(ids.clone()).await?;
         // The merges below build on these versions; the write must fail if
         // anything else changed an asset since (the writer retries).
         let expected: HashMap<String, u64> = ids
@@ -55,6 +55,13 @@ impl Catalog {
                 merged.insert(p.id.clone(), next);
             }
         }
+        let read: HashMap<String, Option<Asset>> = ids
+            .into_iter()
+            .map(|id| {
+                let a = stored.remove(&id);
+                (id, a)
+            })
+            .collect();
         let mut edges: BTreeMap<String, domain::Edge> = BTreeMap::new();
         for item in items {
             for e in &item.plan.edges {
@@ -109,6 +116,7 @@ impl Catalog {
             Extras {
                 runs: run_rows.into_iter().map(|(_, v)| v).collect(),
                 log,
+                read,
                 ..Default::default()
             },
         )

@@ -181,12 +181,16 @@ impl Catalog {
                 .contains_key(&id)
                 .then_some(id));
         }
-        let mut res = self
-            .db
-            .query("SELECT VALUE key FROM asset WHERE kind = 'service' AND name = $name ORDER BY key LIMIT 2")
-            .bind(("name", name.to_string()))
-            .await?;
-        let keys: Vec<String> = res.take(0)?;
+        // The lineage index holds every asset's kind and name.
+        let mut keys: Vec<String> = {
+            let g = self.graph.read().expect("the graph lock is never poisoned");
+            g.nodes()
+                .filter(|&n| g.kind(n) == AssetKind::Service && g.name(n) == name)
+                .map(|n| g.asset_id(n).to_string())
+                .take(2)
+                .collect()
+        };
+        keys.sort();
         Ok(match keys.as_slice() {
             [one] => Some(one.clone()),
             _ => None,

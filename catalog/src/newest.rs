@@ -22,12 +22,12 @@ pub(crate) struct Newest {
     pub rows: Vec<Value>,
 }
 
-/// Which rows to read: `SELECT {columns} FROM {table} WHERE {field} =
-/// $value ORDER BY {order}`, where `(field, order)` is an index. The names
-/// are the catalog's own, never input.
+/// Which rows to read: `SELECT {columns} FROM {from} ORDER BY {order}`,
+/// where `from` names the rows of one thing by `$value`: `table WHERE
+/// field = $value` with `(field, order)` an index, or a range of record
+/// ids. The names are the catalog's own, never input.
 pub(crate) struct NewestQuery {
-    pub table: &'static str,
-    pub field: &'static str,
+    pub from: &'static str,
     pub order: &'static str,
     pub columns: &'static str,
 }
@@ -50,10 +50,7 @@ impl Catalog {
         offset: usize,
         limit: usize,
     ) -> Result<Newest> {
-        let count = format!(
-            "SELECT count() AS n FROM {} WHERE {} = $value GROUP ALL",
-            q.table, q.field
-        );
+        let count = format!("SELECT count() AS n FROM {} GROUP ALL", q.from);
         let mut res = self
             .db
             .query(count)
@@ -71,8 +68,8 @@ impl Catalog {
             });
         }
         let page = format!(
-            "SELECT {} FROM {} WHERE {} = $value ORDER BY {} ASC LIMIT $limit START $start",
-            q.columns, q.table, q.field, q.order
+            "SELECT {} FROM {} ORDER BY {} ASC LIMIT $limit START $start",
+            q.columns, q.from, q.order
         );
         let mut res = self
             .db

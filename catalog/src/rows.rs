@@ -32,6 +32,16 @@ pub(crate) fn record(table: &str, key: &str) -> Value {
     Value::RecordId(RecordId::new(table, key.to_string()))
 }
 
+/// The record id of `asset`'s version `version`: `asset_version:[asset,
+/// version]`, so that an asset's history is one range of ids.
+pub(crate) fn version_record(asset: &str, version: u64) -> Value {
+    let key = surrealdb::types::Array::from(vec![
+        Value::String(asset.to_string()),
+        Value::Number((version as i64).into()),
+    ]);
+    Value::RecordId(RecordId::new("asset_version", key))
+}
+
 /// The stored row of an edge being written at `at`: its record id, its
 /// ends as links to their assets, and `first_seen` and `last_seen` (an edge
 /// that exists keeps its `first_seen`; see `upsert_edges!`).

@@ -18,15 +18,13 @@ const HISTORY: usize = 50;
 const SAMPLES: usize = 60;
 
 const POLICIES: NewestQuery = NewestQuery {
-    table: "scaling_policy",
-    field: "service",
+    from: "scaling_policy WHERE service = $value",
     order: "version",
     columns: "version, <string> at AS at, by, note, policy, changes",
 };
 
 const METRICS: NewestQuery = NewestQuery {
-    table: "service_metric",
-    field: "service",
+    from: "service_metric WHERE service = $value",
     order: "at",
     columns: "<string> at AS at, concurrency, qps, p99_ms, pods",
 };
@@ -122,9 +120,21 @@ impl Catalog {
     /// version the caller last saw (0 when there was none).
     /// The model asset whose `storage_uri` property is `uri`, if one is.
     pub async fn model_by_storage_uri(&self, uri: &str) -> Result<Option<String>> {
+        // The lineage index lists the models; their properties are read.
+        let models: Vec<surrealdb::types::RecordId> = {
+            let g = self.graph.read().expect("the graph lock is never poisoned");
+            g.nodes()
+                .filter(|&n| g.kind(n) == domain::AssetKind::Model)
+                .map(|n| surrealdb::types::RecordId::new("asset", g.asset_id(n)))
+                .collect()
+        };
+        if models.is_empty() {
+            return Ok(None);
+        }
         let mut res = self
             .db
-            .query("SELECT VALUE key FROM asset WHERE kind = 'model' AND properties.storage_uri = $uri ORDER BY key LIMIT 1")
+            .query("SELECT VALUE key FROM $models WHERE properties.storage_uri = $uri ORDER BY key LIMIT 1")
+            .bind(("models", models))
             .bind(("uri", uri.to_string()))
             .await?;
         let rows: Vec<serde_json::Value> = res.take(0)?;

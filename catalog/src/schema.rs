@@ -37,8 +37,13 @@ REMOVE FIELD IF EXISTS version ON asset;
 REMOVE FIELD IF EXISTS search_text ON asset;
 REMOVE FIELD IF EXISTS created_at ON asset;
 REMOVE FIELD IF EXISTS updated_at ON asset;
-DEFINE INDEX IF NOT EXISTS asset_key ON asset FIELDS key UNIQUE;
-DEFINE INDEX IF NOT EXISTS asset_kind ON asset FIELDS kind;
+-- Every index costs each write a key of its own: in a transaction of
+-- 5,000 new assets with their versions and edges, each of these took about
+-- a seventh of the time (docs/PERFORMANCE.md, "Indexes a write pays for").
+-- Record ids are the keys, so `key` needs no index; the few reads by kind
+-- ask the lineage index which assets to read.
+REMOVE INDEX IF EXISTS asset_key ON asset;
+REMOVE INDEX IF EXISTS asset_kind ON asset;
 REMOVE INDEX IF EXISTS asset_name ON asset;
 REMOVE INDEX IF EXISTS asset_owners ON asset;
 REMOVE INDEX IF EXISTS asset_tags ON asset;
@@ -53,7 +58,7 @@ REMOVE FIELD IF EXISTS kind ON edge;
 REMOVE FIELD IF EXISTS columns ON edge;
 REMOVE FIELD IF EXISTS first_seen ON edge;
 REMOVE FIELD IF EXISTS last_seen ON edge;
-DEFINE INDEX IF NOT EXISTS edge_key ON edge FIELDS key UNIQUE;
+REMOVE INDEX IF EXISTS edge_key ON edge;
 DEFINE INDEX IF NOT EXISTS edge_in ON edge FIELDS in;
 DEFINE INDEX IF NOT EXISTS edge_out ON edge FIELDS out;
 
@@ -64,12 +69,17 @@ REMOVE FIELD IF EXISTS at ON asset_version;
 REMOVE FIELD IF EXISTS by ON asset_version;
 REMOVE FIELD IF EXISTS changes ON asset_version;
 REMOVE FIELD IF EXISTS snapshot ON asset_version;
-DEFINE INDEX IF NOT EXISTS asset_version_key ON asset_version FIELDS asset, version UNIQUE;
+-- A version's record id is `[asset, version]`, so an asset's history is
+-- a range of record ids and a second write of one version fails on its id.
+-- Rows of stores made before have random ids and are given theirs at start
+-- (`migrate_versions`).
+REMOVE INDEX IF EXISTS asset_version_key ON asset_version;
 
 DEFINE TABLE IF NOT EXISTS meta SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS version ON meta TYPE int DEFAULT 0;
 DEFINE FIELD IF NOT EXISTS uid ON meta TYPE option<string>;
 DEFINE FIELD IF NOT EXISTS importing ON meta TYPE option<int>;
+DEFINE FIELD IF NOT EXISTS versions_keyed ON meta TYPE option<bool>;
 
 DEFINE TABLE IF NOT EXISTS user SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS username ON user TYPE string;
@@ -187,5 +197,58 @@ DEFINE FIELD IF NOT EXISTS at ON import_cursor TYPE datetime DEFAULT time::now()
 pub(crate) async fn migrate(db: &Store) -> Result<()> {
     let res = db.query(SCHEMA).await?;
     crate::error::first_real_error(res)?;
+    migrate_versions(db).await
+}
+
+/// Version rows moved per transaction when a store's are given their ids.
+const VERSION_BATCH: usize = 2_000;
+
+/// Gives the version rows of a store made before versions were keyed by
+/// `[asset, version]` their record ids, a batch per transaction, once: a
+/// flag in `meta` records that it is done, so a start that was stopped
+/// half-way carries on. Random ids are strings, which sort before arrays,
+/// so each batch reads on from where the last one ended and stops at the
+/// first row that has its id.
+async fn migrate_versions(db: &Store) -> Result<()> {
+    let mut res = db
+        .query("RETURN meta:schema.versions_keyed ?? false")
+        .await?;
+    let done: Option<bool> = res.take(0)?;
+    if done == Some(true) {
+        return Ok(());
+    }
+    let mut after = String::new();
+    let mut moved = 0usize;
+    loop {
+        let res = db
+            .query(
+                r#"BEGIN;
+LET $old = SELECT * FROM type::record('asset_version', $after>..) LIMIT $limit;
+LET $old = array::filter($old, |$v| type::is_string(record::id($v.id)));
+FOR $v IN $old {
+    DELETE $v.id;
+    CREATE type::record('asset_version', [$v.asset, $v.version]) CONTENT object::remove($v, 'id');
+};
+RETURN $old.map(|$v| record::id($v.id));
+COMMIT;"#,
+            )
+            .bind(("after", after.clone()))
+            .bind(("limit", VERSION_BATCH))
+            .await?;
+        let mut res = crate::error::first_real_error(res)?;
+        let n = res.num_statements();
+        let keys: Vec<String> = res.take(n - 2)?;
+        moved += keys.len();
+        match keys.last() {
+            Some(last) if keys.len() == VERSION_BATCH => after = last.clone(),
+            _ => break,
+        }
+    }
+    if moved > 0 {
+        tracing::info!(rows = moved, "asset versions keyed by asset and version");
+    }
+    db.query("UPSERT meta:schema SET versions_keyed = true RETURN NONE")
+        .await?
+        .check()?;
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! A store written by an earlier mlgraph, with SCHEMAFULL assets and a
-//! relation table of edges, opens, reads and takes writes as before.
+//! A store written by an earlier mlgraph, with SCHEMAFULL assets, a
+//! relation table of edges, indexes on keys and version rows with random
+//! ids, opens, reads and takes writes as before.
 
 mod common;
 
@@ -22,6 +23,8 @@ DEFINE FIELD properties ON asset TYPE object FLEXIBLE DEFAULT {};
 DEFINE FIELD version ON asset TYPE int;
 DEFINE FIELD created_at ON asset TYPE datetime VALUE $before ?? time::now();
 DEFINE FIELD updated_at ON asset TYPE datetime VALUE time::now();
+DEFINE INDEX asset_key ON asset FIELDS key UNIQUE;
+DEFINE INDEX asset_kind ON asset FIELDS kind;
 DEFINE TABLE edge TYPE RELATION IN asset OUT asset ENFORCED SCHEMAFULL;
 DEFINE FIELD key ON edge TYPE string;
 DEFINE FIELD kind ON edge TYPE string;
@@ -30,6 +33,7 @@ DEFINE FIELD first_seen ON edge TYPE datetime DEFAULT time::now();
 DEFINE FIELD last_seen ON edge TYPE datetime VALUE time::now();
 DEFINE INDEX edge_in ON edge FIELDS in;
 DEFINE INDEX edge_out ON edge FIELDS out;
+DEFINE INDEX edge_key ON edge FIELDS key UNIQUE;
 DEFINE TABLE asset_version SCHEMAFULL;
 DEFINE FIELD asset ON asset_version TYPE string;
 DEFINE FIELD version ON asset_version TYPE int;
@@ -37,10 +41,13 @@ DEFINE FIELD at ON asset_version TYPE datetime DEFAULT time::now();
 DEFINE FIELD by ON asset_version TYPE string;
 DEFINE FIELD changes ON asset_version TYPE array<string>;
 DEFINE FIELD snapshot ON asset_version TYPE object FLEXIBLE;
+DEFINE INDEX asset_version_key ON asset_version FIELDS asset, version UNIQUE;
 CREATE asset:⟨dataset:warehouse:events⟩ CONTENT { key: 'dataset:warehouse:events', kind: 'dataset', namespace: 'warehouse', name: 'events', owners: ['data'], schema: [{ name: 'member_id', type: 'string', nullable: false }], version: 1 };
 CREATE asset:⟨feature:fs:watch_7d⟩ CONTENT { key: 'feature:fs:watch_7d', kind: 'feature', namespace: 'fs', name: 'watch_7d', version: 1 };
 CREATE asset_version CONTENT { asset: 'dataset:warehouse:events', version: 1, by: 'old', changes: ['created'], snapshot: {} };
 CREATE asset_version CONTENT { asset: 'feature:fs:watch_7d', version: 1, by: 'old', changes: ['created'], snapshot: {} };
+CREATE asset:⟨dataset:warehouse:busy⟩ CONTENT { key: 'dataset:warehouse:busy', kind: 'dataset', namespace: 'warehouse', name: 'busy', version: 2500 };
+FOR $v IN 1..2501 { CREATE asset_version CONTENT { asset: 'dataset:warehouse:busy', version: $v, by: 'old', changes: ['description'], snapshot: {} }; };
 RELATE asset:⟨dataset:warehouse:events⟩->edge:⟨old1⟩->asset:⟨feature:fs:watch_7d⟩ CONTENT { key: 'old1', kind: 'derives', columns: [] };
 "#;
 
@@ -66,6 +73,17 @@ async fn a_store_from_before_schemaless_tables_opens_and_takes_writes() {
         "the old edge is in the lineage index"
     );
 
+    // Old versions read as before, more of them than one migration batch.
+    let busy = c
+        .asset_detail(
+            "dataset:warehouse:busy",
+            domain::page::DetailWindow::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(busy.versions.total, 2500);
+    assert_eq!(busy.versions.items[0].version, 2500, "newest first");
+
     // The old asset takes an update, and keeps its creation time.
     let mut changed = old.clone();
     changed.description = "Every play event.".into();
@@ -73,6 +91,17 @@ async fn a_store_from_before_schemaless_tables_opens_and_takes_writes() {
     assert_eq!(stored.version, 2);
     assert_eq!(stored.created_at.as_deref(), Some(created.as_str()));
     assert!(stored.updated_at.is_some());
+    let history = c
+        .asset_detail(events, domain::page::DetailWindow::default())
+        .await
+        .unwrap()
+        .versions;
+    let versions: Vec<(u64, &str)> = history
+        .items
+        .iter()
+        .map(|v| (v.version, v.by.as_str()))
+        .collect();
+    assert_eq!(versions, vec![(2, "t"), (1, "old")]);
 
     // A new asset and an edge from an old one are written beside them.
     let model = domain::AssetInput {
@@ -105,7 +134,7 @@ async fn a_store_from_before_schemaless_tables_opens_and_takes_writes() {
     assert_eq!(c.count_edges().await.unwrap(), 0);
     drop(c);
     let c = open_disk(&url).await;
-    assert_eq!(c.count_assets().await.unwrap(), 2);
+    assert_eq!(c.count_assets().await.unwrap(), 3);
     assert_eq!(
         c.graph().edge_count(),
         0,

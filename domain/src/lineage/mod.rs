@@ -279,6 +279,11 @@ impl LineageGraph {
         true
     }
 
+    /// Whether the edge with this id is in the graph.
+    pub fn has_edge(&self, edge_id: &str) -> bool {
+        self.edges.contains_key(&edge_key(edge_id))
+    }
+
     pub fn remove_edge(&mut self, edge_id: &str) {
         let key = edge_key(edge_id);
         let Some((f, t, kind)) = self.edges.remove(&key) else {
