@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use crate::audit::Audit;
 use crate::error::{first_real_error, CatalogError, Result};
 use crate::follow::GraphOp;
-use crate::write::{stored_doc, upsert_edges};
+use crate::write::{end_asset, end_edges, stored_doc, upsert_edges};
 use crate::Catalog;
 
 const ADD_ALIAS: &str = concat!(
@@ -29,8 +29,8 @@ IF (type::record('asset', $to).version ?? 0) != $to_expected {
 IF (type::record('asset', $from).version ?? 0) != $from_expected {
     THROW 'mlgraph-conflict: ' + $from + ' was changed by someone else; try again';
 };
-FOR $k IN $drop_edges { DELETE type::record('edge', $k); };
 "#,
+    end_edges!(),
     upsert_edges!(),
     r#"IF $target_changed {
     LET $target = type::record('asset', $to);
@@ -38,8 +38,12 @@ FOR $k IN $drop_edges { DELETE type::record('edge', $k); };
     CREATE type::record('asset_version', [$to, $target_doc.version]) SET asset = $to, version = $target_doc.version, by = $by, changes = $target_changes, snapshot = $target_doc, at = time::now();
 };
 IF $from_expected > 0 {
-    DELETE type::record('asset', $from);
-    CREATE type::record('asset_version', [$from, $from_expected + 1]) SET asset = $from, version = $from_expected + 1, by = $by, changes = ['merged into ' + $to], snapshot = $from_doc, at = time::now();
+    LET $key = $from;
+    LET $rid = type::record('asset', $from);
+"#,
+    end_asset!(),
+    r#"    DELETE $rid;
+    CREATE type::record('asset_version', [$from, $from_expected + 1]) SET asset = $from, version = $from_expected + 1, by = $by, changes = ['merged into ' + $to], snapshot = $from_doc, at = $ended_at;
 };
 UPDATE run SET job = $to WHERE job = $from;
 UPDATE asset_alias SET target = $to WHERE target = $from;
@@ -111,7 +115,7 @@ impl Catalog {
             }
             None => json!({}),
         };
-        let now = crate::rows::Datetime::now();
+        let (at, now) = crate::rows::now();
         let edge_rows = moved
             .iter()
             .map(|e| crate::rows::edge_row(e, &now))
@@ -129,9 +133,14 @@ impl Catalog {
             .bind(("to_expected", target.version))
             .bind(("from_expected", alias.as_ref().map_or(0, |a| a.version)))
             .bind((
-                "drop_edges",
-                old_edges.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
+                "ended_edges",
+                old_edges
+                    .iter()
+                    .map(|e| crate::rows::record("edge", &e.id))
+                    .collect::<Vec<_>>(),
             ))
+            .bind(("ended_at", now))
+            .bind(("end_reason", format!("merged into {to}")))
             .bind(("edges", crate::rows::rows(edge_rows)))
             .bind(("target_changed", target_changes.is_some()))
             .bind((
@@ -160,7 +169,7 @@ impl Catalog {
         }
         ops.extend(moved.iter().cloned().map(GraphOp::Edge));
         self.index_changes(changes, version);
-        self.apply_to_graph(ops, version);
+        self.apply_to_graph(ops, at, version);
         Ok(AliasOutcome {
             from,
             to,

@@ -662,7 +662,7 @@ impl Catalog {
         let version = crate::follow::committed_version(first_real_error(res)?)?;
         // Mappings are not in the in-memory graph, but the version moved.
         self.index_changes(vec![crate::search::Change::Put(Box::new(asset))], version);
-        self.apply_to_graph(vec![], version);
+        self.apply_to_graph(vec![], 0, version);
         Ok(())
     }
 

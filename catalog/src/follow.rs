@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use domain::lineage::LineageGraph;
+use domain::lineage::{LineageGraph, Millis};
 use domain::{AssetKind, Edge};
 
 use crate::error::Result;
@@ -53,7 +53,8 @@ impl GraphOp {
         }
     }
 
-    fn apply(&self, g: &mut LineageGraph) {
+    /// Applies the change, made at `at`, to `g` (and its history).
+    fn apply(&self, g: &mut LineageGraph, at: Millis) {
         match self {
             GraphOp::Node {
                 id,
@@ -62,14 +63,14 @@ impl GraphOp {
                 owners,
                 production,
             } => {
-                let n = g.upsert_node(id, *kind, name);
+                let n = g.upsert_node_at(id, *kind, name, at);
                 g.set_facts(n, owners, *production);
             }
             GraphOp::Edge(e) => {
-                g.upsert_edge(e);
+                g.upsert_edge_at(e, at);
             }
-            GraphOp::RemoveEdge(id) => g.remove_edge(id),
-            GraphOp::RemoveNode(id) => g.remove_node(id),
+            GraphOp::RemoveEdge(id) => g.remove_edge_at(id, at),
+            GraphOp::RemoveNode(id) => g.remove_node_at(id, at),
         }
     }
 }
@@ -84,7 +85,7 @@ pub(crate) struct Follower {
     own: Mutex<BTreeSet<u64>>,
     /// While a rebuild scans the store: the changes this process's own
     /// writes made meanwhile, with the versions they committed.
-    replay: Mutex<Option<Vec<(u64, GraphOp)>>>,
+    replay: Mutex<Option<Vec<(u64, Millis, GraphOp)>>>,
 }
 
 impl Follower {
@@ -109,10 +110,13 @@ pub(crate) fn committed_version(mut res: surrealdb::IndexedResults) -> Result<Op
 }
 
 impl Catalog {
-    /// Applies a committed write's changes to the in-memory graph.
-    /// `version` is the graph version its transaction committed, or `None`
-    /// when it left the graph alone (then the changes are already there).
-    pub(crate) fn apply_to_graph(&self, ops: Vec<GraphOp>, version: Option<u64>) {
+    /// Applies a committed write's changes to the in-memory graph. `at` is
+    /// the moment the write stored for them (new assets' `created_at`, new
+    /// edges' `first_seen`, the `ended_at` of what ended), so that the
+    /// graph's history and one rebuilt from the store agree. `version` is
+    /// the graph version its transaction committed, or `None` when it left
+    /// the graph alone (then the changes are already there).
+    pub(crate) fn apply_to_graph(&self, ops: Vec<GraphOp>, at: Millis, version: Option<u64>) {
         let Some(version) = version else {
             return;
         };
@@ -126,13 +130,13 @@ impl Catalog {
         }
         let mut g = self.graph_write();
         for op in &ops {
-            op.apply(&mut g);
+            op.apply(&mut g, at);
         }
         // Logged under the graph's lock, which a rebuild also holds while
         // it swaps graphs and applies the log to the new one: no change
         // made during a scan can miss the graph that replaces the old one.
         if let Some(log) = self.follow.replay.lock().expect("never poisoned").as_mut() {
-            log.extend(ops.into_iter().map(|op| (version, op)));
+            log.extend(ops.into_iter().map(|op| (version, at, op)));
         }
     }
 
@@ -198,13 +202,13 @@ impl Catalog {
             .unwrap_or_default();
         let mut fresh = fresh?;
         // Writes up to `version` committed before the scan began.
-        let newer: Vec<&GraphOp> = log
+        let newer: Vec<(Millis, &GraphOp)> = log
             .iter()
-            .filter(|(v, _)| *v > version)
-            .map(|(_, op)| op)
+            .filter(|(v, _, _)| *v > version)
+            .map(|(_, at, op)| (*at, op))
             .collect();
-        for op in &newer {
-            op.apply(&mut fresh);
+        for (at, op) in &newer {
+            op.apply(&mut fresh, *at);
         }
         *g = fresh;
         drop(g);

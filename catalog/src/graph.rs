@@ -37,6 +37,9 @@ struct NodeRow {
     env: Option<serde_json::Value>,
     #[serde(default)]
     stage: Option<serde_json::Value>,
+    /// When the asset appeared, as text.
+    #[serde(default)]
+    created_at: Option<String>,
 }
 
 impl NodeRow {
@@ -71,6 +74,37 @@ struct EdgeRow {
     kind: EdgeKind,
     #[serde(default)]
     columns: Vec<domain::ColumnMapping>,
+    #[serde(default)]
+    first_seen: Option<String>,
+}
+
+/// An asset that was deleted, from `asset_history`.
+#[derive(serde::Deserialize)]
+struct PastNodeRow {
+    asset: String,
+    kind: AssetKind,
+    name: String,
+    #[serde(default)]
+    born: Option<String>,
+    ended_at: String,
+}
+
+/// An edge that ended, from `edge_history`.
+#[derive(serde::Deserialize)]
+struct PastEdgeRow {
+    from: String,
+    to: String,
+    kind: EdgeKind,
+    #[serde(default)]
+    first_seen: Option<String>,
+    ended_at: String,
+}
+
+/// A stored time in milliseconds; none (rows from before times were
+/// kept) is the beginning of time.
+fn millis(t: Option<&str>) -> domain::lineage::Millis {
+    t.and_then(domain::time::to_millis)
+        .unwrap_or(domain::lineage::ALWAYS)
 }
 
 /// One table read in a single scan. Paging with `START` would rescan from
@@ -229,16 +263,16 @@ pub(crate) async fn load(db: &Store) -> Result<LineageGraph> {
     let nodes: Vec<NodeRow> = scan(
         db,
         "SELECT key, kind, name, namespace, owners, tags, properties.environment AS environment,
-            properties.env AS env, properties.stage AS stage FROM asset",
+            properties.env AS env, properties.stage AS stage, <string> created_at AS created_at FROM asset",
     )
     .await?;
     for n in nodes {
-        let id = g.upsert_node(&n.key, n.kind, &n.name);
+        let id = g.upsert_node_at(&n.key, n.kind, &n.name, millis(n.created_at.as_deref()));
         g.set_facts(id, &n.owners, n.production());
     }
     let edges: Vec<EdgeRow> = scan(
         db,
-        "SELECT key AS id, record::id(in) AS from, record::id(out) AS to, kind, columns FROM edge",
+        "SELECT key AS id, record::id(in) AS from, record::id(out) AS to, kind, columns, <string> first_seen AS first_seen FROM edge",
     )
     .await?;
     for e in edges {
@@ -251,10 +285,113 @@ pub(crate) async fn load(db: &Store) -> Result<LineageGraph> {
             first_seen: None,
             last_seen: None,
         };
-        g.upsert_edge(&edge);
+        g.upsert_edge_at(&edge, millis(e.first_seen.as_deref()));
+    }
+    // What ended: deleted assets first, so that ended edges find their
+    // ends' nodes as of when they began.
+    let past: Vec<PastNodeRow> = scan(
+        db,
+        "SELECT asset, kind, name, <string> born AS born, <string> ended_at AS ended_at FROM asset_history",
+    )
+    .await?;
+    for p in past {
+        let ended = millis(Some(&p.ended_at));
+        g.add_past_node(&p.asset, p.kind, &p.name, millis(p.born.as_deref()), ended);
+    }
+    let ended: Vec<PastEdgeRow> = scan(
+        db,
+        "SELECT from, to, kind, <string> first_seen AS first_seen, <string> ended_at AS ended_at FROM edge_history",
+    )
+    .await?;
+    for e in ended {
+        let since = millis(e.first_seen.as_deref());
+        g.add_past_edge(&e.from, &e.to, e.kind, since, millis(Some(&e.ended_at)));
     }
     g.compact();
     Ok(g)
+}
+
+/// Lineage around `id` in the graph as it is (`at` is `None`) or as it was
+/// at a moment: see [`Catalog::lineage`].
+pub(crate) fn lineage_view(
+    g: &LineageGraph,
+    id: &str,
+    direction: Option<Direction>,
+    filter: &Filter,
+    limit: Option<usize>,
+    at: Option<domain::lineage::Millis>,
+) -> Result<LineageView> {
+    let start = match at {
+        None => g.id_of(id),
+        Some(t) => g.node_at(id, t),
+    }
+    .ok_or_else(|| match at {
+        None => CatalogError::NotFound(format!("asset {id:?}")),
+        Some(t) => CatalogError::NotFound(format!(
+            "asset {id:?} as of {}: it did not exist then",
+            domain::time::from_millis(t)
+        )),
+    })?;
+    let walk = |dir| match at {
+        None => g.closure(start, dir, filter),
+        Some(t) => g.closure_at(start, dir, filter, t),
+    };
+    let mut found: Vec<(NodeId, i64)> = Vec::new();
+    if direction != Some(Direction::Downstream) {
+        found.extend(
+            walk(Direction::Upstream)
+                .into_iter()
+                .map(|(n, d)| (n, -i64::from(d))),
+        );
+    }
+    if direction != Some(Direction::Upstream) {
+        found.extend(
+            walk(Direction::Downstream)
+                .into_iter()
+                .map(|(n, d)| (n, i64::from(d))),
+        );
+    }
+    found.sort_by_key(|&(_, d)| d.abs());
+    let total = found.len();
+    if let Some(limit) = limit {
+        found.truncate(limit);
+    }
+    found.insert(0, (start, 0));
+    let kept: HashSet<NodeId> = found.iter().map(|&(n, _)| n).collect();
+    let mut edges = Vec::new();
+    for &(n, _) in &found {
+        let out: Vec<(NodeId, EdgeKind)> = match at {
+            None => g.downstream_of(n).collect(),
+            Some(t) => g
+                .edges_at(n, Direction::Downstream, t)
+                .map(|e| (e.to, e.kind))
+                .collect(),
+        };
+        for (to, kind) in out {
+            if kept.contains(&to) {
+                edges.push(LineageEdge {
+                    from: g.asset_id(n).to_string(),
+                    to: g.asset_id(to).to_string(),
+                    kind,
+                });
+            }
+        }
+    }
+    let nodes = found
+        .into_iter()
+        .map(|(n, depth)| LineageNode {
+            id: g.asset_id(n).to_string(),
+            kind: g.kind(n),
+            name: g.name(n).to_string(),
+            depth,
+        })
+        .collect::<Vec<_>>();
+    let omitted = total + 1 - nodes.len();
+    Ok(LineageView {
+        nodes,
+        edges,
+        truncated: Truncated { total, omitted },
+    })
 }
 
 impl Catalog {
@@ -269,64 +406,26 @@ impl Catalog {
         kinds: Vec<AssetKind>,
         limit: Option<usize>,
     ) -> Result<LineageView> {
+        self.lineage_at(id, direction, depth, kinds, limit, None)
+    }
+
+    /// [`Catalog::lineage`] now (`at` is `None`) or as of a moment.
+    pub(crate) fn lineage_at(
+        &self,
+        id: &str,
+        direction: Option<Direction>,
+        depth: Option<u32>,
+        kinds: Vec<AssetKind>,
+        limit: Option<usize>,
+        at: Option<domain::lineage::Millis>,
+    ) -> Result<LineageView> {
         let g = self.graph.read().expect("the graph lock is never poisoned");
-        let start = g
-            .id_of(id)
-            .ok_or_else(|| CatalogError::NotFound(format!("asset {id:?}")))?;
         let filter = Filter {
             kinds,
             edge_kinds: vec![],
             max_depth: depth,
         };
-        let mut found: Vec<(NodeId, i64)> = Vec::new();
-        if direction != Some(Direction::Downstream) {
-            found.extend(
-                g.closure(start, Direction::Upstream, &filter)
-                    .into_iter()
-                    .map(|(n, d)| (n, -i64::from(d))),
-            );
-        }
-        if direction != Some(Direction::Upstream) {
-            found.extend(
-                g.closure(start, Direction::Downstream, &filter)
-                    .into_iter()
-                    .map(|(n, d)| (n, i64::from(d))),
-            );
-        }
-        found.sort_by_key(|&(_, d)| d.abs());
-        let total = found.len();
-        if let Some(limit) = limit {
-            found.truncate(limit);
-        }
-        found.insert(0, (start, 0));
-        let kept: HashSet<NodeId> = found.iter().map(|&(n, _)| n).collect();
-        let mut edges = Vec::new();
-        for &(n, _) in &found {
-            for (to, kind) in g.downstream_of(n) {
-                if kept.contains(&to) {
-                    edges.push(LineageEdge {
-                        from: g.asset_id(n).to_string(),
-                        to: g.asset_id(to).to_string(),
-                        kind,
-                    });
-                }
-            }
-        }
-        let nodes = found
-            .into_iter()
-            .map(|(n, depth)| LineageNode {
-                id: g.asset_id(n).to_string(),
-                kind: g.kind(n),
-                name: g.name(n).to_string(),
-                depth,
-            })
-            .collect::<Vec<_>>();
-        let omitted = total + 1 - nodes.len();
-        Ok(LineageView {
-            nodes,
-            edges,
-            truncated: Truncated { total, omitted },
-        })
+        lineage_view(&g, id, direction, &filter, limit, at)
     }
 
     pub(crate) fn node_of(g: &LineageGraph, id: &str) -> Result<NodeId> {

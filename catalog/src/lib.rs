@@ -20,6 +20,7 @@ mod detail;
 mod error;
 mod follow;
 mod graph;
+mod history;
 mod ingest;
 mod mlflow;
 mod newest;

@@ -22,6 +22,25 @@ pub(crate) fn row(json: Json, extra: impl IntoIterator<Item = (&'static str, Val
     v
 }
 
+/// Now, to the millisecond: as the lineage index's moment and as the
+/// datetime a write stores, so that the index and one rebuilt from the
+/// store agree on when things began and ended.
+pub(crate) fn now() -> (domain::lineage::Millis, Datetime) {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    (ms, at_millis(ms))
+}
+
+/// The datetime of a moment in milliseconds.
+pub(crate) fn at_millis(ms: domain::lineage::Millis) -> Datetime {
+    Datetime::from_timestamp(
+        ms.div_euclid(1000),
+        (ms.rem_euclid(1000) * 1_000_000) as u32,
+    )
+    .unwrap_or_default()
+}
+
 /// A datetime value.
 pub(crate) fn time(at: &Datetime) -> Value {
     Value::Datetime(*at)

@@ -75,6 +75,12 @@ REMOVE FIELD IF EXISTS snapshot ON asset_version;
 -- (`migrate_versions`).
 REMOVE INDEX IF EXISTS asset_version_key ON asset_version;
 
+-- What ended: edges deleted, dropped by a re-import or gone with their
+-- asset, and deleted assets, with when they began and ended. The lineage
+-- index reads them at a rebuild to answer walks as of a past moment.
+DEFINE TABLE IF NOT EXISTS edge_history TYPE NORMAL SCHEMALESS;
+DEFINE TABLE IF NOT EXISTS asset_history TYPE NORMAL SCHEMALESS;
+
 DEFINE TABLE IF NOT EXISTS meta SCHEMAFULL;
 DEFINE FIELD IF NOT EXISTS version ON meta TYPE int DEFAULT 0;
 DEFINE FIELD IF NOT EXISTS uid ON meta TYPE option<string>;

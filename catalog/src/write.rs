@@ -67,6 +67,31 @@ macro_rules! upsert_edges {
 }
 pub(crate) use upsert_edges;
 
+/// Deletes the edges whose record ids are in `$ended_edges`, keeping each
+/// in `edge_history` with when it ended (`$ended_at`) and why
+/// (`$end_reason`): the lineage index's history, rebuilt from the store,
+/// has them (see `crate::graph::load`).
+macro_rules! end_edges {
+    () => {
+        r#"IF array::len($ended_edges) > 0 {
+    LET $gone = (DELETE $ended_edges RETURN BEFORE);
+    INSERT INTO edge_history array::map($gone, |$e| { key: $e.key, kind: $e.kind, from: record::id($e.in), to: record::id($e.out), columns: $e.columns, first_seen: $e.first_seen, ended_at: $ended_at, reason: $end_reason }) RETURN NONE;
+};
+"#
+    };
+}
+pub(crate) use end_edges;
+
+/// Keeps the asset `$rid` (id `$key`), about to be deleted, in
+/// `asset_history` with when it appeared and ended.
+macro_rules! end_asset {
+    () => {
+        r#"CREATE asset_history CONTENT { asset: $key, kind: $rid.kind, name: $rid.name, born: $rid.created_at, ended_at: $ended_at } RETURN NONE;
+"#
+    };
+}
+pub(crate) use end_asset;
+
 const APPLY: &str = concat!(
     r#"
 BEGIN;
@@ -90,10 +115,11 @@ FOR $a IN $assets {
 "#,
     upsert_edges!(),
     r#"FOR $r IN $runs { UPSERT type::record('run', $r.run_id) CONTENT $r; };
-FOR $k IN $drop_edges { DELETE type::record('edge', $k); };
-FOR $l IN $log { CREATE ingest_event CONTENT $l; };
+"#,
+    end_edges!(),
+    r#"FOR $l IN $log { CREATE ingest_event CONTENT $l; };
 IF $audited { CREATE audit CONTENT $audit; };
-IF $bump AND (array::len($created) > 0 OR array::len($assets) > 0 OR array::len($edges) > 0 OR array::len($drop_edges) > 0) {
+IF $bump AND (array::len($created) > 0 OR array::len($assets) > 0 OR array::len($edges) > 0 OR array::len($ended_edges) > 0) {
     UPSERT meta:graph SET version = (version ?? 0) + 1;
 };
 SELECT VALUE version FROM ONLY meta:graph;
@@ -101,29 +127,38 @@ COMMIT;
 "#
 );
 
-const DELETE_ASSET: &str = r#"
+const DELETE_ASSET: &str = concat!(
+    r#"
 BEGIN;
 LET $rid = type::record('asset', $key);
 IF ($rid.version ?? 0) != $expected {
     THROW 'mlgraph-conflict: ' + $key + ' was changed by someone else; reload it and try again';
 };
-DELETE edge WHERE in = $rid OR out = $rid;
-DELETE $rid;
-CREATE type::record('asset_version', [$key, $expected + 1]) SET asset = $key, version = $expected + 1, by = $by, changes = ['deleted'], snapshot = $snapshot, at = time::now();
+LET $ended_edges = (SELECT VALUE id FROM edge WHERE in = $rid OR out = $rid);
+"#,
+    end_edges!(),
+    end_asset!(),
+    r#"DELETE $rid;
+CREATE type::record('asset_version', [$key, $expected + 1]) SET asset = $key, version = $expected + 1, by = $by, changes = ['deleted'], snapshot = $snapshot, at = $ended_at;
 CREATE audit CONTENT $audit;
 UPSERT meta:graph SET version = (version ?? 0) + 1;
 SELECT VALUE version FROM ONLY meta:graph;
 COMMIT;
-"#;
+"#
+);
 
-const DELETE_EDGE: &str = r#"
+const DELETE_EDGE: &str = concat!(
+    r#"
 BEGIN;
-DELETE type::record('edge', $key);
-CREATE audit CONTENT $audit;
+LET $ended_edges = [type::record('edge', $key)];
+"#,
+    end_edges!(),
+    r#"CREATE audit CONTENT $audit;
 UPSERT meta:graph SET version = (version ?? 0) + 1;
 SELECT VALUE version FROM ONLY meta:graph;
 COMMIT;
-"#;
+"#
+);
 
 /// The stored form of an asset: the wire form with `key` for `id`, no
 /// timestamps (the database sets them).
@@ -205,6 +240,38 @@ impl Catalog {
                 Some((key, cols))
             })
             .collect())
+    }
+
+    /// The last versions of the assets among `assets` that are not stored
+    /// but were once (the lineage index keeps deleted assets' nodes).
+    async fn last_versions_of_deleted(
+        &self,
+        assets: &BTreeMap<String, Asset>,
+        stored: &HashMap<String, Asset>,
+    ) -> Result<HashMap<String, u64>> {
+        let deleted: Vec<String> = {
+            let g = self.graph.read().expect("the graph lock is never poisoned");
+            assets
+                .keys()
+                .filter(|id| !stored.contains_key(*id) && g.was_deleted(id))
+                .cloned()
+                .collect()
+        };
+        let mut last = HashMap::new();
+        for id in deleted {
+            let mut res = self
+                .db
+                .query(
+                    "SELECT VALUE version FROM asset_version:[$id, 0]..=[$id, 9223372036854775807]",
+                )
+                .bind(("id", id.clone()))
+                .await?;
+            let versions: Vec<u64> = res.take(0)?;
+            if let Some(&v) = versions.iter().max() {
+                last.insert(id, v);
+            }
+        }
+        Ok(last)
     }
 
     /// Loads assets by id; missing ids are simply absent from the map.
@@ -390,7 +457,7 @@ impl Catalog {
         let version = crate::follow::committed_version(first_real_error(res)?)?
             .ok_or_else(|| CatalogError::Corrupt("the graph version".into()))?;
         self.index_changes(vec![], Some(version));
-        self.apply_to_graph(vec![], Some(version));
+        self.apply_to_graph(vec![], 0, Some(version));
         Ok(version)
     }
 
@@ -412,7 +479,7 @@ impl Catalog {
             .await?;
         let version = crate::follow::committed_version(first_real_error(res)?)?;
         self.index_changes(vec![], version);
-        self.apply_to_graph(vec![], version);
+        self.apply_to_graph(vec![], 0, version);
         self.settle_after_import(by).await;
         Ok(())
     }
@@ -532,8 +599,13 @@ impl Catalog {
             checked.map_err(labelled)?;
         }
 
+        // An asset created again after a deletion goes on from its last
+        // version, so that its history stays one list.
+        let reborn = self
+            .last_versions_of_deleted(&assets_by_id, &stored)
+            .await?;
         let nodes: Vec<GraphOp> = assets_by_id.values().map(GraphOp::node).collect();
-        let now = rows::Datetime::now();
+        let (at, now) = rows::now();
         let mut outcome = WriteOutcome::default();
         let mut asset_ops = Vec::new();
         let (mut created, mut created_versions) = (Vec::new(), Vec::new());
@@ -564,7 +636,10 @@ impl Catalog {
             } else {
                 outcome.assets_created += 1;
             }
-            asset.version = expected_version + 1;
+            asset.version = match old {
+                Some(_) => expected_version,
+                None => reborn.get(&id).copied().unwrap_or(0),
+            } + 1;
             changed.push(crate::search::Change::Put(Box::new(asset.clone())));
             let doc = stored_doc(&asset)?;
             if old.is_none() {
@@ -656,7 +731,16 @@ impl Catalog {
             .bind(("bump", extras.import_at.is_none()))
             .bind(("runs", Value::Array(extras.runs)))
             .bind(("log", Value::Array(extras.log)))
-            .bind(("drop_edges", extras.drop_edges.clone()))
+            .bind((
+                "ended_edges",
+                extras
+                    .drop_edges
+                    .iter()
+                    .map(|k| rows::record("edge", k))
+                    .collect::<Vec<_>>(),
+            ))
+            .bind(("ended_at", now))
+            .bind(("end_reason", "dropped by a re-import"))
             .await?;
         let version = crate::follow::committed_version(first_real_error(res)?)?;
         tracing::debug!(
@@ -679,7 +763,7 @@ impl Catalog {
             None => bumped.then_some(version).flatten(),
         };
         self.index_changes(changed, version);
-        self.apply_to_graph(ops, version);
+        self.apply_to_graph(ops, at, version);
         Ok(outcome)
     }
 
@@ -687,6 +771,7 @@ impl Catalog {
     /// deletion in its history.
     pub async fn delete_asset(&self, id: &str, by: &str) -> Result<()> {
         let old = self.get_asset(id).await?;
+        let (at, now) = rows::now();
         let mut snapshot = stored_doc(&old)?;
         snapshot["version"] = json!(old.version + 1);
         let res = self
@@ -697,10 +782,12 @@ impl Catalog {
             .bind(("by", by.to_string()))
             .bind(("snapshot", snapshot))
             .bind(("audit", Audit::new("asset.delete", id, json!({})).row(by)))
+            .bind(("ended_at", now))
+            .bind(("end_reason", "asset deleted"))
             .await?;
         let version = crate::follow::committed_version(first_real_error(res)?)?;
         self.index_changes(vec![crate::search::Change::Delete(id.to_string())], version);
-        self.apply_to_graph(vec![GraphOp::RemoveNode(id.to_string())], version);
+        self.apply_to_graph(vec![GraphOp::RemoveNode(id.to_string())], at, version);
         Ok(())
     }
 
@@ -709,15 +796,18 @@ impl Catalog {
             return Err(CatalogError::NotFound(format!("edge {id:?}")));
         };
         let detail = json!({"from": edge.from, "to": edge.to, "kind": edge.kind.as_str()});
+        let (at, now) = rows::now();
         let res = self
             .db
             .query(DELETE_EDGE)
             .bind(("key", id.to_string()))
             .bind(("audit", Audit::new("edge.delete", id, detail).row(by)))
+            .bind(("ended_at", now))
+            .bind(("end_reason", "deleted"))
             .await?;
         let version = crate::follow::committed_version(first_real_error(res)?)?;
         self.index_changes(vec![], version);
-        self.apply_to_graph(vec![GraphOp::RemoveEdge(id.to_string())], version);
+        self.apply_to_graph(vec![GraphOp::RemoveEdge(id.to_string())], at, version);
         Ok(())
     }
 }

@@ -489,7 +489,7 @@ pub struct Truncated {
     pub omitted: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineageView {
     pub nodes: Vec<LineageNode>,
     pub edges: Vec<LineageEdge>,
@@ -681,4 +681,37 @@ pub struct AutoscalerView {
     pub panic: bool,
     pub latest_at: String,
     pub samples: usize,
+}
+
+/// One asset in both moments of a lineage diff whose versions differ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetChange {
+    pub id: String,
+    pub kind: AssetKind,
+    pub name: String,
+    /// Its version at each moment.
+    pub from_version: u64,
+    pub to_version: u64,
+    /// The fields the versions between changed (`schema`, `owners`, ...).
+    pub fields: Vec<String>,
+}
+
+/// What changed in one asset's lineage between two moments
+/// (`GET /api/v1/lineage/{id}/diff`): assets and edges that appeared and
+/// disappeared, and the assets in both whose versions changed. Depths are
+/// as at the moment the node was there (`to` for appeared, `from` for
+/// disappeared).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineageDiff {
+    pub id: String,
+    /// The two moments, RFC 3339.
+    pub from: String,
+    pub to: String,
+    pub appeared: Vec<LineageNode>,
+    pub disappeared: Vec<LineageNode>,
+    pub changed: Vec<AssetChange>,
+    pub edges_appeared: Vec<LineageEdge>,
+    pub edges_disappeared: Vec<LineageEdge>,
+    /// Assets in the lineage at both moments with no change between.
+    pub unchanged: usize,
 }

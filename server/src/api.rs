@@ -216,6 +216,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/export", get(export))
         .route("/lineage/{id}", get(lineage))
+        .route("/lineage/{id}/diff", get(crate::history::diff))
         .route("/paths", get(paths))
         .route("/hubs", get(hubs))
         .route("/refresh-plan/{id}", get(refresh_plan))
@@ -244,61 +245,22 @@ async fn search(
     Ok(Json(catalog.search(&q).await?))
 }
 
-/// `GET /api/v1/lineage/{id}?direction=upstream|downstream|both&depth=&kinds=&limit=`.
+/// `GET /api/v1/lineage/{id}?direction=upstream|downstream|both&depth=&kinds=&limit=&as_of=`.
 async fn lineage(
     State(catalog): State<Catalog>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<domain::query::LineageView>> {
-    use domain::lineage::Direction;
     let id = catalog.canonical_id(&id).await?;
     let bad = |field: &str, msg: String| ApiError::invalid(ValidationError::new(field, msg));
     let (mut direction, mut depth, mut kinds, mut limit) = (None, None, Vec::new(), None);
+    let mut as_of = None;
     for (k, v) in parse_query_string(raw.as_deref().unwrap_or("")) {
         match k.as_str() {
-            "direction" => {
-                direction = match v.as_str() {
-                    "upstream" => Some(Direction::Upstream),
-                    "downstream" => Some(Direction::Downstream),
-                    "both" | "" => None,
-                    _ => {
-                        return Err(bad(
-                            "direction",
-                            format!("{v:?} is not upstream, downstream or both"),
-                        ))
-                    }
-                }
-            }
-            "depth" => {
-                depth = Some(
-                    v.parse::<u32>()
-                        .ok()
-                        .filter(|d| (1..=MAX_LINEAGE_DEPTH).contains(d))
-                        .ok_or_else(|| {
-                            bad(
-                                "depth",
-                                format!(
-                                    "{v:?} is not a whole number from 1 to {MAX_LINEAGE_DEPTH}"
-                                ),
-                            )
-                        })?,
-                )
-            }
-            "limit" => {
-                limit = Some(
-                    v.parse::<usize>()
-                        .ok()
-                        .filter(|l| (1..=MAX_LINEAGE_LIMIT).contains(l))
-                        .ok_or_else(|| {
-                            bad(
-                                "limit",
-                                format!(
-                                    "{v:?} is not a whole number from 1 to {MAX_LINEAGE_LIMIT}"
-                                ),
-                            )
-                        })?,
-                )
-            }
+            "as_of" => as_of = Some(crate::history::moment("as_of", &v)?),
+            "direction" => direction = direction_param(&v)?,
+            "depth" => depth = Some(depth_param(&v)?),
+            "limit" => limit = Some(limit_param(&v)?),
             "kinds" | "kind" => {
                 for k in v.split(',').filter(|k| !k.is_empty()) {
                     kinds.push(
@@ -312,13 +274,50 @@ async fn lineage(
     }
     let depth = depth.unwrap_or(DEFAULT_LINEAGE_DEPTH);
     let limit = limit.unwrap_or(DEFAULT_LINEAGE_LIMIT);
-    Ok(Json(catalog.lineage(
-        &id,
-        direction,
-        Some(depth),
-        kinds,
-        Some(limit),
-    )?))
+    Ok(Json(match as_of {
+        None => catalog.lineage(&id, direction, Some(depth), kinds, Some(limit))?,
+        Some(at) => catalog.lineage_as_of(&id, direction, Some(depth), kinds, Some(limit), at)?,
+    }))
+}
+
+/// The `direction` of a lineage walk: `None` for both ways.
+pub(crate) fn direction_param(v: &str) -> ApiResult<Option<domain::lineage::Direction>> {
+    use domain::lineage::Direction;
+    match v {
+        "upstream" => Ok(Some(Direction::Upstream)),
+        "downstream" => Ok(Some(Direction::Downstream)),
+        "both" | "" => Ok(None),
+        _ => Err(ApiError::invalid(ValidationError::new(
+            "direction",
+            format!("{v:?} is not upstream, downstream or both"),
+        ))),
+    }
+}
+
+/// The `depth` of a lineage walk, 1 to [`MAX_LINEAGE_DEPTH`].
+pub(crate) fn depth_param(v: &str) -> ApiResult<u32> {
+    v.parse::<u32>()
+        .ok()
+        .filter(|d| (1..=MAX_LINEAGE_DEPTH).contains(d))
+        .ok_or_else(|| {
+            ApiError::invalid(ValidationError::new(
+                "depth",
+                format!("{v:?} is not a whole number from 1 to {MAX_LINEAGE_DEPTH}"),
+            ))
+        })
+}
+
+/// The `limit` of a lineage answer, 1 to [`MAX_LINEAGE_LIMIT`].
+pub(crate) fn limit_param(v: &str) -> ApiResult<usize> {
+    v.parse::<usize>()
+        .ok()
+        .filter(|l| (1..=MAX_LINEAGE_LIMIT).contains(l))
+        .ok_or_else(|| {
+            ApiError::invalid(ValidationError::new(
+                "limit",
+                format!("{v:?} is not a whole number from 1 to {MAX_LINEAGE_LIMIT}"),
+            ))
+        })
 }
 
 /// Reads one whole-number query parameter, naming it when it is not one.

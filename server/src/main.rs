@@ -33,6 +33,9 @@ mod export;
 mod export_tests;
 #[cfg(test)]
 mod fuzz_tests;
+mod history;
+#[cfg(test)]
+mod history_tests;
 #[cfg(test)]
 mod ingest_tests;
 mod kube;

@@ -24,7 +24,7 @@ pub async fn app_with_demo() -> axum::Router {
     )
 }
 
-async fn empty_app() -> axum::Router {
+pub(crate) async fn empty_app() -> axum::Router {
     build(
         catalog::Catalog::connect("mem://").await.unwrap(),
         options(),
@@ -40,7 +40,7 @@ pub fn options() -> leptos::config::LeptosOptions {
 }
 
 /// Calls the app as the admin token; reads work the same anonymously.
-async fn call(
+pub(crate) async fn call(
     app: &axum::Router,
     method: &str,
     uri: &str,
@@ -63,11 +63,11 @@ async fn call(
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
-fn json(text: &str) -> Value {
+pub(crate) fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
-fn enc(id: &str) -> String {
+pub(crate) fn enc(id: &str) -> String {
     domain::query::encode_component(id)
 }
 

@@ -1,10 +1,11 @@
 //! The lineage image: a compact binary form of the graph.
 
+use super::timeline::Span;
 use super::*;
 use crate::edge::ColumnMapping;
 
 /// The first bytes of an encoded graph, with the format's version.
-pub(super) const ENCODING_MAGIC: &[u8; 8] = b"MLGLIN02";
+pub(super) const ENCODING_MAGIC: &[u8; 8] = b"MLGLIN03";
 
 /// A cursor over an encoded graph.
 pub(super) struct Reader<'a> {
@@ -36,10 +37,29 @@ impl<'a> Reader<'a> {
             self.take(8)?.try_into().expect("8 bytes"),
         ))
     }
+    pub(super) fn i64(&mut self) -> Result<i64, String> {
+        Ok(i64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
+    }
     pub(super) fn text(&mut self) -> Result<&'a str, String> {
         let n = self.u32()? as usize;
         std::str::from_utf8(self.take(n)?).map_err(|_| "text that is not UTF-8".to_string())
     }
+}
+
+fn kind_index(kind: AssetKind) -> u8 {
+    AssetKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .expect("a known kind") as u8
+}
+
+fn edge_kind_index(kind: EdgeKind) -> u8 {
+    EdgeKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .expect("a known kind") as u8
 }
 
 fn put_text(out: &mut Vec<u8>, text: &str) {
@@ -91,6 +111,38 @@ impl LineageGraph {
                 put_text(&mut out, from);
                 put_text(&mut out, to);
             }
+        }
+        // History: when each live node appeared, the deleted assets' nodes
+        // and every edge's span.
+        let tl = &self.timeline;
+        for &n in &live {
+            out.extend_from_slice(&tl.born[n].to_le_bytes());
+        }
+        let dead: Vec<usize> = tl.past.values().flatten().map(|&n| n as usize).collect();
+        out.extend_from_slice(&(dead.len() as u32).to_le_bytes());
+        for (i, &n) in dead.iter().enumerate() {
+            renumber[n] = (live.len() + i) as NodeId;
+            out.push(kind_index(self.kinds[n]));
+            put_text(&mut out, &self.ids[n]);
+            put_text(&mut out, &self.names[n]);
+            out.extend_from_slice(&tl.born[n].to_le_bytes());
+            out.extend_from_slice(&tl.died[n].to_le_bytes());
+        }
+        let spans: Vec<(NodeId, &Span)> = tl
+            .out
+            .iter()
+            .enumerate()
+            .filter(|(f, _)| renumber[*f] != UNSEEN)
+            .flat_map(|(f, list)| list.iter().map(move |s| (f as NodeId, s)))
+            .filter(|(_, s)| renumber[s.other as usize] != UNSEEN)
+            .collect();
+        out.extend_from_slice(&(spans.len() as u64).to_le_bytes());
+        for (f, s) in spans {
+            out.extend_from_slice(&renumber[f as usize].to_le_bytes());
+            out.extend_from_slice(&renumber[s.other as usize].to_le_bytes());
+            out.push(edge_kind_index(s.kind));
+            out.extend_from_slice(&s.since.to_le_bytes());
+            out.extend_from_slice(&s.until.to_le_bytes());
         }
         out
     }
@@ -146,6 +198,37 @@ impl LineageGraph {
             g.facts.set_mappings((f, t, kind), &columns);
             g.out.push(f, Link { other: t, kind });
             g.inn.push(t, Link { other: f, kind });
+        }
+        for n in 0..nodes {
+            g.timeline.born[n] = r.i64()?;
+        }
+        for _ in 0..r.u32()? {
+            let kind = *AssetKind::ALL
+                .get(r.u8()? as usize)
+                .ok_or("unknown asset kind")?;
+            let (id, name) = (r.text()?, r.text()?);
+            let (born, died) = (r.i64()?, r.i64()?);
+            g.add_past_node(id, kind, name, born, died)
+                .ok_or("a deleted asset that never existed")?;
+        }
+        let all = g.ids.len();
+        for _ in 0..r.u64()? {
+            let (f, t) = (r.u32()?, r.u32()?);
+            let kind = *EdgeKind::ALL
+                .get(r.u8()? as usize)
+                .ok_or("unknown edge kind")?;
+            let (since, until) = (r.i64()?, r.i64()?);
+            if f as usize >= all || t as usize >= all {
+                return Err("a span names a node that is not there".into());
+            }
+            let span = |other| Span {
+                other,
+                kind,
+                since,
+                until,
+            };
+            g.timeline.out[f as usize].push(span(t));
+            g.timeline.inn[t as usize].push(span(f));
         }
         if r.at != bytes.len() {
             return Err("trailing bytes after the graph".into());

@@ -44,11 +44,15 @@ mod listing;
 mod paths;
 #[cfg(test)]
 mod tests;
+mod timeline;
+#[cfg(test)]
+mod timeline_tests;
 mod walks;
 
 use adjacency::*;
 pub use listing::{HopNodes, Reuse};
 pub use paths::{SimplePaths, PATH_STEP_BUDGET};
+pub use timeline::{Millis, TimedEdge, ALWAYS, OPEN};
 pub use walks::{Expansion, Hub, Neighbourhood, RefreshPlan, Window};
 
 fn edge_key(id: &str) -> u128 {
@@ -91,6 +95,8 @@ pub struct LineageGraph {
     edges: HashMap<u128, (NodeId, NodeId, EdgeKind)>,
     /// Owners, production flags and column mappings, for impact analysis.
     facts: facts::Facts,
+    /// When each node and edge was valid, past edges included.
+    timeline: timeline::Timeline,
     hub_cache: std::sync::Mutex<Option<(usize, Vec<Hub>)>>,
 }
 
@@ -107,6 +113,7 @@ impl Clone for LineageGraph {
             inn: self.inn.clone(),
             edges: self.edges.clone(),
             facts: self.facts.clone(),
+            timeline: self.timeline.clone(),
             hub_cache: Default::default(),
         }
     }
@@ -173,6 +180,7 @@ impl LineageGraph {
             + self.out.heap_bytes()
             + self.inn.heap_bytes()
             + self.facts.heap_bytes()
+            + self.timeline.heap_bytes()
     }
 
     fn changed(&mut self) {
@@ -207,22 +215,37 @@ impl LineageGraph {
             *self.hub_cache.get_mut().expect("never poisoned") = None;
             return n;
         }
-        let n = NodeId::try_from(self.ids.len()).expect("fewer than 2^32 assets");
-        self.ids.push(asset.into());
-        self.names.push(name.into());
-        self.kinds.push(kind);
-        self.live.push(true);
-        self.simple.push(false);
-        self.out.grow(self.ids.len());
-        self.inn.grow(self.ids.len());
-        self.facts.grow(self.ids.len());
+        let n = self.push_node(asset, kind, name, true);
         self.index.insert(asset.into(), n);
         *self.hub_cache.get_mut().expect("never poisoned") = None;
         n
     }
 
-    /// Removes an asset and its edges. Its dense id is not reused.
+    /// A new node, live or not (a deleted asset's, for walks of the past),
+    /// valid since the beginning until told otherwise.
+    fn push_node(&mut self, asset: &str, kind: AssetKind, name: &str, live: bool) -> NodeId {
+        let n = NodeId::try_from(self.ids.len()).expect("fewer than 2^32 assets");
+        self.ids.push(asset.into());
+        self.names.push(name.into());
+        self.kinds.push(kind);
+        self.live.push(live);
+        self.simple.push(false);
+        self.out.grow(self.ids.len());
+        self.inn.grow(self.ids.len());
+        self.facts.grow(self.ids.len());
+        self.timeline.grow(self.ids.len(), ALWAYS);
+        n
+    }
+
+    /// Removes an asset and its edges from the graph and from its history
+    /// (see [`LineageGraph::remove_node_at`] for an end in time).
     pub fn remove_node(&mut self, asset: &str) {
+        self.remove_node_at(asset, ALWAYS);
+    }
+
+    /// Removes an asset and its edges from the current graph. Its dense id
+    /// is not reused.
+    fn remove_node_timeless(&mut self, asset: &str) {
         let Some(n) = self.index.remove(asset) else {
             return;
         };
@@ -250,8 +273,13 @@ impl LineageGraph {
         self.changed();
     }
 
-    /// Adds an edge between two known assets; false if an end is unknown.
+    /// Adds an edge between two known assets, valid since the beginning
+    /// (see [`LineageGraph::upsert_edge_at`]); false if an end is unknown.
     pub fn upsert_edge(&mut self, edge: &Edge) -> bool {
+        self.upsert_edge_at(edge, ALWAYS)
+    }
+
+    fn upsert_edge_timeless(&mut self, edge: &Edge) -> bool {
         let (Some(f), Some(t)) = (self.id_of(&edge.from), self.id_of(&edge.to)) else {
             return false;
         };
@@ -284,7 +312,13 @@ impl LineageGraph {
         self.edges.contains_key(&edge_key(edge_id))
     }
 
+    /// Removes an edge from the graph and from its history (see
+    /// [`LineageGraph::remove_edge_at`] for an end in time).
     pub fn remove_edge(&mut self, edge_id: &str) {
+        self.remove_edge_at(edge_id, ALWAYS);
+    }
+
+    fn remove_edge_timeless(&mut self, edge_id: &str) {
         let key = edge_key(edge_id);
         let Some((f, t, kind)) = self.edges.remove(&key) else {
             return;

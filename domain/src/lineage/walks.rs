@@ -66,6 +66,18 @@ impl LineageGraph {
             }
             levels.push(order.len());
         }
+        self.by_level(&order, &levels, filter)
+    }
+
+    /// A breadth-first visit's nodes past the start with their distances,
+    /// those of the kinds `filter` reports: level `d` is
+    /// `order[levels[d]..levels[d + 1]]`.
+    pub(super) fn by_level(
+        &self,
+        order: &[NodeId],
+        levels: &[usize],
+        filter: &Filter,
+    ) -> Vec<(NodeId, u32)> {
         let mut out = Vec::with_capacity(order.len() - 1);
         for d in 1..levels.len() - 1 {
             out.extend(

@@ -237,6 +237,16 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
             true,
         ),
         (
+            "GET",
+            format!(
+                "/api/v1/lineage/{}/diff?from=2026-01-01T00:00:00Z",
+                enc(&dataset)
+            ),
+            None,
+            anyone,
+            true,
+        ),
+        (
             "PUT",
             "/api/v1/assets/dataset:matrix:t".into(),
             Some(asset),

@@ -1,0 +1,371 @@
+//! The graph through time: when each asset and edge was valid, so that a
+//! walk can answer "as of" any moment.
+//!
+//! The current adjacency (`out`, `inn`) stays exactly what it was, so a
+//! walk at the present costs what it always did. Beside it, every node
+//! keeps the spans of every edge that ever touched it, `[since, until)`,
+//! in both directions; a walk as of `t` follows the spans valid at `t`
+//! and nothing else. An edge that ends (deleted, dropped by a re-import,
+//! gone with its asset) keeps its span with an end, and an asset that is
+//! deleted keeps its node, no longer live, with the moment it ended; one
+//! created again under the same id gets a new node. So a walk as of `t` is
+//! exact: each edge is judged by its own span, never hidden because
+//! another edge on the way was not valid.
+//!
+//! Times are milliseconds since the Unix epoch. What the graph is told
+//! without a time (`upsert_edge`, `remove_node`, ...) counts as timeless:
+//! valid since the beginning, or erased from history when removed.
+
+use super::*;
+
+/// A moment: milliseconds since the Unix epoch, UTC.
+pub type Millis = i64;
+
+/// The end of a span that has not ended.
+pub const OPEN: Millis = Millis::MAX;
+
+/// The beginning of time: what was added without a time is valid since.
+pub const ALWAYS: Millis = Millis::MIN;
+
+/// One edge's validity as seen from one of its ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Span {
+    pub(super) other: NodeId,
+    pub(super) kind: EdgeKind,
+    pub(super) since: Millis,
+    pub(super) until: Millis,
+}
+
+impl Span {
+    fn valid_at(&self, t: Millis) -> bool {
+        self.since <= t && t < self.until
+    }
+}
+
+/// Validity of every node and edge, past and present.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Timeline {
+    pub(super) out: Vec<Vec<Span>>,
+    pub(super) inn: Vec<Vec<Span>>,
+    pub(super) born: Vec<Millis>,
+    pub(super) died: Vec<Millis>,
+    /// Nodes of assets that were deleted, by asset id, oldest first.
+    pub(super) past: HashMap<Box<str>, Vec<NodeId>>,
+}
+
+impl Timeline {
+    pub(super) fn grow(&mut self, nodes: usize, born: Millis) {
+        self.out.resize_with(nodes, Vec::new);
+        self.inn.resize_with(nodes, Vec::new);
+        self.born.resize(nodes, born);
+        self.died.resize(nodes, OPEN);
+    }
+
+    pub(super) fn open(&mut self, f: NodeId, t: NodeId, kind: EdgeKind, since: Millis) {
+        self.out[f as usize].push(Span {
+            other: t,
+            kind,
+            since,
+            until: OPEN,
+        });
+        self.inn[t as usize].push(Span {
+            other: f,
+            kind,
+            since,
+            until: OPEN,
+        });
+        // An asset existed at least from when an edge of it was seen.
+        for n in [f, t] {
+            let b = &mut self.born[n as usize];
+            *b = (*b).min(since);
+        }
+    }
+
+    /// Ends the open span of the edge `f -kind-> t` at `at`.
+    pub(super) fn close(&mut self, f: NodeId, t: NodeId, kind: EdgeKind, at: Millis) {
+        for (list, other) in [
+            (&mut self.out[f as usize], t),
+            (&mut self.inn[t as usize], f),
+        ] {
+            if let Some(s) = list
+                .iter_mut()
+                .find(|s| s.other == other && s.kind == kind && s.until == OPEN)
+            {
+                s.until = at.max(s.since);
+            }
+        }
+        // A span that ended when it began was never valid: an edge erased
+        // from history, not one that ended.
+        for (list, other) in [
+            (&mut self.out[f as usize], t),
+            (&mut self.inn[t as usize], f),
+        ] {
+            list.retain(|s| !(s.other == other && s.kind == kind && s.since == s.until));
+        }
+    }
+
+    pub(super) fn heap_bytes(&self) -> usize {
+        let spans: usize = self
+            .out
+            .iter()
+            .chain(&self.inn)
+            .map(|l| l.capacity() * std::mem::size_of::<Span>())
+            .sum();
+        let past: usize = self
+            .past
+            .iter()
+            .map(|(k, v)| k.len() + v.capacity() * 4 + 40)
+            .sum();
+        spans
+            + (self.out.capacity() + self.inn.capacity()) * 24
+            + (self.born.capacity() + self.died.capacity()) * 8
+            + past
+    }
+}
+
+/// One edge valid at a moment, by its ends' nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TimedEdge {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub kind: EdgeKind,
+    pub since: Millis,
+    pub until: Millis,
+}
+
+impl LineageGraph {
+    /// Adds an asset that appeared at `at`, or updates its kind and name
+    /// (an asset that exists keeps when it appeared).
+    pub fn upsert_node_at(
+        &mut self,
+        asset: &str,
+        kind: AssetKind,
+        name: &str,
+        at: Millis,
+    ) -> NodeId {
+        let known = self.index.contains_key(asset);
+        let n = self.upsert_node(asset, kind, name);
+        if !known {
+            self.timeline.born[n as usize] = at;
+        }
+        n
+    }
+
+    /// Adds an edge that appeared at `at` (the first time it is seen; an
+    /// edge that exists keeps its start). False if an end is unknown.
+    pub fn upsert_edge_at(&mut self, edge: &Edge, at: Millis) -> bool {
+        let existed = self.has_edge(&edge.id);
+        if !self.upsert_edge_timeless(edge) {
+            return false;
+        }
+        if !existed {
+            let (f, t) = (self.index[edge.from.as_str()], self.index[edge.to.as_str()]);
+            self.timeline.open(f, t, edge.kind, at);
+        }
+        true
+    }
+
+    /// Ends an edge at `at`: it leaves the current graph and keeps its span.
+    pub fn remove_edge_at(&mut self, edge_id: &str, at: Millis) {
+        let key = edge_key(edge_id);
+        if let Some(&(f, t, kind)) = self.edges.get(&key) {
+            self.timeline.close(f, t, kind, at);
+        }
+        self.remove_edge_timeless(edge_id);
+    }
+
+    /// Ends an asset and its edges at `at`; its node stays, not live, for
+    /// walks of the past.
+    pub fn remove_node_at(&mut self, asset: &str, at: Millis) {
+        let Some(&n) = self.index.get(asset) else {
+            return;
+        };
+        let outs: Vec<(NodeId, EdgeKind)> = self.downstream_of(n).collect();
+        let ins: Vec<(NodeId, EdgeKind)> = self.upstream_of(n).collect();
+        for (t, kind) in outs {
+            self.timeline.close(n, t, kind, at);
+        }
+        for (f, kind) in ins {
+            self.timeline.close(f, n, kind, at);
+        }
+        self.remove_node_timeless(asset);
+        let tl = &mut self.timeline;
+        if at <= tl.born[n as usize] {
+            // Ended when it began: erased from history.
+            tl.died[n as usize] = tl.born[n as usize];
+            return;
+        }
+        tl.died[n as usize] = at;
+        tl.past.entry(asset.into()).or_default().push(n);
+    }
+
+    /// Adds the node of an asset that existed over `[born, died)` and is
+    /// gone now, as a catalog's history records it.
+    pub fn add_past_node(
+        &mut self,
+        asset: &str,
+        kind: AssetKind,
+        name: &str,
+        born: Millis,
+        died: Millis,
+    ) -> Option<NodeId> {
+        if died <= born {
+            return None;
+        }
+        let n = self.push_node(asset, kind, name, false);
+        self.timeline.born[n as usize] = born;
+        self.timeline.died[n as usize] = died;
+        let list = self.timeline.past.entry(asset.into()).or_default();
+        list.push(n);
+        let born_of = &self.timeline.born;
+        list.sort_by_key(|&m| born_of[m as usize]);
+        Some(n)
+    }
+
+    /// Adds an edge that was valid over `[since, until)` and has ended, as
+    /// a catalog's history records it. Its ends are the nodes of the two
+    /// assets valid when it began; false if there are none.
+    pub fn add_past_edge(
+        &mut self,
+        from: &str,
+        to: &str,
+        kind: EdgeKind,
+        since: Millis,
+        until: Millis,
+    ) -> bool {
+        if until <= since {
+            return false;
+        }
+        let (Some(f), Some(t)) = (self.node_at(from, since), self.node_at(to, since)) else {
+            return false;
+        };
+        let tl = &mut self.timeline;
+        tl.out[f as usize].push(Span {
+            other: t,
+            kind,
+            since,
+            until,
+        });
+        tl.inn[t as usize].push(Span {
+            other: f,
+            kind,
+            since,
+            until,
+        });
+        true
+    }
+
+    /// The node of `asset` as of `t`: the live one if it had appeared by
+    /// then, else the one of a deleted asset that was valid at `t`.
+    pub fn node_at(&self, asset: &str, t: Millis) -> Option<NodeId> {
+        let tl = &self.timeline;
+        let valid = |n: NodeId| tl.born[n as usize] <= t && t < tl.died[n as usize];
+        self.index
+            .get(asset)
+            .copied()
+            .filter(|&n| valid(n))
+            .or_else(|| tl.past.get(asset)?.iter().copied().find(|&n| valid(n)))
+    }
+
+    /// Whether an asset with this id was deleted at some moment.
+    pub fn was_deleted(&self, asset: &str) -> bool {
+        self.timeline.past.contains_key(asset)
+    }
+
+    /// When `n`'s asset appeared, and when it ended ([`OPEN`] if it has
+    /// not).
+    pub fn validity(&self, n: NodeId) -> (Millis, Millis) {
+        (
+            self.timeline.born[n as usize],
+            self.timeline.died[n as usize],
+        )
+    }
+
+    /// The edges of `n` in `dir` valid at `t`, with their spans.
+    pub fn edges_at(
+        &self,
+        n: NodeId,
+        dir: Direction,
+        t: Millis,
+    ) -> impl Iterator<Item = TimedEdge> + '_ {
+        let list = match dir {
+            Direction::Downstream => &self.timeline.out[n as usize],
+            Direction::Upstream => &self.timeline.inn[n as usize],
+        };
+        list.iter().filter(move |s| s.valid_at(t)).map(move |s| {
+            let (from, to) = match dir {
+                Direction::Downstream => (n, s.other),
+                Direction::Upstream => (s.other, n),
+            };
+            TimedEdge {
+                from,
+                to,
+                kind: s.kind,
+                since: s.since,
+                until: s.until,
+            }
+        })
+    }
+
+    /// [`LineageGraph::closure`] over the graph as it was at `t`: every
+    /// edge valid at `t`, and no other, is followed.
+    pub fn closure_at(
+        &self,
+        start: NodeId,
+        dir: Direction,
+        filter: &Filter,
+        t: Millis,
+    ) -> Vec<(NodeId, u32)> {
+        let spans = match dir {
+            Direction::Downstream => &self.timeline.out,
+            Direction::Upstream => &self.timeline.inn,
+        };
+        let mut seen = vec![0u64; self.ids.len().div_ceil(64)];
+        seen[start as usize / 64] |= 1u64 << (start % 64);
+        let mut order = vec![start];
+        let mut levels = vec![0, 1];
+        let any_edge = filter.edge_kinds.is_empty();
+        loop {
+            let d = levels.len() - 2;
+            if filter.max_depth.is_some_and(|m| d as u32 >= m) {
+                break;
+            }
+            let (lo, hi) = (levels[d], levels[d + 1]);
+            if lo == hi {
+                break;
+            }
+            for i in lo..hi {
+                for s in &spans[order[i] as usize] {
+                    let (w, b) = (s.other as usize / 64, 1u64 << (s.other % 64));
+                    if seen[w] & b == 0
+                        && s.valid_at(t)
+                        && (any_edge || filter.edge_kinds.contains(&s.kind))
+                    {
+                        seen[w] |= b;
+                        order.push(s.other);
+                    }
+                }
+            }
+            levels.push(order.len());
+        }
+        self.by_level(&order, &levels, filter)
+    }
+
+    /// Every moment at which something in the graph began or ended, in
+    /// order (timeless additions excluded).
+    pub fn change_times(&self) -> Vec<Millis> {
+        let tl = &self.timeline;
+        let mut times: Vec<Millis> = tl
+            .out
+            .iter()
+            .flatten()
+            .flat_map(|s| [s.since, s.until])
+            .chain(tl.born.iter().copied())
+            .chain(tl.died.iter().copied())
+            .filter(|&t| t != ALWAYS && t != OPEN)
+            .collect();
+        times.sort_unstable();
+        times.dedup();
+        times
+    }
+}

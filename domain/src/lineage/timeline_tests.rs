@@ -1,0 +1,269 @@
+//! The graph as of T against a replay of its history up to T.
+
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::edge::edge_id;
+
+/// One step of a history; each happens at its own moment, except that a
+/// re-import drops several edges at once.
+#[derive(Debug, Clone)]
+enum Step {
+    AddNode(usize),
+    AddEdge(usize, usize, usize),
+    RemoveEdge(usize, usize, usize),
+    RemoveNode(usize),
+    /// A re-import that no longer has these edges.
+    Drop(Vec<(usize, usize, usize)>),
+}
+
+const NODES: usize = 8;
+const KINDS: [EdgeKind; 2] = [EdgeKind::Derives, EdgeKind::Reads];
+
+fn step() -> impl Strategy<Value = Step> {
+    let n = 0..NODES;
+    let edge = (0..NODES, 0..NODES, 0..KINDS.len());
+    prop_oneof![
+        2 => n.clone().prop_map(Step::AddNode),
+        5 => edge.clone().prop_map(|(f, t, k)| Step::AddEdge(f, t, k)),
+        2 => edge.clone().prop_map(|(f, t, k)| Step::RemoveEdge(f, t, k)),
+        1 => n.prop_map(Step::RemoveNode),
+        1 => prop::collection::vec(edge, 1..4)
+            .prop_map(Step::Drop),
+    ]
+}
+
+fn asset(i: usize) -> String {
+    format!("dataset:ns:a{i}")
+}
+
+fn edge(f: usize, t: usize, k: usize) -> Edge {
+    let (from, to) = (asset(f), asset(t));
+    Edge {
+        id: edge_id(&from, KINDS[k], &to),
+        from,
+        to,
+        kind: KINDS[k],
+        columns: vec![],
+        first_seen: None,
+        last_seen: None,
+    }
+}
+
+/// Applies a step: with times to `timed`, and to `plain` (the timeless
+/// graph of a replay) when it is given.
+fn apply(g: &mut LineageGraph, step: &Step, at: Option<Millis>) {
+    match step {
+        Step::AddNode(i) => match at {
+            Some(at) => {
+                g.upsert_node_at(&asset(*i), AssetKind::Dataset, "a", at);
+            }
+            None => {
+                g.upsert_node(&asset(*i), AssetKind::Dataset, "a");
+            }
+        },
+        Step::AddEdge(f, t, k) => {
+            let e = edge(*f, *t, *k);
+            match at {
+                Some(at) => g.upsert_edge_at(&e, at),
+                None => g.upsert_edge(&e),
+            };
+        }
+        Step::RemoveEdge(f, t, k) => {
+            let id = edge(*f, *t, *k).id;
+            match at {
+                Some(at) => g.remove_edge_at(&id, at),
+                None => g.remove_edge(&id),
+            }
+        }
+        Step::RemoveNode(i) => match at {
+            Some(at) => g.remove_node_at(&asset(*i), at),
+            None => g.remove_node(&asset(*i)),
+        },
+        Step::Drop(edges) => {
+            for (f, t, k) in edges {
+                let id = edge(*f, *t, *k).id;
+                match at {
+                    Some(at) => g.remove_edge_at(&id, at),
+                    None => g.remove_edge(&id),
+                }
+            }
+        }
+    }
+}
+
+/// What a walk reaches, by asset id and distance.
+fn reached(g: &LineageGraph, found: Vec<(NodeId, u32)>) -> BTreeSet<(String, u32)> {
+    found
+        .into_iter()
+        .map(|(n, d)| (g.asset_id(n).to_string(), d))
+        .collect()
+}
+
+fn edges_of(g: &LineageGraph, n: NodeId, dir: Direction, at: Option<Millis>) -> BTreeSet<String> {
+    match at {
+        Some(t) => g
+            .edges_at(n, dir, t)
+            .map(|e| edge_id(g.asset_id(e.from), e.kind, g.asset_id(e.to)))
+            .collect(),
+        None => {
+            let list: Vec<(NodeId, EdgeKind)> = match dir {
+                Direction::Downstream => g.downstream_of(n).collect(),
+                Direction::Upstream => g.upstream_of(n).collect(),
+            };
+            list.into_iter()
+                .map(|(m, kind)| {
+                    let (f, t) = match dir {
+                        Direction::Downstream => (n, m),
+                        Direction::Upstream => (m, n),
+                    };
+                    edge_id(g.asset_id(f), kind, g.asset_id(t))
+                })
+                .collect()
+        }
+    }
+}
+
+/// Checks the graph as of `t` against `replay`, the history up to `t`
+/// applied without times.
+fn same_as_replay(g: &LineageGraph, replay: &LineageGraph, t: Millis) -> Result<(), TestCaseError> {
+    for i in 0..NODES {
+        let id = asset(i);
+        let (then, now) = (g.node_at(&id, t), replay.id_of(&id));
+        prop_assert_eq!(then.is_some(), now.is_some(), "{} exists as of {}", id, t);
+        let (Some(then), Some(now)) = (then, now) else {
+            continue;
+        };
+        for dir in [Direction::Upstream, Direction::Downstream] {
+            for depth in [None, Some(1)] {
+                let filter = Filter {
+                    max_depth: depth,
+                    ..Filter::default()
+                };
+                prop_assert_eq!(
+                    reached(g, g.closure_at(then, dir, &filter, t)),
+                    reached(replay, replay.closure(now, dir, &filter)),
+                    "{} {:?} depth {:?} as of {}",
+                    id,
+                    dir,
+                    depth,
+                    t
+                );
+            }
+            prop_assert_eq!(
+                edges_of(g, then, dir, Some(t)),
+                edges_of(replay, now, dir, None),
+                "edges of {} {:?} as of {}",
+                id,
+                dir,
+                t
+            );
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// For random histories of writes, deletes and re-imports, the graph
+    /// as of T equals a replay of the history up to T, for every T at
+    /// which something changed (and the moments between), before and after
+    /// an encode and decode, and the graph as of the last moment is the
+    /// current one.
+    #[test]
+    fn the_graph_as_of_t_is_the_history_replayed_up_to_t(
+        steps in prop::collection::vec(step(), 1..40),
+    ) {
+        let mut g = LineageGraph::new();
+        // Moments 10, 20, ...: the ones between are checked too.
+        for (i, s) in steps.iter().enumerate() {
+            apply(&mut g, s, Some(10 * (i as Millis + 1)));
+        }
+        let decoded = LineageGraph::decode(&g.encode()).map_err(TestCaseError::fail)?;
+        let mut replay = LineageGraph::new();
+        for (i, s) in steps.iter().enumerate() {
+            let at = 10 * (i as Millis + 1);
+            apply(&mut replay, s, None);
+            for t in [at, at + 5] {
+                same_as_replay(&g, &replay, t)?;
+                same_as_replay(&decoded, &replay, t)?;
+            }
+        }
+        // Before anything, nothing.
+        for i in 0..NODES {
+            prop_assert!(g.node_at(&asset(i), 0).is_none());
+        }
+        let changes = g.change_times();
+        prop_assert!(changes.iter().all(|t| t % 10 == 0));
+    }
+}
+
+#[test]
+fn an_edge_that_ended_is_walked_before_its_end_and_not_after() {
+    let mut g = LineageGraph::new();
+    for i in 0..3 {
+        g.upsert_node_at(&asset(i), AssetKind::Dataset, "a", 100);
+    }
+    g.upsert_edge_at(&edge(0, 1, 0), 200);
+    g.upsert_edge_at(&edge(1, 2, 0), 300);
+    // The first edge ends; the second stays.
+    g.remove_edge_at(&edge(0, 1, 0).id, 400);
+    let at = |t| {
+        let a0 = g.node_at(&asset(0), t).unwrap();
+        reached(
+            &g,
+            g.closure_at(a0, Direction::Downstream, &Filter::default(), t),
+        )
+    };
+    assert!(at(150).is_empty(), "before any edge");
+    assert_eq!(at(250).len(), 1);
+    assert_eq!(at(350).len(), 2, "both edges were valid at 350");
+    assert!(at(400).is_empty(), "the edge ended at 400");
+    // A walk from the middle as of 450 still finds the second edge: one
+    // edge's end hides nothing else.
+    let a1 = g.node_at(&asset(1), 450).unwrap();
+    assert_eq!(
+        g.closure_at(a1, Direction::Downstream, &Filter::default(), 450)
+            .len(),
+        1
+    );
+    assert_eq!(g.change_times(), vec![100, 200, 300, 400]);
+}
+
+#[test]
+fn a_deleted_asset_keeps_its_past_and_one_created_again_starts_anew() {
+    let mut g = LineageGraph::new();
+    g.upsert_node_at(&asset(0), AssetKind::Dataset, "a", 10);
+    g.upsert_node_at(&asset(1), AssetKind::Model, "m", 10);
+    g.upsert_edge_at(&edge(0, 1, 0), 20);
+    g.remove_node_at(&asset(0), 30);
+    assert!(g.id_of(&asset(0)).is_none());
+    let old = g.node_at(&asset(0), 25).expect("it existed at 25");
+    assert_eq!(g.validity(old), (10, 30));
+    let m = g.node_at(&asset(1), 25).unwrap();
+    assert_eq!(
+        g.closure_at(m, Direction::Upstream, &Filter::default(), 25),
+        vec![(old, 1)]
+    );
+    assert!(g
+        .closure_at(m, Direction::Upstream, &Filter::default(), 35)
+        .is_empty());
+    // Created again: a new node from 40, none between 30 and 40.
+    let new = g.upsert_node_at(&asset(0), AssetKind::Dataset, "a", 40);
+    assert_ne!(new, old);
+    assert!(g.node_at(&asset(0), 35).is_none());
+    assert_eq!(g.node_at(&asset(0), 45), Some(new));
+    assert_eq!(g.node_at(&asset(0), 25), Some(old));
+    let d = LineageGraph::decode(&g.encode()).unwrap();
+    let old_d = d.node_at(&asset(0), 25).unwrap();
+    assert_eq!(d.validity(old_d), (10, 30));
+    let m_d = d.node_at(&asset(1), 25).unwrap();
+    assert_eq!(
+        d.closure_at(m_d, Direction::Upstream, &Filter::default(), 25)
+            .len(),
+        1
+    );
+}
