@@ -139,6 +139,48 @@ pub async fn lineage_graph(id: String, up: u32, down: u32) -> Result<GraphView, 
         .map_err(server::public)
 }
 
+/// [`lineage_graph`] as the graph was at `as_of` (RFC 3339): the edges
+/// valid then, ended ones included.
+#[server(prefix = "/rpc", endpoint = "graph_as_of")]
+pub async fn lineage_graph_as_of(
+    id: String,
+    up: u32,
+    down: u32,
+    as_of: String,
+) -> Result<GraphView, ServerFnError> {
+    let catalog = expect_context::<catalog::Catalog>();
+    let at = domain::time::to_millis(&as_of).ok_or_else(|| {
+        server::public(catalog::CatalogError::Invalid(
+            domain::ValidationError::new(
+                "as_of",
+                format!("{as_of:?} is not an RFC 3339 date-time"),
+            ),
+        ))
+    })?;
+    catalog
+        .graph_as_of(
+            &id,
+            up.min(MAX_DEPTH),
+            down.min(MAX_DEPTH),
+            GRAPH_BUDGET,
+            at,
+        )
+        .map_err(server::public)
+}
+
+/// The moments at which something began or ended within `depth` hops of
+/// one asset, oldest first, as RFC 3339: the time slider's stops.
+#[server(prefix = "/rpc", endpoint = "lineage_moments")]
+pub async fn lineage_moments(id: String, depth: u32) -> Result<Vec<String>, ServerFnError> {
+    let catalog = expect_context::<catalog::Catalog>();
+    Ok(catalog
+        .lineage_moments(&id, depth.min(MAX_DEPTH))
+        .map_err(server::public)?
+        .into_iter()
+        .map(domain::time::from_millis)
+        .collect())
+}
+
 /// The outline of [`lineage_graph`] a page is rendered with: the first
 /// assets at each distance and their counts. The browser then fetches the
 /// whole window with `lineage_graph` to draw it.

@@ -5,6 +5,7 @@ pub mod asset;
 pub mod audit;
 pub mod change_request;
 pub mod graph;
+pub mod history;
 pub mod inbox;
 pub mod ingestion;
 pub mod propose;

@@ -86,6 +86,9 @@ pub(crate) struct Follower {
     /// While a rebuild scans the store: the changes this process's own
     /// writes made meanwhile, with the versions they committed.
     replay: Mutex<Option<Vec<(u64, Millis, GraphOp)>>>,
+    /// Set when no other process writes to the store (an embedded one):
+    /// then nothing reconciles `own`, which must not grow with every write.
+    alone: std::sync::atomic::AtomicBool,
 }
 
 impl Follower {
@@ -120,11 +123,13 @@ impl Catalog {
         let Some(version) = version else {
             return;
         };
-        self.follow
-            .own
-            .lock()
-            .expect("never poisoned")
-            .insert(version);
+        if !self.follow.alone.load(Ordering::Relaxed) {
+            self.follow
+                .own
+                .lock()
+                .expect("never poisoned")
+                .insert(version);
+        }
         if ops.is_empty() {
             return;
         }
@@ -138,6 +143,14 @@ impl Catalog {
         if let Some(log) = self.follow.replay.lock().expect("never poisoned").as_mut() {
             log.extend(ops.into_iter().map(|op| (version, at, op)));
         }
+    }
+
+    /// Says that no other process writes to this store, so this one's
+    /// versions need no keeping (the server says so for an embedded
+    /// store, which only one process can open).
+    pub fn writes_alone(&self) {
+        self.follow.alone.store(true, Ordering::Relaxed);
+        self.follow.own.lock().expect("never poisoned").clear();
     }
 
     /// One step of following other writers; the server calls it every few

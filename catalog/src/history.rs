@@ -5,14 +5,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use domain::lineage::{Direction, Filter, Millis};
-use domain::query::{AssetChange, LineageDiff, LineageEdge, LineageNode, LineageView};
+use domain::lineage::{Direction, Filter, Millis, NodeId};
+use domain::query::{
+    AssetChange, GraphNode, GraphView, LineageDiff, LineageEdge, LineageNode, LineageView,
+};
 use domain::AssetKind;
 use serde_json::Value;
 
 use crate::error::{CatalogError, Result};
 use crate::graph::lineage_view;
 use crate::Catalog;
+
+/// The most assets whose moments a time slider gathers.
+const MOMENTS_BUDGET: usize = 5_000;
 
 /// One stored version: its number, when it was written and what changed.
 struct VersionAt {
@@ -34,6 +39,84 @@ impl Catalog {
         at: Millis,
     ) -> Result<LineageView> {
         self.lineage_at(id, direction, depth, kinds, limit, Some(at))
+    }
+
+    /// The graph view's window around `id` as it was at `at`: up to `up`
+    /// hops upstream and `down` downstream over the edges valid then, at
+    /// most `budget` assets, nearest first.
+    pub fn graph_as_of(
+        &self,
+        id: &str,
+        up: u32,
+        down: u32,
+        budget: usize,
+        at: Millis,
+    ) -> Result<GraphView> {
+        let g = self.graph.read().expect("the graph lock is never poisoned");
+        let start = g.node_at(id, at).ok_or_else(|| {
+            CatalogError::NotFound(format!(
+                "asset {id:?} as of {}: it did not exist then",
+                domain::time::from_millis(at)
+            ))
+        })?;
+        let walk = |dir, depth: u32, sign: i64| {
+            let filter = Filter {
+                max_depth: Some(depth),
+                ..Filter::default()
+            };
+            g.closure_at(start, dir, &filter, at)
+                .into_iter()
+                .map(move |(n, d)| (n, sign * i64::from(d)))
+        };
+        let mut found: Vec<(NodeId, i64)> = walk(Direction::Upstream, up, -1)
+            .chain(walk(Direction::Downstream, down, 1))
+            .collect();
+        found.sort_by_key(|&(_, d)| d.abs());
+        let capped = found.len() + 1 > budget;
+        found.truncate(budget.saturating_sub(1));
+        found.insert(0, (start, 0));
+        let kept: BTreeSet<NodeId> = found.iter().map(|&(n, _)| n).collect();
+        let edges = found
+            .iter()
+            .flat_map(|&(n, _)| g.edges_at(n, Direction::Downstream, at))
+            .filter(|e| kept.contains(&e.to))
+            .map(|e| LineageEdge {
+                from: g.asset_id(e.from).to_string(),
+                to: g.asset_id(e.to).to_string(),
+                kind: e.kind,
+            })
+            .collect();
+        Ok(GraphView {
+            center: id.to_string(),
+            up,
+            down,
+            nodes: found
+                .into_iter()
+                .map(|(n, depth)| GraphNode {
+                    id: g.asset_id(n).to_string(),
+                    kind: g.kind(n),
+                    name: g.name(n).to_string(),
+                    depth,
+                    more: 0,
+                    hub: false,
+                })
+                .collect(),
+            edges,
+            capped,
+            pending: false,
+            depth_totals: vec![],
+        })
+    }
+
+    /// The moments at which something began or ended within `depth` hops
+    /// of `id` (over edges of any time), oldest first: the stops of the
+    /// lineage tab's time slider.
+    pub fn lineage_moments(&self, id: &str, depth: u32) -> Result<Vec<Millis>> {
+        let g = self.graph.read().expect("the graph lock is never poisoned");
+        let n = g
+            .latest_node(id)
+            .ok_or_else(|| CatalogError::NotFound(format!("asset {id:?}")))?;
+        Ok(g.moments_around(n, depth, MOMENTS_BUDGET))
     }
 
     /// What changed in `id`'s lineage between `from` and `to`: assets and

@@ -102,6 +102,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // their writes into this process's lineage graph.
     if settings.db.starts_with("ws://") || settings.db.starts_with("wss://") {
         tokio::spawn(follow_other_servers(catalog.clone()));
+    } else {
+        catalog.writes_alone();
     }
     let addr = settings.leptos.site_addr;
     catalog.set_token_days(settings.token_days);

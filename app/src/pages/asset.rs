@@ -8,9 +8,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{error_text, lineage_outline, load_asset};
+use crate::api::{error_text, lineage_graph_as_of, lineage_outline, load_asset};
 use crate::components::{asset_href, AssetLink, KindBadge, Pager};
 use crate::graph::GraphPanel;
+use crate::pages::history::HistorySlider;
 
 /// Columns per page of the schema table.
 const COLUMNS_PER_PAGE: usize = 100;
@@ -121,11 +122,20 @@ fn Detail(
 fn LineageTab(id: String) -> impl IntoView {
     let query = use_query_map();
     let key = Memo::new(move |_| query.with(crate::pages::graph::depths));
+    // A moment from the time slider: the graph as it was then.
+    let as_of = Memo::new(move |_| query.with(|q| q.get("as_of")));
+    let graph_id = id.clone();
     let graph = Resource::new(
-        move || (id.clone(), key.get()),
-        |(id, (up, down))| lineage_outline(id, up, down),
+        move || (graph_id.clone(), key.get(), as_of.get()),
+        |(id, (up, down), as_of)| async move {
+            match as_of {
+                Some(t) => lineage_graph_as_of(id, up, down, t).await,
+                None => lineage_outline(id, up, down).await,
+            }
+        },
     );
     view! {
+        <HistorySlider id=id as_of=as_of/>
         <Suspense fallback=|| view! { <p class="loading">"Loading the graph…"</p> }>
             {move || Suspend::new(async move {
                 match graph.await {

@@ -267,6 +267,14 @@ impl LineageGraph {
             .or_else(|| tl.past.get(asset)?.iter().copied().find(|&n| valid(n)))
     }
 
+    /// The live node of `asset`, or the last one it had if it was deleted.
+    pub fn latest_node(&self, asset: &str) -> Option<NodeId> {
+        self.index
+            .get(asset)
+            .copied()
+            .or_else(|| self.timeline.past.get(asset)?.last().copied())
+    }
+
     /// Whether an asset with this id was deleted at some moment.
     pub fn was_deleted(&self, asset: &str) -> bool {
         self.timeline.past.contains_key(asset)
@@ -349,6 +357,43 @@ impl LineageGraph {
             levels.push(order.len());
         }
         self.by_level(&order, &levels, filter)
+    }
+
+    /// The moments at which something began or ended around `start`: in
+    /// the assets within `depth` hops of it over edges of any time (both
+    /// directions), at most `budget` of them, the spans of their edges and
+    /// their own. In order, timeless additions excluded: the stops of a
+    /// time slider over `start`'s lineage.
+    pub fn moments_around(&self, start: NodeId, depth: u32, budget: usize) -> Vec<Millis> {
+        let tl = &self.timeline;
+        let mut seen = vec![false; self.ids.len()];
+        seen[start as usize] = true;
+        let mut frontier = vec![start];
+        let mut visited = vec![start];
+        let mut times = Vec::new();
+        for _ in 0..depth {
+            let mut next = Vec::new();
+            for &n in &frontier {
+                for s in tl.out[n as usize].iter().chain(&tl.inn[n as usize]) {
+                    times.extend([s.since, s.until]);
+                    if !seen[s.other as usize] && visited.len() < budget {
+                        seen[s.other as usize] = true;
+                        visited.push(s.other);
+                        next.push(s.other);
+                    }
+                }
+            }
+            frontier = next;
+        }
+        times.extend(
+            visited
+                .iter()
+                .flat_map(|&n| [tl.born[n as usize], tl.died[n as usize]]),
+        );
+        times.retain(|&t| t != ALWAYS && t != OPEN);
+        times.sort_unstable();
+        times.dedup();
+        times
     }
 
     /// Every moment at which something in the graph began or ended, in

@@ -231,6 +231,9 @@ fn an_edge_that_ended_is_walked_before_its_end_and_not_after() {
         1
     );
     assert_eq!(g.change_times(), vec![100, 200, 300, 400]);
+    let a2 = g.node_at(&asset(2), 450).unwrap();
+    assert_eq!(g.moments_around(a2, 1, 100), vec![100, 300]);
+    assert_eq!(g.moments_around(a2, 2, 100), vec![100, 200, 300, 400]);
 }
 
 #[test]
