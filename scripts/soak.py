@@ -18,11 +18,14 @@ import time
 import urllib.parse
 
 
-def rss_mb(pid):
+def rss_mb(pid, field="VmRSS"):
+    """A memory figure of /proc/PID/status in MB: VmRSS (all resident
+    memory), RssAnon (the heap and other private memory) or RssFile
+    (mapped files' pages, such as the search index's segments)."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -136,8 +139,8 @@ def main():
     for t in threads:
         t.start()
 
-    print("| minute | requests | req/s | p50 ms | p99 ms | errors | RSS MB |")
-    print("|---|---|---|---|---|---|---|", flush=True)
+    print("| minute | requests | req/s | p50 ms | p99 ms | errors | RSS MB | anon MB | file MB |")
+    print("|---|---|---|---|---|---|---|---|---|", flush=True)
     interval = 1.0 / args.rps
     n = 0
     next_due = start
@@ -160,7 +163,8 @@ def main():
             rss = rss_mb(args.pid)
             if reported == 4:
                 rss_first = rss
-            print(f"| {reported + 1} | {len(rows)} | {len(rows) / 60:.0f} | {pct(lat, 0.5):.1f} | {pct(lat, 0.99):.1f} | {errors} | {rss:.0f} |", flush=True)
+            anon, mapped = rss_mb(args.pid, "RssAnon"), rss_mb(args.pid, "RssFile")
+            print(f"| {reported + 1} | {len(rows)} | {len(rows) / 60:.0f} | {pct(lat, 0.5):.1f} | {pct(lat, 0.99):.1f} | {errors} | {rss:.0f} | {anon:.0f} | {mapped:.0f} |", flush=True)
             reported += 1
         time.sleep(min(interval, 0.005))
     for _ in threads:

@@ -67,7 +67,7 @@ impl GraphOp {
                 g.set_facts(n, owners, *production);
             }
             GraphOp::Edge(e) => {
-                g.upsert_edge_at(e, at);
+                g.upsert_edge_at(e, crate::rows::seen_at(e.first_seen.as_deref(), at));
             }
             GraphOp::RemoveEdge(id) => g.remove_edge_at(id, at),
             GraphOp::RemoveNode(id) => g.remove_node_at(id, at),

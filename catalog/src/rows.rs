@@ -67,16 +67,31 @@ pub(crate) fn version_record(asset: &str, version: u64) -> Value {
 pub(crate) fn edge_row(edge: &Edge, at: &Datetime) -> Value {
     let mut columns = serde_json::to_value(&edge.columns).unwrap_or_default();
     crate::write::strip_nulls(&mut columns);
+    let now = at.timestamp_millis();
+    let seen = |t: &Option<String>| time(&at_millis(seen_at(t.as_deref(), now)));
     row(
         serde_json::json!({"key": edge.id, "kind": edge.kind.as_str(), "columns": columns}),
         [
             ("id", record("edge", &edge.id)),
             ("in", record("asset", &edge.from)),
             ("out", record("asset", &edge.to)),
-            ("first_seen", time(at)),
-            ("last_seen", time(at)),
+            ("first_seen", seen(&edge.first_seen)),
+            ("last_seen", seen(&edge.last_seen)),
         ],
     )
+}
+
+/// When an edge written at `now` was seen: the time its source gave (an
+/// OpenLineage event's `eventTime`, an exported edge's `first_seen`), if
+/// it is one and not later than `now`, else `now`. The lineage index takes
+/// the same moment (see `GraphOp::apply`).
+pub(crate) fn seen_at(
+    given: Option<&str>,
+    now: domain::lineage::Millis,
+) -> domain::lineage::Millis {
+    given
+        .and_then(domain::time::to_millis)
+        .map_or(now, |t| t.min(now))
 }
 
 /// A list of rows as one value to bind.

@@ -132,3 +132,51 @@ async fn ended_edges_and_deleted_assets_stay_in_the_past() {
         "m did not exist at either moment"
     );
 }
+
+/// An OpenLineage event's `eventTime` is when its edges began, for the
+/// live index and one rebuilt from the store alike, and an edge seen
+/// before its assets were recorded makes them exist from then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_time_is_when_its_edges_began() {
+    let c = Catalog::connect("mem://").await.unwrap();
+    let event = serde_json::json!({
+        "eventType": "COMPLETE",
+        "eventTime": "2020-06-01T12:00:00Z",
+        "producer": "https://example.com/history",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": "0190c9b2-6f6e-7cd1-a1f5-000000000001"},
+        "job": {"namespace": "hist", "name": "nightly"},
+        "inputs": [{"namespace": "hist", "name": "raw"}],
+        "outputs": [{"namespace": "hist", "name": "clean"}],
+    });
+    let parsed = domain::openlineage::parse_event(&event).unwrap();
+    let item = catalog::IngestItem {
+        plan: domain::openlineage::plan(&parsed),
+        source: "test".into(),
+        kind: "run COMPLETE".into(),
+        summary: String::new(),
+    };
+    c.ingest(&[item], "t").await.unwrap();
+    let job = domain::asset::asset_id(domain::AssetKind::Workflow, "hist", "nightly");
+    let raw = domain::asset::asset_id(domain::AssetKind::Dataset, "hist", "raw");
+    let (early, mid) = (
+        domain::time::to_millis("2020-01-01T00:00:00Z").unwrap(),
+        domain::time::to_millis("2021-01-01T00:00:00Z").unwrap(),
+    );
+    let rebuilt = c.as_another_process().await.unwrap();
+    for g in [&*c.graph(), &*rebuilt.graph()] {
+        assert_eq!(reach(g, &job, Direction::Upstream, early), None);
+        let up = reach(g, &job, Direction::Upstream, mid).expect("the job existed in 2021");
+        assert!(up.contains(&raw), "{up:?}");
+    }
+    // The stored edge says so too.
+    let e = c
+        .get_edge(&domain::edge::edge_id(&raw, domain::EdgeKind::Reads, &job))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        e.first_seen.unwrap().starts_with("2020-06-01T12:00:00"),
+        "first_seen is the event's time"
+    );
+}

@@ -16,6 +16,7 @@ mod access_tests;
 mod api;
 mod auth;
 mod bench;
+mod bench_history;
 mod bench_impact;
 mod bench_ingest;
 mod bench_pages;
@@ -100,6 +101,9 @@ enum Command {
     /// Times lineage queries on the index, a hop-by-hop walk of SurrealDB's edges and PostgreSQL
     /// recursive CTEs over power-law graphs (see scripts/bench.sh).
     Bench(bench::BenchArgs),
+    /// Times lineage walks as of now and as of a past moment on power-law graphs with history,
+    /// and the index's memory with and without its history (see docs/PERFORMANCE.md).
+    BenchHistory(bench_history::HistoryBenchArgs),
     /// Times impact analysis on generated estates (see docs/PERFORMANCE.md).
     BenchImpact(bench_impact::ImpactBenchArgs),
     /// Times OpenLineage ingestion over HTTP from concurrent clients.
@@ -272,6 +276,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::BenchHistory(args) => bench_history::run(args).await,
         Command::BenchImpact(args) => bench_impact::run(args).await,
         Command::BenchIngest(args) => bench_ingest::run(args).await,
         Command::BenchPages(args) => bench_pages::run(args).await,

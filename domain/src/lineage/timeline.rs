@@ -224,7 +224,9 @@ impl LineageGraph {
 
     /// Adds an edge that was valid over `[since, until)` and has ended, as
     /// a catalog's history records it. Its ends are the nodes of the two
-    /// assets valid when it began; false if there are none.
+    /// assets valid just before it ended (an edge may have been seen before
+    /// its assets were recorded: they existed from then, as when it was
+    /// added); false if there are none.
     pub fn add_past_edge(
         &mut self,
         from: &str,
@@ -236,10 +238,15 @@ impl LineageGraph {
         if until <= since {
             return false;
         }
-        let (Some(f), Some(t)) = (self.node_at(from, since), self.node_at(to, since)) else {
+        let last = until - 1;
+        let (Some(f), Some(t)) = (self.node_at(from, last), self.node_at(to, last)) else {
             return false;
         };
         let tl = &mut self.timeline;
+        for n in [f, t] {
+            let b = &mut tl.born[n as usize];
+            *b = (*b).min(since);
+        }
         tl.out[f as usize].push(Span {
             other: t,
             kind,
@@ -273,6 +280,12 @@ impl LineageGraph {
             .get(asset)
             .copied()
             .or_else(|| self.timeline.past.get(asset)?.last().copied())
+    }
+
+    /// Bytes the history holds on the heap (part of
+    /// [`LineageGraph::heap_bytes`]).
+    pub fn timeline_heap_bytes(&self) -> usize {
+        self.timeline.heap_bytes()
     }
 
     /// Whether an asset with this id was deleted at some moment.

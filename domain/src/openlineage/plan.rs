@@ -206,6 +206,10 @@ pub fn plan(e: &ParsedEvent) -> IngestPlan {
     }
     let mut edges: Vec<Edge> = edges.into_values().collect();
     for edge in &mut edges {
+        // The event says when it saw the edge: an edge new to the catalog
+        // began then, not when the event arrived.
+        edge.first_seen = Some(e.event_time.clone());
+        edge.last_seen = Some(e.event_time.clone());
         edge.columns
             .sort_by(|a, b| (&a.from, &a.to, &a.transform).cmp(&(&b.from, &b.to, &b.transform)));
         edge.columns.dedup();

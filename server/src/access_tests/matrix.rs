@@ -180,6 +180,22 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
         ),
         (
             "POST",
+            "/rpc/graph_as_of".into(),
+            Some(json!(format!(
+                "id={ds}&up=2&down=2&as_of=2026-01-01T00%3A00%3A00Z"
+            ))),
+            anyone,
+            true,
+        ),
+        (
+            "POST",
+            "/rpc/lineage_moments".into(),
+            Some(json!(format!("id={ds}&depth=2"))),
+            anyone,
+            true,
+        ),
+        (
+            "POST",
             "/rpc/hubs".into(),
             Some(json!("limit=5")),
             anyone,
