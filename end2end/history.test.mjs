@@ -23,8 +23,9 @@ test('moving the time slider back draws a removed edge again', async () => {
     assert.ok(r.ok, await r.text());
   }
   const made = await api('POST', '/api/v1/edges', { from: a, to: b, kind: 'derives' });
-  assert.ok(made.ok, await made.text());
-  const edge = (await made.json()).id;
+  const body = await made.text();
+  assert.ok(made.ok, body);
+  const edge = JSON.parse(body).id;
   await new Promise((r) => setTimeout(r, 50));
   const removed = await api('DELETE', `/api/v1/edges/${encodeURIComponent(edge)}`);
   assert.ok(removed.ok, await removed.text());
