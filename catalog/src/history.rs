@@ -108,6 +108,42 @@ impl Catalog {
         })
     }
 
+    /// The asset `id` as it was at `at`: the snapshot its last version
+    /// written by then recorded, with that version's time as `updated_at`.
+    /// Not found, saying why, if it did not exist then (not created yet,
+    /// or deleted or merged into another by then).
+    pub async fn asset_as_of(&self, id: &str, at: Millis) -> Result<domain::Asset> {
+        let mut res = self
+            .db
+            .query(
+                "SELECT version, <string> at AS at, changes, snapshot
+                 FROM asset_version:[$id, 0]..=[$id, 9223372036854775807]
+                 WHERE at <= $at ORDER BY version DESC LIMIT 1",
+            )
+            .bind(("id", id.to_string()))
+            .bind(("at", crate::rows::at_millis(at)))
+            .await?;
+        let rows: Vec<Value> = res.take(0)?;
+        let gone = || {
+            CatalogError::NotFound(format!(
+                "asset {id:?} as of {}: it did not exist then",
+                domain::time::from_millis(at)
+            ))
+        };
+        let row = rows.into_iter().next().ok_or_else(gone)?;
+        let ended = row["changes"].as_array().is_some_and(|c| {
+            c.iter()
+                .filter_map(Value::as_str)
+                .any(|c| c == "deleted" || c.starts_with("merged into "))
+        });
+        if ended {
+            return Err(gone());
+        }
+        let mut snapshot = row["snapshot"].clone();
+        snapshot["updated_at"] = row["at"].clone();
+        crate::write::row_to_asset(snapshot)
+    }
+
     /// The moments at which something began or ended within `depth` hops
     /// of `id` (over edges of any time), oldest first: the stops of the
     /// lineage tab's time slider.

@@ -372,12 +372,22 @@ async fn refresh_plan(
 }
 
 /// An asset by its id, or by the id of one of its aliases.
+/// `GET /api/v1/assets/{id}[?as_of=]`: the asset now, or as it was then.
 async fn get_asset(
     State(catalog): State<Catalog>,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<domain::Asset>> {
     let id = catalog.canonical_id(&id).await?;
-    Ok(Json(catalog.get_asset(&id).await?))
+    let as_of = parse_query_string(raw.as_deref().unwrap_or(""))
+        .into_iter()
+        .find(|(k, _)| k == "as_of")
+        .map(|(_, v)| crate::history::moment("as_of", &v))
+        .transpose()?;
+    Ok(Json(match as_of {
+        None => catalog.get_asset(&id).await?,
+        Some(at) => catalog.asset_as_of(&id, at).await?,
+    }))
 }
 
 /// `GET /api/v1/aliases`: every declared alias.

@@ -104,6 +104,40 @@ async fn lineage_as_of_a_past_moment_and_the_diff_since() {
     assert_eq!(d["disappeared"][0]["id"], "dataset:hist:b", "{d}");
     assert_eq!(d["edges_disappeared"].as_array().unwrap().len(), 1);
     assert!(d["appeared"].as_array().unwrap().is_empty());
+    // The asset as it was: b's description before it changed, and b
+    // not found before it existed.
+    let (s, text) = call(
+        &app,
+        "PUT",
+        "/api/v1/assets/dataset:hist:b",
+        Some(
+            json!({"kind": "dataset", "namespace": "hist", "name": "b", "description": "Later."})
+                .to_string(),
+        ),
+    )
+    .await;
+    assert!(s.is_success(), "{text}");
+    let b = enc("dataset:hist:b");
+    let (s, text) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/assets/{b}?as_of={linked}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert_eq!(json(&text)["description"], "", "{text}");
+    assert_eq!(json(&text)["version"], 1);
+    let (s, text) = call(&app, "GET", &format!("/api/v1/assets/{b}"), None).await;
+    assert_eq!(json(&text)["description"], "Later.", "{s} {text}");
+    let (s, _) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/assets/{b}?as_of=2001-01-01T00:00:00Z"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     for (q, field) in [
         (String::new(), "from"),
         (format!("from={linked}&to=2001-01-01T00:00:00Z"), "to"),
