@@ -263,7 +263,8 @@ pub(crate) async fn load(db: &Store) -> Result<LineageGraph> {
     let nodes: Vec<NodeRow> = scan(
         db,
         "SELECT key, kind, name, namespace, owners, tags, properties.environment AS environment,
-            properties.env AS env, properties.stage AS stage, <string> created_at AS created_at FROM asset",
+            properties.env AS env, properties.stage AS stage,
+            IF created_at = NONE { NONE } ELSE { <string> created_at } AS created_at FROM asset",
     )
     .await?;
     for n in nodes {
@@ -272,7 +273,8 @@ pub(crate) async fn load(db: &Store) -> Result<LineageGraph> {
     }
     let edges: Vec<EdgeRow> = scan(
         db,
-        "SELECT key AS id, record::id(in) AS from, record::id(out) AS to, kind, columns, <string> first_seen AS first_seen FROM edge",
+        "SELECT key AS id, record::id(in) AS from, record::id(out) AS to, kind, columns,
+            IF first_seen = NONE { NONE } ELSE { <string> first_seen } AS first_seen FROM edge",
     )
     .await?;
     for e in edges {
@@ -288,10 +290,11 @@ pub(crate) async fn load(db: &Store) -> Result<LineageGraph> {
         g.upsert_edge_at(&edge, millis(e.first_seen.as_deref()));
     }
     // What ended: deleted assets first, so that ended edges find their
-    // ends' nodes as of when they began.
+    // ends' nodes (those valid just before the edge ended).
     let past: Vec<PastNodeRow> = scan(
         db,
-        "SELECT asset, kind, name, <string> born AS born, <string> ended_at AS ended_at FROM asset_history",
+        "SELECT asset, kind, name, IF born = NONE { NONE } ELSE { <string> born } AS born,
+            <string> ended_at AS ended_at FROM asset_history",
     )
     .await?;
     for p in past {
@@ -300,7 +303,8 @@ pub(crate) async fn load(db: &Store) -> Result<LineageGraph> {
     }
     let ended: Vec<PastEdgeRow> = scan(
         db,
-        "SELECT from, to, kind, <string> first_seen AS first_seen, <string> ended_at AS ended_at FROM edge_history",
+        "SELECT from, to, kind, IF first_seen = NONE { NONE } ELSE { <string> first_seen } AS first_seen,
+            <string> ended_at AS ended_at FROM edge_history",
     )
     .await?;
     for e in ended {
@@ -309,6 +313,20 @@ pub(crate) async fn load(db: &Store) -> Result<LineageGraph> {
     }
     g.compact();
     Ok(g)
+}
+
+/// The node of `id` as of `at`, or why there is none.
+pub(crate) fn node_as_of(
+    g: &LineageGraph,
+    id: &str,
+    at: domain::lineage::Millis,
+) -> Result<NodeId> {
+    g.node_at(id, at).ok_or_else(|| {
+        CatalogError::NotFound(format!(
+            "asset {id:?} as of {}: it did not exist then",
+            domain::time::from_millis(at)
+        ))
+    })
 }
 
 /// Lineage around `id` in the graph as it is (`at` is `None`) or as it was
@@ -322,16 +340,9 @@ pub(crate) fn lineage_view(
     at: Option<domain::lineage::Millis>,
 ) -> Result<LineageView> {
     let start = match at {
-        None => g.id_of(id),
-        Some(t) => g.node_at(id, t),
-    }
-    .ok_or_else(|| match at {
-        None => CatalogError::NotFound(format!("asset {id:?}")),
-        Some(t) => CatalogError::NotFound(format!(
-            "asset {id:?} as of {}: it did not exist then",
-            domain::time::from_millis(t)
-        )),
-    })?;
+        None => Catalog::node_of(g, id)?,
+        Some(t) => node_as_of(g, id, t)?,
+    };
     let walk = |dir| match at {
         None => g.closure(start, dir, filter),
         Some(t) => g.closure_at(start, dir, filter, t),

@@ -13,7 +13,7 @@ use domain::AssetKind;
 use serde_json::Value;
 
 use crate::error::{CatalogError, Result};
-use crate::graph::lineage_view;
+use crate::graph::{lineage_view, node_as_of};
 use crate::Catalog;
 
 /// The most assets whose moments a time slider gathers.
@@ -53,12 +53,7 @@ impl Catalog {
         at: Millis,
     ) -> Result<GraphView> {
         let g = self.graph.read().expect("the graph lock is never poisoned");
-        let start = g.node_at(id, at).ok_or_else(|| {
-            CatalogError::NotFound(format!(
-                "asset {id:?} as of {}: it did not exist then",
-                domain::time::from_millis(at)
-            ))
-        })?;
+        let start = node_as_of(&g, id, at)?;
         let walk = |dir, depth: u32, sign: i64| {
             let filter = Filter {
                 max_depth: Some(depth),

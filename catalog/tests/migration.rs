@@ -49,6 +49,11 @@ CREATE asset_version CONTENT { asset: 'feature:fs:watch_7d', version: 1, by: 'ol
 CREATE asset:⟨dataset:warehouse:busy⟩ CONTENT { key: 'dataset:warehouse:busy', kind: 'dataset', namespace: 'warehouse', name: 'busy', version: 2500 };
 FOR $v IN 1..2501 { CREATE asset_version CONTENT { asset: 'dataset:warehouse:busy', version: $v, by: 'old', changes: ['description'], snapshot: {} }; };
 RELATE asset:⟨dataset:warehouse:events⟩->edge:⟨old1⟩->asset:⟨feature:fs:watch_7d⟩ CONTENT { key: 'old1', kind: 'derives', columns: [] };
+-- Rows from before times were kept: no creation time, no first sighting.
+REMOVE FIELD created_at ON asset;
+UPDATE asset:⟨dataset:warehouse:busy⟩ UNSET created_at;
+REMOVE FIELD first_seen ON edge;
+UPDATE edge:⟨old1⟩ UNSET first_seen;
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
