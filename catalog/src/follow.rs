@@ -257,6 +257,7 @@ impl Catalog {
             token_days: std::sync::Arc::new(std::sync::atomic::AtomicU32::new(
                 crate::users::DEFAULT_TOKEN_DAYS,
             )),
+            history_days: self.history_days.clone(),
         })
     }
 }

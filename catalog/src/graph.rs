@@ -430,6 +430,9 @@ impl Catalog {
         limit: Option<usize>,
         at: Option<domain::lineage::Millis>,
     ) -> Result<LineageView> {
+        if let Some(t) = at {
+            self.check_kept("as_of", t)?;
+        }
         let g = self.graph.read().expect("the graph lock is never poisoned");
         let filter = Filter {
             kinds,

@@ -52,6 +52,7 @@ impl Catalog {
         budget: usize,
         at: Millis,
     ) -> Result<GraphView> {
+        self.check_kept("as_of", at)?;
         let g = self.graph.read().expect("the graph lock is never poisoned");
         let start = node_as_of(&g, id, at)?;
         let walk = |dir, depth: u32, sign: i64| {
@@ -108,6 +109,7 @@ impl Catalog {
     /// Not found, saying why, if it did not exist then (not created yet,
     /// or deleted or merged into another by then).
     pub async fn asset_as_of(&self, id: &str, at: Millis) -> Result<domain::Asset> {
+        self.check_kept("as_of", at)?;
         let mut res = self
             .db
             .query(
@@ -147,7 +149,11 @@ impl Catalog {
         let n = g
             .latest_node(id)
             .ok_or_else(|| CatalogError::NotFound(format!("asset {id:?}")))?;
-        Ok(g.moments_around(n, depth, MOMENTS_BUDGET))
+        let mut moments = g.moments_around(n, depth, MOMENTS_BUDGET);
+        if let Some(since) = self.history_kept_since() {
+            moments.retain(|&t| t >= since);
+        }
+        Ok(moments)
     }
 
     /// What changed in `id`'s lineage between `from` and `to`: assets and
@@ -163,6 +169,7 @@ impl Catalog {
         depth: Option<u32>,
         limit: Option<usize>,
     ) -> Result<LineageDiff> {
+        self.check_kept("from", from)?;
         let (before, after) = {
             let g = self.graph.read().expect("the graph lock is never poisoned");
             let filter = Filter {
@@ -288,5 +295,74 @@ impl Catalog {
             }
         }
         Ok(out)
+    }
+}
+
+/// What the catalog keeps of its history: everything by default, or the
+/// last `MLGRAPH_HISTORY_DAYS` days.
+impl Catalog {
+    /// How many days of history to keep; 0 keeps everything.
+    pub fn set_history_days(&self, days: u32) {
+        self.history_days
+            .store(days, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The oldest moment whose history is kept, if not everything is.
+    pub fn history_kept_since(&self) -> Option<Millis> {
+        let days = self.history_days.load(std::sync::atomic::Ordering::Relaxed);
+        (days > 0).then(|| crate::rows::now().0 - i64::from(days) * 86_400_000)
+    }
+
+    /// Refuses a moment before the history kept, naming `field`: what
+    /// ended before then is forgotten, so an answer would be wrong.
+    pub fn check_kept(&self, field: &str, at: Millis) -> Result<()> {
+        match self.history_kept_since() {
+            Some(since) if at < since => Err(CatalogError::Invalid(
+                domain::ValidationError::new(
+                    field,
+                    format!(
+                        "{} is before {}, the oldest moment whose history this server keeps (MLGRAPH_HISTORY_DAYS={})",
+                        domain::time::from_millis(at),
+                        domain::time::from_millis(since),
+                        self.history_days.load(std::sync::atomic::Ordering::Relaxed),
+                    ),
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Forgets the history that ended before the days kept: ended edges
+    /// and deleted assets, in the store and in the lineage index. Asset
+    /// versions stay (they are each asset's audit trail). Returns how many
+    /// records went; nothing goes when everything is kept.
+    pub async fn prune_history(&self) -> Result<u64> {
+        match self.history_kept_since() {
+            Some(cutoff) => self.prune_history_before(cutoff).await,
+            None => Ok(0),
+        }
+    }
+
+    /// [`Catalog::prune_history`] with the cutoff given.
+    pub async fn prune_history_before(&self, cutoff: Millis) -> Result<u64> {
+        let mut res = self
+            .db
+            .query(
+                "LET $edges = (SELECT count() AS n FROM edge_history WHERE ended_at < $cut GROUP ALL)[0].n ?? 0;
+                 LET $assets = (SELECT count() AS n FROM asset_history WHERE ended_at < $cut GROUP ALL)[0].n ?? 0;
+                 DELETE edge_history WHERE ended_at < $cut RETURN NONE;
+                 DELETE asset_history WHERE ended_at < $cut RETURN NONE;
+                 RETURN $edges + $assets;",
+            )
+            .bind(("cut", crate::rows::at_millis(cutoff)))
+            .await?;
+        let n: Option<u64> = res.take(4)?;
+        let forgotten = self
+            .graph
+            .write()
+            .expect("the graph lock is never poisoned")
+            .forget_before(cutoff);
+        tracing::debug!(store = n, index = forgotten, "history pruned");
+        Ok(n.unwrap_or(0))
     }
 }

@@ -72,6 +72,8 @@ pub struct Catalog {
     ingest_log_days: std::sync::Arc<std::sync::atomic::AtomicU32>,
     /// How many days a new API token lasts.
     token_days: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    /// How many days of history are kept; 0 keeps everything.
+    history_days: std::sync::Arc<std::sync::atomic::AtomicU32>,
     /// Staleness verdicts of change requests.
     stale_cache: std::sync::Arc<std::sync::Mutex<StaleCache>>,
     /// Bumped whenever the in-memory graph is about to change.
@@ -131,6 +133,7 @@ impl Catalog {
             token_days: std::sync::Arc::new(std::sync::atomic::AtomicU32::new(
                 users::DEFAULT_TOKEN_DAYS,
             )),
+            history_days: Default::default(),
         })
     }
 

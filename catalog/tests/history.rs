@@ -46,10 +46,32 @@ fn reach(g: &LineageGraph, id: &str, dir: Direction, t: Millis) -> Option<BTreeS
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ended_edges_and_deleted_assets_stay_in_the_past() {
-    let c = Catalog::connect("mem://").await.unwrap();
-    let before = moment().await;
+fn names(ids: &[&str]) -> Option<BTreeSet<String>> {
+    Some(ids.iter().map(|s| s.to_string()).collect())
+}
+
+/// Runs `check` on the live index and on one rebuilt from the store, and
+/// checks that both know the same moments of change.
+async fn live_and_rebuilt(c: &Catalog, check: impl Fn(&LineageGraph)) {
+    let rebuilt = c.as_another_process().await.unwrap();
+    let live = c.graph();
+    let scanned = rebuilt.graph();
+    for g in [&*live, &*scanned] {
+        check(g);
+    }
+    assert_eq!(live.change_times(), scanned.change_times());
+}
+
+/// Three datasets in a row, a -> b -> m: the assets and the two edges.
+async fn a_b_m(
+    c: &Catalog,
+) -> (
+    domain::Asset,
+    domain::Asset,
+    domain::Asset,
+    domain::Edge,
+    domain::Edge,
+) {
     let (a, b, m) = (asset("a"), asset("b"), asset("m"));
     for x in [&a, &b, &m] {
         c.put_asset(x.clone(), None, "t").await.unwrap();
@@ -58,6 +80,14 @@ async fn ended_edges_and_deleted_assets_stay_in_the_past() {
     let bm = edge(&b.id, &m.id, "derives");
     c.put_edge(ab.clone(), "t").await.unwrap();
     c.put_edge(bm.clone(), "t").await.unwrap();
+    (a, b, m, ab, bm)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ended_edges_and_deleted_assets_stay_in_the_past() {
+    let c = Catalog::connect("mem://").await.unwrap();
+    let before = moment().await;
+    let (a, b, m, ab, _) = a_b_m(&c).await;
     let both = moment().await;
     c.delete_edge(&ab.id, "t").await.unwrap();
     let one = moment().await;
@@ -72,29 +102,22 @@ async fn ended_edges_and_deleted_assets_stay_in_the_past() {
         "created, deleted, created again: one history"
     );
 
-    let rebuilt = c.as_another_process().await.unwrap();
     let down = Direction::Downstream;
-    let names = |ids: &[&str]| Some(ids.iter().map(|s| s.to_string()).collect());
-    {
-        let live = c.graph();
-        let scanned = rebuilt.graph();
-        for g in [&*live, &*scanned] {
-            assert_eq!(reach(g, &a.id, down, before), None, "nothing before");
-            assert_eq!(reach(g, &a.id, down, both), names(&[&b.id, &m.id]));
-            assert_eq!(reach(g, &a.id, down, one), names(&[]), "the edge ended");
-            assert_eq!(reach(g, &b.id, down, one), names(&[&m.id]));
-            assert_eq!(reach(g, &b.id, down, none), names(&[]), "gone with m");
-            assert_eq!(reach(g, &m.id, down, none), None, "m was deleted");
-            assert_eq!(reach(g, &m.id, Direction::Upstream, again), names(&[]));
-            assert_eq!(
-                reach(g, &m.id, Direction::Upstream, one),
-                names(&[&b.id]),
-                "the deleted m's past"
-            );
-        }
-        // Every moment at which something changed is the same in both.
-        assert_eq!(live.change_times(), scanned.change_times());
-    }
+    live_and_rebuilt(&c, |g| {
+        assert_eq!(reach(g, &a.id, down, before), None, "nothing before");
+        assert_eq!(reach(g, &a.id, down, both), names(&[&b.id, &m.id]));
+        assert_eq!(reach(g, &a.id, down, one), names(&[]), "the edge ended");
+        assert_eq!(reach(g, &b.id, down, one), names(&[&m.id]));
+        assert_eq!(reach(g, &b.id, down, none), names(&[]), "gone with m");
+        assert_eq!(reach(g, &m.id, down, none), None, "m was deleted");
+        assert_eq!(reach(g, &m.id, Direction::Upstream, again), names(&[]));
+        assert_eq!(
+            reach(g, &m.id, Direction::Upstream, one),
+            names(&[&b.id]),
+            "the deleted m's past"
+        );
+    })
+    .await;
 
     // The diff of a's lineage across the end of its edge.
     let d = c
@@ -179,4 +202,55 @@ async fn an_event_time_is_when_its_edges_began() {
         e.first_seen.unwrap().starts_with("2020-06-01T12:00:00"),
         "first_seen is the event's time"
     );
+}
+
+/// Pruning forgets what ended before the cutoff, in the store and in the
+/// live index alike, and keeps every answer about a moment since; with
+/// days kept, a moment before them is refused, naming the parameter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruned_history_is_forgotten_alike_in_the_store_and_the_index() {
+    let c = Catalog::connect("mem://").await.unwrap();
+    let (a, b, m, ab, _) = a_b_m(&c).await;
+    let both = moment().await;
+    c.delete_edge(&ab.id, "t").await.unwrap();
+    let cut = moment().await;
+    c.delete_asset(&m.id, "t").await.unwrap();
+    let none = moment().await;
+
+    assert_eq!(c.prune_history().await.unwrap(), 0, "everything is kept");
+    assert_eq!(c.prune_history_before(cut).await.unwrap(), 1, "a -> b");
+    let down = Direction::Downstream;
+    live_and_rebuilt(&c, |g| {
+        assert_eq!(reach(g, &a.id, down, both), names(&[]), "forgotten");
+        assert_eq!(reach(g, &b.id, down, cut), names(&[&m.id]), "kept");
+        assert_eq!(reach(g, &b.id, down, none), names(&[]));
+    })
+    .await;
+    assert_eq!(
+        c.prune_history_before(none).await.unwrap(),
+        2,
+        "m and b -> m"
+    );
+    assert!(c.graph().node_at(&m.id, cut).is_none());
+
+    c.set_history_days(1);
+    let two_days_ago = now_ms() - 2 * 86_400_000;
+    let err = c
+        .lineage_as_of(&a.id, None, None, vec![], None, two_days_ago)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("as_of") && err.contains("MLGRAPH_HISTORY_DAYS=1"),
+        "{err}"
+    );
+    let err = c
+        .lineage_diff(&a.id, two_days_ago, none, None, None, None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("from"), "{err}");
+    assert!(c
+        .lineage_as_of(&a.id, None, None, vec![], None, none)
+        .is_ok());
+    assert_eq!(c.prune_history().await.unwrap(), 0, "nothing is a day old");
 }

@@ -87,6 +87,11 @@ pub struct ServeArgs {
     /// How many days a new API token lasts.
     #[arg(long, env = "MLGRAPH_TOKEN_DAYS", default_value_t = catalog::DEFAULT_TOKEN_DAYS)]
     pub token_days: u32,
+    /// Days of lineage history to keep: edges that ended and assets deleted
+    /// before then are forgotten hourly, and `as_of` earlier is refused.
+    /// 0 (the default) keeps everything.
+    #[arg(long, env = "MLGRAPH_HISTORY_DAYS", default_value_t = 0)]
+    pub history_days: u32,
 }
 
 /// mlgraph's own section of Leptos.toml.
@@ -118,6 +123,7 @@ pub struct Settings {
     pub secure_cookies: bool,
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub token_days: u32,
+    pub history_days: u32,
     pub leptos: leptos::config::LeptosOptions,
 }
 
@@ -225,6 +231,7 @@ impl Settings {
                 .unwrap_or(false),
             trusted_proxies,
             token_days: args.token_days,
+            history_days: args.history_days,
             leptos,
         })
     }

@@ -96,6 +96,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         );
     }
     catalog.set_ingest_log_days(settings.ingest_log_days);
+    catalog.set_history_days(settings.history_days);
     tokio::spawn(housekeeping(catalog.clone(), settings.ingest_log_days));
     tokio::spawn(commit_search_index(catalog.clone()));
     // A SurrealDB server may be shared with other mlgraph servers: follow
@@ -173,6 +174,13 @@ async fn housekeeping(catalog: catalog::Catalog, days: u32) {
                 Ok(n) => tracing::info!("pruned {n} ingestion log entries older than {days} days"),
                 Err(e) => tracing::warn!(error = %e, "pruning the ingestion log"),
             }
+        }
+        match catalog.prune_history().await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!("forgot {n} ended edges and deleted assets past the history kept")
+            }
+            Err(e) => tracing::warn!(error = %e, "pruning the history"),
         }
         crate::auth::prune_sign_in_limits(&catalog).await;
     }

@@ -245,6 +245,13 @@ pub fn parse_manifest(
         asset.validate().map_err(|e| e.within(origin))?;
         assets.push(asset);
     }
+    // The lineage is as of when dbt wrote the manifest, where it says.
+    let generated_at =
+        text(&metadata["generated_at"]).filter(|t| crate::time::to_millis(t).is_some());
+    let mut edges: Vec<Edge> = out.edges.into_values().collect();
+    for e in &mut edges {
+        e.first_seen.clone_from(&generated_at);
+    }
     Ok(DbtImport {
         schema_version,
         project,
@@ -252,7 +259,7 @@ pub fn parse_manifest(
         job_namespace,
         command: naming.command,
         assets,
-        edges: out.edges.into_values().collect(),
+        edges,
         warnings: out.warnings.into_iter().collect(),
     })
 }

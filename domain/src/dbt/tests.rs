@@ -721,3 +721,20 @@ fn two_nodes_on_one_relation_are_one_dataset() {
         "source.jaffle_shop.main.orders is the same dataset as model.jaffle_shop.orders"
     )));
 }
+
+#[test]
+fn edges_begin_when_dbt_wrote_the_manifest() {
+    let import = parse("duckdb");
+    assert!(!import.edges.is_empty());
+    for e in &import.edges {
+        assert_eq!(e.first_seen.as_deref(), Some("2024-11-27T23:49:46.955735Z"));
+    }
+    // A manifest that says nothing of when leaves it to the import.
+    let mut undated = load("duckdb");
+    undated["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("generated_at");
+    let import = parse_manifest(&undated, None, &Naming::default()).unwrap();
+    assert!(import.edges.iter().all(|e| e.first_seen.is_none()));
+}

@@ -1,6 +1,6 @@
 //! The lineage image: a compact binary form of the graph.
 
-use super::timeline::Span;
+use super::spans::Span;
 use super::*;
 use crate::edge::ColumnMapping;
 
@@ -130,19 +130,18 @@ impl LineageGraph {
         }
         let spans: Vec<(NodeId, &Span)> = tl
             .out
-            .iter()
-            .enumerate()
-            .filter(|(f, _)| renumber[*f] != UNSEEN)
-            .flat_map(|(f, list)| list.iter().map(move |s| (f as NodeId, s)))
-            .filter(|(_, s)| renumber[s.other as usize] != UNSEEN)
+            .all()
+            .filter(|(f, s)| {
+                renumber[*f as usize] != UNSEEN && renumber[s.other as usize] != UNSEEN
+            })
             .collect();
         out.extend_from_slice(&(spans.len() as u64).to_le_bytes());
         for (f, s) in spans {
             out.extend_from_slice(&renumber[f as usize].to_le_bytes());
             out.extend_from_slice(&renumber[s.other as usize].to_le_bytes());
-            out.push(edge_kind_index(s.kind));
-            out.extend_from_slice(&s.since.to_le_bytes());
-            out.extend_from_slice(&s.until.to_le_bytes());
+            out.push(edge_kind_index(s.kind()));
+            out.extend_from_slice(&s.since().to_le_bytes());
+            out.extend_from_slice(&s.until().to_le_bytes());
         }
         out
     }
@@ -221,14 +220,11 @@ impl LineageGraph {
             if f as usize >= all || t as usize >= all {
                 return Err("a span names a node that is not there".into());
             }
-            let span = |other| Span {
-                other,
-                kind,
-                since,
-                until,
-            };
-            g.timeline.out[f as usize].push(span(t));
-            g.timeline.inn[t as usize].push(span(f));
+            if until <= since {
+                return Err("a span that ends before it begins".into());
+            }
+            g.timeline.out.push(f, Span::new(t, kind, since, until));
+            g.timeline.inn.push(t, Span::new(f, kind, since, until));
         }
         if r.at != bytes.len() {
             return Err("trailing bytes after the graph".into());

@@ -42,6 +42,7 @@ mod facts;
 mod impact;
 mod listing;
 mod paths;
+mod spans;
 #[cfg(test)]
 mod tests;
 mod timeline;
@@ -196,6 +197,7 @@ impl LineageGraph {
     pub fn compact(&mut self) {
         self.out.compact();
         self.inn.compact();
+        self.timeline.compact();
         let mut others = Vec::new();
         for n in 0..self.ids.len() as NodeId {
             others.clear();

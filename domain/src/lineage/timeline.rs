@@ -16,6 +16,7 @@
 //! without a time (`upsert_edge`, `remove_node`, ...) counts as timeless:
 //! valid since the beginning, or erased from history when removed.
 
+use super::spans::{pack_time, Span, Spans};
 use super::*;
 
 /// A moment: milliseconds since the Unix epoch, UTC.
@@ -27,26 +28,11 @@ pub const OPEN: Millis = Millis::MAX;
 /// The beginning of time: what was added without a time is valid since.
 pub const ALWAYS: Millis = Millis::MIN;
 
-/// One edge's validity as seen from one of its ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Span {
-    pub(super) other: NodeId,
-    pub(super) kind: EdgeKind,
-    pub(super) since: Millis,
-    pub(super) until: Millis,
-}
-
-impl Span {
-    fn valid_at(&self, t: Millis) -> bool {
-        self.since <= t && t < self.until
-    }
-}
-
 /// Validity of every node and edge, past and present.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Timeline {
-    pub(super) out: Vec<Vec<Span>>,
-    pub(super) inn: Vec<Vec<Span>>,
+    pub(super) out: Spans,
+    pub(super) inn: Spans,
     pub(super) born: Vec<Millis>,
     pub(super) died: Vec<Millis>,
     /// Nodes of assets that were deleted, by asset id, oldest first.
@@ -55,25 +41,20 @@ pub(super) struct Timeline {
 
 impl Timeline {
     pub(super) fn grow(&mut self, nodes: usize, born: Millis) {
-        self.out.resize_with(nodes, Vec::new);
-        self.inn.resize_with(nodes, Vec::new);
         self.born.resize(nodes, born);
         self.died.resize(nodes, OPEN);
     }
 
-    pub(super) fn open(&mut self, f: NodeId, t: NodeId, kind: EdgeKind, since: Millis) {
-        self.out[f as usize].push(Span {
-            other: t,
-            kind,
-            since,
-            until: OPEN,
-        });
-        self.inn[t as usize].push(Span {
-            other: f,
-            kind,
-            since,
-            until: OPEN,
-        });
+    fn spans(&self, dir: Direction) -> &Spans {
+        match dir {
+            Direction::Downstream => &self.out,
+            Direction::Upstream => &self.inn,
+        }
+    }
+
+    fn add(&mut self, f: NodeId, t: NodeId, kind: EdgeKind, since: Millis, until: Millis) {
+        self.out.push(f, Span::new(t, kind, since, until));
+        self.inn.push(t, Span::new(f, kind, since, until));
         // An asset existed at least from when an edge of it was seen.
         for n in [f, t] {
             let b = &mut self.born[n as usize];
@@ -81,43 +62,31 @@ impl Timeline {
         }
     }
 
-    /// Ends the open span of the edge `f -kind-> t` at `at`.
+    /// Ends the open span of the edge `f -kind-> t` at `at`. A span that
+    /// ends when it began was never valid: an edge erased from history,
+    /// not one that ended.
     pub(super) fn close(&mut self, f: NodeId, t: NodeId, kind: EdgeKind, at: Millis) {
-        for (list, other) in [
-            (&mut self.out[f as usize], t),
-            (&mut self.inn[t as usize], f),
-        ] {
-            if let Some(s) = list
-                .iter_mut()
-                .find(|s| s.other == other && s.kind == kind && s.until == OPEN)
-            {
-                s.until = at.max(s.since);
+        for (spans, n, other) in [(&mut self.out, f, t), (&mut self.inn, t, f)] {
+            if let Some(s) = spans.open_mut(n, other, kind) {
+                let until = at.max(s.since());
+                s.set_until(until);
             }
-        }
-        // A span that ended when it began was never valid: an edge erased
-        // from history, not one that ended.
-        for (list, other) in [
-            (&mut self.out[f as usize], t),
-            (&mut self.inn[t as usize], f),
-        ] {
-            list.retain(|s| !(s.other == other && s.kind == kind && s.since == s.until));
         }
     }
 
+    pub(super) fn compact(&mut self) {
+        self.out.compact();
+        self.inn.compact();
+    }
+
     pub(super) fn heap_bytes(&self) -> usize {
-        let spans: usize = self
-            .out
-            .iter()
-            .chain(&self.inn)
-            .map(|l| l.capacity() * std::mem::size_of::<Span>())
-            .sum();
         let past: usize = self
             .past
             .iter()
             .map(|(k, v)| k.len() + v.capacity() * 4 + 40)
             .sum();
-        spans
-            + (self.out.capacity() + self.inn.capacity()) * 24
+        self.out.heap_bytes()
+            + self.inn.heap_bytes()
             + (self.born.capacity() + self.died.capacity()) * 8
             + past
     }
@@ -160,7 +129,7 @@ impl LineageGraph {
         }
         if !existed {
             let (f, t) = (self.index[edge.from.as_str()], self.index[edge.to.as_str()]);
-            self.timeline.open(f, t, edge.kind, at);
+            self.timeline.add(f, t, edge.kind, at, OPEN);
         }
         true
     }
@@ -242,24 +211,34 @@ impl LineageGraph {
         let (Some(f), Some(t)) = (self.node_at(from, last), self.node_at(to, last)) else {
             return false;
         };
-        let tl = &mut self.timeline;
-        for n in [f, t] {
-            let b = &mut tl.born[n as usize];
-            *b = (*b).min(since);
-        }
-        tl.out[f as usize].push(Span {
-            other: t,
-            kind,
-            since,
-            until,
-        });
-        tl.inn[t as usize].push(Span {
-            other: f,
-            kind,
-            since,
-            until,
-        });
+        self.timeline.add(f, t, kind, since, until);
         true
+    }
+
+    /// Forgets what ended before `cutoff`: the spans of edges that ended by
+    /// then and the nodes of assets deleted by then, so that the history
+    /// kept is that since `cutoff` (see `MLGRAPH_HISTORY_DAYS`). Walks as
+    /// of a moment since `cutoff` answer as before. Returns how many
+    /// edges' and assets' histories went.
+    pub fn forget_before(&mut self, cutoff: Millis) -> usize {
+        let tl = &mut self.timeline;
+        let mut forgotten = tl.out.erase_ended_by(cutoff);
+        tl.inn.erase_ended_by(cutoff);
+        let (born, died) = (&mut tl.born, &tl.died);
+        tl.past.retain(|_, nodes| {
+            nodes.retain(|&n| {
+                let gone = died[n as usize] <= cutoff;
+                if gone {
+                    // Never valid from now on.
+                    born[n as usize] = died[n as usize];
+                    forgotten += 1;
+                }
+                !gone
+            });
+            !nodes.is_empty()
+        });
+        tl.compact();
+        forgotten
     }
 
     /// The node of `asset` as of `t`: the live one if it had appeared by
@@ -309,11 +288,9 @@ impl LineageGraph {
         dir: Direction,
         t: Millis,
     ) -> impl Iterator<Item = TimedEdge> + '_ {
-        let list = match dir {
-            Direction::Downstream => &self.timeline.out[n as usize],
-            Direction::Upstream => &self.timeline.inn[n as usize],
-        };
-        list.iter().filter(move |s| s.valid_at(t)).map(move |s| {
+        let at = pack_time(t);
+        let spans = self.timeline.spans(dir);
+        spans.of(n).filter(move |s| s.holds(at)).map(move |s| {
             let (from, to) = match dir {
                 Direction::Downstream => (n, s.other),
                 Direction::Upstream => (s.other, n),
@@ -321,9 +298,9 @@ impl LineageGraph {
             TimedEdge {
                 from,
                 to,
-                kind: s.kind,
-                since: s.since,
-                until: s.until,
+                kind: s.kind(),
+                since: s.since(),
+                until: s.until(),
             }
         })
     }
@@ -337,39 +314,17 @@ impl LineageGraph {
         filter: &Filter,
         t: Millis,
     ) -> Vec<(NodeId, u32)> {
-        let spans = match dir {
-            Direction::Downstream => &self.timeline.out,
-            Direction::Upstream => &self.timeline.inn,
-        };
-        let mut seen = vec![0u64; self.ids.len().div_ceil(64)];
-        seen[start as usize / 64] |= 1u64 << (start % 64);
-        let mut order = vec![start];
-        let mut levels = vec![0, 1];
-        let any_edge = filter.edge_kinds.is_empty();
-        loop {
-            let d = levels.len() - 2;
-            if filter.max_depth.is_some_and(|m| d as u32 >= m) {
-                break;
-            }
-            let (lo, hi) = (levels[d], levels[d + 1]);
-            if lo == hi {
-                break;
-            }
-            for i in lo..hi {
-                for s in &spans[order[i] as usize] {
-                    let (w, b) = (s.other as usize / 64, 1u64 << (s.other % 64));
-                    if seen[w] & b == 0
-                        && s.valid_at(t)
-                        && (any_edge || filter.edge_kinds.contains(&s.kind))
-                    {
-                        seen[w] |= b;
-                        order.push(s.other);
-                    }
-                }
-            }
-            levels.push(order.len());
-        }
-        self.by_level(&order, &levels, filter)
+        let tl = &self.timeline;
+        let (fw, bw) = (tl.spans(dir), tl.spans(dir.reverse()));
+        let at = pack_time(t);
+        let valid = move |s: &&Span| s.holds(at);
+        self.level_walk(
+            start,
+            filter,
+            |n| fw.of(n).filter(valid).map(|s| (s.other, s.kind())),
+            |v| bw.of(v).filter(valid).map(|s| (s.other, s.kind())),
+            |v| tl.born[v as usize] <= t && t < tl.died[v as usize],
+        )
     }
 
     /// The moments at which something began or ended around `start`: in
@@ -387,8 +342,8 @@ impl LineageGraph {
         for _ in 0..depth {
             let mut next = Vec::new();
             for &n in &frontier {
-                for s in tl.out[n as usize].iter().chain(&tl.inn[n as usize]) {
-                    times.extend([s.since, s.until]);
+                for s in tl.out.of(n).chain(tl.inn.of(n)).filter(|s| !s.erased()) {
+                    times.extend([s.since(), s.until()]);
                     if !seen[s.other as usize] && visited.len() < budget {
                         seen[s.other as usize] = true;
                         visited.push(s.other);
@@ -415,11 +370,16 @@ impl LineageGraph {
         let tl = &self.timeline;
         let mut times: Vec<Millis> = tl
             .out
-            .iter()
-            .flatten()
-            .flat_map(|s| [s.since, s.until])
-            .chain(tl.born.iter().copied())
-            .chain(tl.died.iter().copied())
+            .all()
+            .flat_map(|(_, s)| [s.since(), s.until()])
+            // Nodes that were never valid (erased, or forgotten) count not.
+            .chain(
+                tl.born
+                    .iter()
+                    .zip(&tl.died)
+                    .filter(|(b, d)| b < d)
+                    .flat_map(|(&b, &d)| [b, d]),
+            )
             .filter(|&t| t != ALWAYS && t != OPEN)
             .collect();
         times.sort_unstable();

@@ -172,15 +172,20 @@ proptest! {
     /// as of T equals a replay of the history up to T, for every T at
     /// which something changed (and the moments between), before and after
     /// an encode and decode, and the graph as of the last moment is the
-    /// current one.
+    /// current one. The index is compacted once along the way, so spans
+    /// end both in its block and among those added since.
     #[test]
     fn the_graph_as_of_t_is_the_history_replayed_up_to_t(
         steps in prop::collection::vec(step(), 1..40),
+        compact_after in 0usize..40,
     ) {
         let mut g = LineageGraph::new();
         // Moments 10, 20, ...: the ones between are checked too.
         for (i, s) in steps.iter().enumerate() {
             apply(&mut g, s, Some(10 * (i as Millis + 1)));
+            if i == compact_after {
+                g.compact();
+            }
         }
         let decoded = LineageGraph::decode(&g.encode()).map_err(TestCaseError::fail)?;
         let mut replay = LineageGraph::new();
@@ -269,4 +274,71 @@ fn a_deleted_asset_keeps_its_past_and_one_created_again_starts_anew() {
             .len(),
         1
     );
+}
+
+#[test]
+fn spans_keep_their_kind_and_times_exactly() {
+    use super::spans::Span;
+    let times = [
+        ALWAYS,
+        0,
+        1,
+        10,
+        1_700_000_000_123,
+        16_000_000_000_000,
+        OPEN,
+    ];
+    for kind in EdgeKind::ALL {
+        for &since in &times {
+            for &until in times.iter().filter(|&&u| u > since) {
+                let mut s = Span::new(7, kind, since, until);
+                assert_eq!(
+                    (s.other, s.kind(), s.since(), s.until()),
+                    (7, kind, since, until)
+                );
+                s.set_until(OPEN);
+                assert_eq!((s.kind(), s.since(), s.until()), (kind, since, OPEN));
+            }
+        }
+    }
+    // Before 1970 counts as 1970; past the year 2527 as then.
+    assert_eq!(Span::new(0, EdgeKind::Reads, -5, OPEN).since(), 0);
+    assert!(Span::new(0, EdgeKind::Reads, 0, 1_000_000_000_000_000).until() < OPEN);
+}
+
+#[test]
+fn forgetting_before_a_moment_keeps_every_walk_since() {
+    let mut g = LineageGraph::new();
+    for i in 0..4 {
+        g.upsert_node_at(&asset(i), AssetKind::Dataset, "a", 100);
+    }
+    g.upsert_edge_at(&edge(0, 1, 0), 200);
+    g.upsert_edge_at(&edge(1, 2, 0), 200);
+    g.upsert_edge_at(&edge(2, 3, 0), 200);
+    g.remove_edge_at(&edge(0, 1, 0).id, 300);
+    g.remove_node_at(&asset(3), 500);
+    let down = |g: &LineageGraph, from: usize, t: Millis| {
+        g.node_at(&asset(from), t).map(|n| {
+            reached(
+                g,
+                g.closure_at(n, Direction::Downstream, &Filter::default(), t),
+            )
+        })
+    };
+    let before: Vec<_> = [250, 350, 450, 600].map(|t| down(&g, 1, t)).into();
+    // Nothing had ended by 250: nothing goes.
+    assert_eq!(g.forget_before(250), 0);
+    // The edge that ended at 300 goes; what was valid since 400 stays.
+    assert_eq!(g.forget_before(400), 1);
+    assert_eq!(down(&g, 0, 250), Some(BTreeSet::new()));
+    for (i, t) in [350, 450, 600].into_iter().enumerate() {
+        assert_eq!(down(&g, 1, t), before[i + 1], "as of {t}");
+    }
+    // The asset deleted at 500 goes, with its edge.
+    assert_eq!(g.forget_before(500), 2);
+    assert!(g.node_at(&asset(3), 450).is_none());
+    assert!(!g.was_deleted(&asset(3)));
+    assert_eq!(down(&g, 1, 600), before[3]);
+    let decoded = LineageGraph::decode(&g.encode()).unwrap();
+    assert_eq!(decoded.change_times(), g.change_times());
 }

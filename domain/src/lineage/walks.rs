@@ -7,7 +7,33 @@ impl LineageGraph {
     /// Every node reachable from `start` in `dir`, with its hop distance,
     /// in breadth-first order; `start` itself is not included.
     pub fn closure(&self, start: NodeId, dir: Direction, filter: &Filter) -> Vec<(NodeId, u32)> {
-        let adj = self.adjacency(dir);
+        let (adj, rev) = (self.adjacency(dir), self.adjacency(dir.reverse()));
+        self.level_walk(
+            start,
+            filter,
+            |n| adj.iter(n).map(|l| (l.other, l.kind)),
+            |v| rev.iter(v).map(|l| (l.other, l.kind)),
+            |v| self.live[v as usize],
+        )
+    }
+
+    /// A breadth-first walk from `start` by levels, over the links that
+    /// `forward` gives (and `backward`, the same links seen from their
+    /// other end), through the nodes `alive` allows.
+    pub(super) fn level_walk<F, FI, B, BI>(
+        &self,
+        start: NodeId,
+        filter: &Filter,
+        forward: F,
+        backward: B,
+        alive: impl Fn(NodeId) -> bool,
+    ) -> Vec<(NodeId, u32)>
+    where
+        F: Fn(NodeId) -> FI,
+        FI: Iterator<Item = (NodeId, EdgeKind)>,
+        B: Fn(NodeId) -> BI,
+        BI: Iterator<Item = (NodeId, EdgeKind)>,
+    {
         // A bit per node (a million nodes fit in 128 KB of cache), and the
         // visit order split into levels, so no per-node depth array.
         let words = self.ids.len().div_ceil(64);
@@ -17,6 +43,7 @@ impl LineageGraph {
         // Level d is order[levels[d]..levels[d + 1]].
         let mut levels = vec![0, 1];
         let any_edge = filter.edge_kinds.is_empty();
+        let follows = |kind: EdgeKind| any_edge || filter.edge_kinds.contains(&kind);
         loop {
             let d = levels.len() - 2;
             if filter.max_depth.is_some_and(|m| d as u32 >= m) {
@@ -29,21 +56,20 @@ impl LineageGraph {
             // A big frontier is cheaper to grow backwards: each node not
             // reached yet looks for a parent in the frontier and stops at
             // the first (Beamer's direction-optimizing search).
-            let frontier_links: usize = order[lo..hi].iter().map(|&n| adj.degree(n)).sum();
+            let frontier_links: usize = order[lo..hi].iter().map(|&n| forward(n).count()).sum();
             if frontier_links * 14 > self.edges.len() {
-                let rev = self.adjacency(dir.reverse());
                 let mut in_frontier = vec![0u64; words];
                 for &n in &order[lo..hi] {
                     in_frontier[n as usize / 64] |= 1u64 << (n % 64);
                 }
                 let before = order.len();
                 for v in 0..self.ids.len() as NodeId {
-                    if seen[v as usize / 64] & (1u64 << (v % 64)) != 0 || !self.live[v as usize] {
+                    if seen[v as usize / 64] & (1u64 << (v % 64)) != 0 || !alive(v) {
                         continue;
                     }
-                    let reached = rev.iter(v).any(|l| {
-                        in_frontier[l.other as usize / 64] & (1u64 << (l.other % 64)) != 0
-                            && (any_edge || filter.edge_kinds.contains(&l.kind))
+                    let reached = backward(v).any(|(other, kind)| {
+                        in_frontier[other as usize / 64] & (1u64 << (other % 64)) != 0
+                            && follows(kind)
                     });
                     if reached {
                         order.push(v);
@@ -54,12 +80,11 @@ impl LineageGraph {
                 }
             } else {
                 for i in lo..hi {
-                    let n = order[i];
-                    for l in adj.iter(n) {
-                        let (w, b) = (l.other as usize / 64, 1u64 << (l.other % 64));
-                        if seen[w] & b == 0 && (any_edge || filter.edge_kinds.contains(&l.kind)) {
+                    for (other, kind) in forward(order[i]) {
+                        let (w, b) = (other as usize / 64, 1u64 << (other % 64));
+                        if seen[w] & b == 0 && follows(kind) {
                             seen[w] |= b;
-                            order.push(l.other);
+                            order.push(other);
                         }
                     }
                 }

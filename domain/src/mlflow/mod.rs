@@ -124,6 +124,7 @@ pub fn plan(s: &Snapshot) -> MlflowImport {
         }
         if let Some(run) = &v.run {
             b.run(s, run, &model_key);
+            b.started = None;
         }
     }
     let mut runs: Vec<RunRecord> = b.runs.into_values().collect();
@@ -150,6 +151,8 @@ struct Builder {
     warnings: BTreeSet<String>,
     /// Per workflow, the (start time, id) of its latest run read.
     latest: BTreeMap<String, (i64, String)>,
+    /// When the run being read started: when its edges were first seen.
+    started: Option<i64>,
 }
 
 impl Builder {
@@ -163,17 +166,27 @@ impl Builder {
         }
     }
 
+    /// Adds an edge, seen first when the earliest run that shows it
+    /// started.
     fn edge(&mut self, from: &str, kind: EdgeKind, to: &str) {
         let id = edge_id(from, kind, to);
-        self.edges
+        let e = self
+            .edges
             .entry(id)
             .or_insert_with(|| Edge::between(from, kind, to));
+        if let Some(t) = self.started {
+            let known = e.first_seen.as_deref().and_then(crate::time::to_millis);
+            if known.is_none_or(|k| t < k) {
+                e.first_seen = Some(from_millis(t));
+            }
+        }
     }
 
     /// The workflow, run record, evaluation and datasets of the run that
     /// produced the version `model`.
     fn run(&mut self, s: &Snapshot, run: &Run, model: &str) {
         let info = &run.info;
+        self.started = info.start_time;
         let experiment = s.experiments.get(&info.experiment_id);
         let exp_name = experiment
             .map(|e| e.name.clone())

@@ -276,3 +276,17 @@ fn a_moved_alias_leaves_the_old_version_and_other_tags_stay() {
     // The stored columns win over MLflow's.
     assert_eq!(merged.schema, table.schema);
 }
+
+#[test]
+fn a_runs_edges_begin_when_the_run_started() {
+    let p = plan(&snapshot());
+    assert!(!p.edges.is_empty());
+    for e in &p.edges {
+        assert_eq!(
+            e.first_seen.as_deref(),
+            Some("2024-12-05T12:00:00.000Z"),
+            "{}",
+            e.id
+        );
+    }
+}
