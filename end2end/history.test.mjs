@@ -63,3 +63,47 @@ test('moving the time slider back draws a removed edge again', async () => {
   assert.deepEqual(errors, [], 'no script errors');
   await ctx.close();
 });
+
+test('comparing now with a past moment colours what ended', async () => {
+  const ns = `compare${Date.now().toString(36)}`;
+  const [a, b, c] = ['a', 'b', 'c'].map((n) => `dataset:${ns}:${n}`);
+  for (const name of ['a', 'b', 'c']) {
+    const r = await api('PUT', `/api/v1/assets/${encodeURIComponent(`dataset:${ns}:${name}`)}`, { kind: 'dataset', namespace: ns, name });
+    assert.ok(r.ok, await r.text());
+  }
+  const made = await api('POST', '/api/v1/edges', { from: a, to: b, kind: 'derives' });
+  const body = await made.text();
+  assert.ok(made.ok, body);
+  await new Promise((r) => setTimeout(r, 50));
+  const removed = await api('DELETE', `/api/v1/edges/${encodeURIComponent(JSON.parse(body).id)}`);
+  assert.ok(removed.ok, await removed.text());
+  await new Promise((r) => setTimeout(r, 50));
+  const added = await api('POST', '/api/v1/edges', { from: a, to: c, kind: 'derives' });
+  assert.ok(added.ok, await added.text());
+
+  const ctx = await browser.newContext();
+  const p = await ctx.newPage();
+  const errors = [];
+  p.on('pageerror', (e) => errors.push(String(e)));
+  await p.goto(`${base}/asset?id=${encodeURIComponent(a)}&tab=lineage`);
+  await p.waitForSelector('[data-testid=compare-select]');
+  // The moments: a, b and c created, a -> b added, removed, a -> c added.
+  // Compare now with the moment a -> b was added.
+  const values = await p.$$eval('[data-testid=compare-select] option', (os) => os.map((o) => o.value));
+  assert.ok(values.length >= 3, `moments to compare with (${values})`);
+  await p.selectOption('[data-testid=compare-select]', values[values.length - 3]);
+  await Promise.all([p.waitForURL(/compare=/), p.click('[data-testid=compare-go]')]);
+  const summary = await p.textContent('[data-testid=compare-summary]');
+  assert.match(summary, /1 asset and 1 edge appeared/, summary);
+  assert.match(summary, /1 asset and 1 edge ended/, summary);
+  // Both moments are drawn, what changed coloured by its class.
+  await p.waitForSelector('[data-testid=graph-status]:has-text("3 assets, 2 edges")');
+  const classes = await p.evaluate(() => ({
+    ended: window.mlgraphCy.elements('.ended').map((e) => e.id()).sort(),
+    appeared: window.mlgraphCy.elements('.appeared').map((e) => e.id()).sort(),
+  }));
+  assert.deepEqual(classes.ended, [b, `${a}|derives|${b}`].sort());
+  assert.deepEqual(classes.appeared, [c, `${a}|derives|${c}`].sort());
+  assert.deepEqual(errors, [], 'no script errors');
+  await ctx.close();
+});

@@ -115,6 +115,23 @@ pub(crate) mod server {
             }
         }
     }
+
+    /// The moment a server function's argument `field` names (RFC 3339).
+    pub fn moment(field: &str, v: &str) -> Result<domain::lineage::Millis, ServerFnError> {
+        domain::time::to_millis(v).ok_or_else(|| {
+            public(CatalogError::Invalid(domain::ValidationError::new(
+                field,
+                format!("{v:?} is not an RFC 3339 date-time"),
+            )))
+        })
+    }
+
+    /// This server's clock, in milliseconds since the Unix epoch.
+    pub fn now() -> domain::lineage::Millis {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as domain::lineage::Millis)
+    }
 }
 
 /// The text of a server function error, without the framework's prefix.
@@ -149,14 +166,7 @@ pub async fn lineage_graph_as_of(
     as_of: String,
 ) -> Result<GraphView, ServerFnError> {
     let catalog = expect_context::<catalog::Catalog>();
-    let at = domain::time::to_millis(&as_of).ok_or_else(|| {
-        server::public(catalog::CatalogError::Invalid(
-            domain::ValidationError::new(
-                "as_of",
-                format!("{as_of:?} is not an RFC 3339 date-time"),
-            ),
-        ))
-    })?;
+    let at = server::moment("as_of", &as_of)?;
     catalog
         .graph_as_of(
             &id,
@@ -164,6 +174,34 @@ pub async fn lineage_graph_as_of(
             down.min(MAX_DEPTH),
             GRAPH_BUDGET,
             at,
+        )
+        .map_err(server::public)
+}
+
+/// [`lineage_graph_as_of`] at two moments at once, `as_of` (or now) and
+/// `compare`: everything valid at either, with what appeared and what
+/// ended between them marked.
+#[server(prefix = "/rpc", endpoint = "graph_compare")]
+pub async fn lineage_graph_compare(
+    id: String,
+    up: u32,
+    down: u32,
+    as_of: Option<String>,
+    compare: String,
+) -> Result<GraphView, ServerFnError> {
+    let catalog = expect_context::<catalog::Catalog>();
+    let at = match as_of {
+        Some(t) => server::moment("as_of", &t)?,
+        None => server::now(),
+    };
+    let other = server::moment("compare", &compare)?;
+    catalog
+        .graph_compare(
+            &id,
+            up.min(MAX_DEPTH),
+            down.min(MAX_DEPTH),
+            GRAPH_BUDGET,
+            (at, other),
         )
         .map_err(server::public)
 }

@@ -36,7 +36,7 @@ fn label(name: &str, more: usize, hub: bool) -> String {
 }
 
 fn edge_id(e: &LineageEdge) -> String {
-    format!("{}|{}|{}", e.from, e.kind.as_str(), e.to)
+    e.key()
 }
 
 fn node_json(n: &GraphNode, center: &str, position: Option<(f64, f64)>) -> Value {
@@ -124,6 +124,10 @@ fn style(big: bool) -> Value {
     }
     rules.extend([
         json!({ "selector": "node.has-more", "style": { "border-width": "3px", "border-style": "dashed", "border-color": "#6b7280" }}),
+        json!({ "selector": "node.appeared", "style": { "border-width": "4px", "border-style": "solid", "border-color": "#16a34a" }}),
+        json!({ "selector": "node.ended", "style": { "border-width": "4px", "border-style": "dotted", "border-color": "#dc2626", "opacity": 0.6 }}),
+        json!({ "selector": "edge.appeared", "style": { "line-color": "#16a34a", "target-arrow-color": "#16a34a", "width": 3 }}),
+        json!({ "selector": "edge.ended", "style": { "line-color": "#dc2626", "target-arrow-color": "#dc2626", "line-style": "dashed", "width": 3 }}),
         json!({ "selector": "node.hub", "style": { "border-width": "4px", "border-style": "solid", "border-color": "#f5b700", "width": "34px", "height": "34px", "font-weight": "bold" }}),
         json!({ "selector": "node.center", "style": { "border-width": "5px", "border-style": "double", "border-color": "#111827", "width": "36px", "height": "36px", "font-weight": "bold" }}),
         json!({ "selector": ".faded", "style": { "opacity": 0.15 }}),
@@ -236,6 +240,12 @@ impl Live {
         // A handle for the browser console and the end-to-end tests.
         if let Some(w) = web_sys::window() {
             let _ = js_sys::Reflect::set(&w, &JsValue::from_str("mlgraphCy"), &cy);
+        }
+        // Two moments compared: what appeared and what ended between them.
+        for (ids, class) in [(&view.appeared, "appeared"), (&view.ended, "ended")] {
+            for id in ids {
+                cy.element(id).add_class(class);
+            }
         }
         let inner = Rc::new(Inner {
             cy,

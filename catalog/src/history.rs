@@ -101,6 +101,60 @@ impl Catalog {
             capped,
             pending: false,
             depth_totals: vec![],
+            appeared: vec![],
+            ended: vec![],
+        })
+    }
+
+    /// The graph view's window around `id` at two moments at once: every
+    /// asset and edge of either, those valid only at the later moment
+    /// listed in `appeared` and those valid only at the earlier one in
+    /// `ended`. The asset must have existed at one of them at least.
+    pub fn graph_compare(
+        &self,
+        id: &str,
+        up: u32,
+        down: u32,
+        budget: usize,
+        (earlier, later): (Millis, Millis),
+    ) -> Result<GraphView> {
+        let (earlier, later) = (earlier.min(later), earlier.max(later));
+        let side = |t| match self.graph_as_of(id, up, down, budget, t) {
+            Ok(v) => Ok(Some(v)),
+            Err(CatalogError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        };
+        let (then, now) = match (side(earlier)?, side(later)?) {
+            (None, None) => {
+                return Err(CatalogError::NotFound(format!(
+                    "asset {id:?}: it existed at neither moment"
+                )))
+            }
+            (a, b) => (a.unwrap_or_default(), b.unwrap_or_default()),
+        };
+        let ids = |v: &GraphView| -> BTreeSet<String> {
+            v.nodes
+                .iter()
+                .map(|n| n.id.clone())
+                .chain(v.edges.iter().map(LineageEdge::key))
+                .collect()
+        };
+        let (before, after) = (ids(&then), ids(&now));
+        let mut nodes = now.nodes;
+        nodes.extend(then.nodes.into_iter().filter(|n| !after.contains(&n.id)));
+        let mut edges = now.edges;
+        edges.extend(then.edges.into_iter().filter(|e| !after.contains(&e.key())));
+        Ok(GraphView {
+            center: id.to_string(),
+            up,
+            down,
+            nodes,
+            edges,
+            capped: then.capped || now.capped,
+            pending: false,
+            depth_totals: vec![],
+            appeared: after.difference(&before).cloned().collect(),
+            ended: before.difference(&after).cloned().collect(),
         })
     }
 

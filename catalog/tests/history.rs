@@ -254,3 +254,30 @@ async fn pruned_history_is_forgotten_alike_in_the_store_and_the_index() {
         .is_ok());
     assert_eq!(c.prune_history().await.unwrap(), 0, "nothing is a day old");
 }
+
+/// Two moments compared: the window holds what either had, and says what
+/// appeared and what ended; an asset at neither moment is not found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comparing_two_moments_marks_what_appeared_and_what_ended() {
+    let c = Catalog::connect("mem://").await.unwrap();
+    let before = moment().await;
+    let (a, b, m, ab, bm) = a_b_m(&c).await;
+    let both = moment().await;
+    c.delete_edge(&ab.id, "t").await.unwrap();
+    let one = moment().await;
+    let key = |e: &domain::Edge| format!("{}|derives|{}", e.from, e.to);
+    let v = c.graph_compare(&a.id, 3, 3, 100, (one, both)).unwrap();
+    assert_eq!(v.nodes.len(), 3, "a, and b and m from the earlier moment");
+    assert_eq!(v.edges.len(), 2);
+    assert!(v.appeared.is_empty());
+    let mut ended = vec![b.id.clone(), m.id.clone(), key(&ab), key(&bm)];
+    ended.sort();
+    assert_eq!(v.ended, ended);
+    // From b, later: nothing ended; before a -> b, a was not upstream.
+    let v = c.graph_compare(&b.id, 3, 3, 100, (both, one)).unwrap();
+    assert_eq!(v.ended, vec![a.id.clone(), key(&ab)]);
+    let err = c
+        .graph_compare(&a.id, 3, 3, 100, (before, before))
+        .unwrap_err();
+    assert!(err.to_string().contains("neither moment"), "{err}");
+}

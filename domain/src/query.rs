@@ -480,6 +480,13 @@ pub struct LineageEdge {
     pub kind: EdgeKind,
 }
 
+impl LineageEdge {
+    /// The edge's key in a drawing: `from|kind|to`.
+    pub fn key(&self) -> String {
+        format!("{}|{}|{}", self.from, self.kind.as_str(), self.to)
+    }
+}
+
 /// How much of an answer a limit cut off.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Truncated {
@@ -573,6 +580,14 @@ pub struct GraphView {
     /// With `pending`: how many assets there are at each distance.
     #[serde(default)]
     pub depth_totals: Vec<(i64, usize)>,
+    /// When two moments are compared: the assets (by id) and edges (by
+    /// [`LineageEdge::key`]) valid at the later moment only.
+    #[serde(default)]
+    pub appeared: Vec<String>,
+    /// When two moments are compared: those valid at the earlier moment
+    /// only.
+    #[serde(default)]
+    pub ended: Vec<String>,
 }
 
 /// What expanding a node adds to a drawn graph.

@@ -244,6 +244,8 @@ pub fn graph_view(
             .collect(),
         pending: false,
         depth_totals: vec![],
+        appeared: vec![],
+        ended: vec![],
     }
 }
 
@@ -289,6 +291,8 @@ pub fn graph_outline(
         capped: false,
         pending: true,
         depth_totals,
+        appeared: vec![],
+        ended: vec![],
     }
 }
 

@@ -2,13 +2,15 @@
 //! downstream neighbours, reuse suggestions and version history.
 
 use domain::page::{Listing, PageList, VERSION_WINDOW, WINDOW};
-use domain::query::{encode_component, AssetDetail, Hop, Neighbor};
+use domain::query::{encode_component, AssetDetail, GraphView, Hop, Neighbor};
 use domain::{Asset, Field};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{error_text, lineage_graph_as_of, lineage_outline, load_asset};
+use crate::api::{
+    error_text, lineage_graph_as_of, lineage_graph_compare, lineage_outline, load_asset,
+};
 use crate::components::{asset_href, AssetLink, KindBadge, Pager};
 use crate::graph::GraphPanel;
 use crate::pages::history::HistorySlider;
@@ -124,26 +126,66 @@ fn LineageTab(id: String) -> impl IntoView {
     let key = Memo::new(move |_| query.with(crate::pages::graph::depths));
     // A moment from the time slider: the graph as it was then.
     let as_of = Memo::new(move |_| query.with(|q| q.get("as_of")));
+    // A second moment to compare with: what appeared and what ended.
+    let compare = Memo::new(move |_| query.with(|q| q.get("compare")));
     let graph_id = id.clone();
     let graph = Resource::new(
-        move || (graph_id.clone(), key.get(), as_of.get()),
-        |(id, (up, down), as_of)| async move {
-            match as_of {
-                Some(t) => lineage_graph_as_of(id, up, down, t).await,
-                None => lineage_outline(id, up, down).await,
+        move || (graph_id.clone(), key.get(), as_of.get(), compare.get()),
+        |(id, (up, down), as_of, compare)| async move {
+            match (as_of, compare) {
+                (as_of, Some(c)) => lineage_graph_compare(id, up, down, as_of, c).await,
+                (Some(t), None) => lineage_graph_as_of(id, up, down, t).await,
+                (None, None) => lineage_outline(id, up, down).await,
             }
         },
     );
     view! {
-        <HistorySlider id=id as_of=as_of/>
+        <HistorySlider id=id as_of=as_of compare=compare/>
         <Suspense fallback=|| view! { <p class="loading">"Loading the graph…"</p> }>
             {move || Suspend::new(async move {
                 match graph.await {
-                    Ok(v) => view! { <GraphPanel view=v action="/asset" tab="lineage"/> }.into_any(),
+                    Ok(v) => view! {
+                        {compare.get_untracked().map(|c| view! { <CompareSummary view=v.clone() with=c/> })}
+                        <GraphPanel view=v action="/asset" tab="lineage"/>
+                    }.into_any(),
                     Err(e) => view! { <p class="error-box">{error_text(&e)}</p> }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+/// What a comparison of two moments found, in words and as lists (the
+/// drawing colours the same: green appeared, red ended).
+#[component]
+fn CompareSummary(view: GraphView, with: String) -> impl IntoView {
+    let nodes: std::collections::HashSet<&str> = view.nodes.iter().map(|n| n.id.as_str()).collect();
+    let assets_of = |ids: &[String]| {
+        let assets = ids.iter().filter(|i| nodes.contains(i.as_str())).count();
+        (assets, ids.len() - assets)
+    };
+    let list = |ids: &[String], class: &'static str| {
+        ids.iter()
+            .map(|i| view! { <li class=class>{i.replace('|', " → ")}</li> })
+            .collect_view()
+    };
+    let of = |n: usize, noun: &str| format!("{n} {noun}{}", if n == 1 { "" } else { "s" });
+    let (a_assets, a_edges) = assets_of(&view.appeared);
+    let (e_assets, e_edges) = assets_of(&view.ended);
+    view! {
+        <section class="panel compare" data-testid="compare-summary">
+            <p>
+                {format!("Compared with {with}: ")}
+                <span class="appeared">{format!("{} and {} appeared", of(a_assets, "asset"), of(a_edges, "edge"))}</span>
+                ", "
+                <span class="ended">{format!("{} and {} ended", of(e_assets, "asset"), of(e_edges, "edge"))}</span>
+                "."
+            </p>
+            <details>
+                <summary>"What changed"</summary>
+                <ul class="compare-list">{list(&view.appeared, "appeared")}{list(&view.ended, "ended")}</ul>
+            </details>
+        </section>
     }
 }
 

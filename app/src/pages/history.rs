@@ -21,12 +21,23 @@ fn moment_href(id: &str, depths: &str, moments: &[String], i: usize) -> String {
 /// ending at "now"; moving it redraws the graph as it was then. A list of
 /// the same moments as links serves pages without scripts.
 #[component]
-pub fn HistorySlider(id: String, as_of: Memo<Option<String>>) -> impl IntoView {
+pub fn HistorySlider(
+    id: String,
+    as_of: Memo<Option<String>>,
+    compare: Memo<Option<String>>,
+) -> impl IntoView {
     let depths = use_query_map().with_untracked(|q| {
         ["up", "down"]
             .into_iter()
             .filter_map(|k| Some(format!("&{k}={}", encode_component(&q.get(k)?))))
             .collect::<String>()
+    });
+    // The form that compares keeps the window's depths and moment.
+    let kept: Vec<(&'static str, String)> = use_query_map().with_untracked(|q| {
+        ["up", "down", "as_of"]
+            .into_iter()
+            .filter_map(|k| Some((k, q.get(k)?)))
+            .collect()
     });
     let moments_id = id.clone();
     let moments = Resource::new(
@@ -36,7 +47,7 @@ pub fn HistorySlider(id: String, as_of: Memo<Option<String>>) -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || {
-                let (id, depths) = (id.clone(), depths.clone());
+                let (id, depths, kept) = (id.clone(), depths.clone(), kept.clone());
                 Suspend::new(async move {
                     let Ok(ms) = moments.await else {
                         return ().into_any();
@@ -57,6 +68,25 @@ pub fn HistorySlider(id: String, as_of: Memo<Option<String>>) -> impl IntoView {
                     let label = move || shown.get(pos.get()).cloned().unwrap_or_else(|| "now".into());
                     let navigate = use_navigate();
                     let (go_id, go_depths, go_ms) = (id.clone(), depths.clone(), ms.clone());
+                    let compared = compare.get_untracked();
+                    let options = ms
+                        .iter()
+                        .map(|t| {
+                            let chosen = compared.as_deref() == Some(t.as_str());
+                            view! { <option value=t.clone() selected=chosen>{t.clone()}</option> }
+                        })
+                        .collect_view();
+                    let hidden = kept
+                        .iter()
+                        .map(|(k, v)| view! { <input type="hidden" name=*k value=v.clone()/> })
+                        .collect_view();
+                    let stop = compared.is_some().then(|| {
+                        let at = as_of
+                            .get_untracked()
+                            .map(|t| format!("&as_of={}", encode_component(&t)))
+                            .unwrap_or_default();
+                        view! { <a href=format!("/asset?id={}&tab=lineage{depths}{at}", encode_component(&id)) data-testid="compare-stop">"Stop comparing"</a> }
+                    });
                     let links = ms
                         .iter()
                         .enumerate()
@@ -76,6 +106,19 @@ pub fn HistorySlider(id: String, as_of: Memo<Option<String>>) -> impl IntoView {
                                         navigate(&moment_href(&go_id, &go_depths, &go_ms, i), Default::default());
                                     }/>
                             </label>
+                            <form method="get" action="/asset" class="history-compare" data-testid="compare-form">
+                                <input type="hidden" name="id" value=id.clone()/>
+                                <input type="hidden" name="tab" value="lineage"/>
+                                {hidden}
+                                <label>
+                                    "Compare with "
+                                    <select name="compare" data-testid="compare-select">{options}</select>
+                                </label>
+                                " "
+                                <button type="submit" data-testid="compare-go">"Compare"</button>
+                                " "
+                                {stop}
+                            </form>
                             <details>
                                 <summary>{format!("{n} moments at which the lineage changed")}</summary>
                                 <ul class="history-moments">{links}<li><a href=moment_href(&id, &depths, &[], 0)>"now"</a></li></ul>

@@ -189,6 +189,15 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
         ),
         (
             "POST",
+            "/rpc/graph_compare".into(),
+            Some(json!(format!(
+                "id={ds}&up=2&down=2&compare=2026-01-01T00%3A00%3A00Z"
+            ))),
+            anyone,
+            true,
+        ),
+        (
+            "POST",
             "/rpc/lineage_moments".into(),
             Some(json!(format!("id={ds}&depth=2"))),
             anyone,
