@@ -155,17 +155,39 @@ impl Catalog {
         changes: &[SchemaChange],
         limits: Option<Limits>,
     ) -> Result<ImpactReport> {
-        let root = self.impact_root(dataset).await?;
+        self.impact_at(dataset, changes, limits, None).await
+    }
+
+    /// [`Catalog::impact_limited`] now, or over the catalog as it was at
+    /// `as_of`: the dataset's schema then, and what was downstream of it
+    /// then. Owners, production flags and column mappings are today's
+    /// (they are not kept in time); an edge that has ended keeps no
+    /// mappings, so what it reached counts as possibly affected.
+    pub async fn impact_at(
+        &self,
+        dataset: &str,
+        changes: &[SchemaChange],
+        limits: Option<Limits>,
+        as_of: Option<domain::lineage::Millis>,
+    ) -> Result<ImpactReport> {
+        if let Some(t) = as_of {
+            self.check_kept("as_of", t)?;
+        }
+        let root = self.impact_root(dataset, as_of).await?;
         // A whole answer for a hub of a million assets takes seconds: it
         // runs on a blocking thread, not on one of the server's workers.
         let catalog = self.clone();
         let (dataset, changes) = (dataset.to_string(), changes.to_vec());
         tokio::task::spawn_blocking(move || {
             let g = catalog.graph();
-            let Some(n) = g.id_of(&dataset) else {
+            let (n, at) = match as_of {
+                None => (g.id_of(&dataset), domain::lineage::At::Now),
+                Some(t) => (g.node_at(&dataset, t), domain::lineage::At::Moment(t)),
+            };
+            let Some(n) = n else {
                 return Err(CatalogError::NotFound(format!("asset {dataset:?}")));
             };
-            let sub = g.impact_subgraph(n);
+            let sub = g.impact_subgraph_at(n, at);
             Ok(domain::impact::analyze_subgraph(
                 &sub, &root, &changes, limits,
             )?)
@@ -175,8 +197,16 @@ impl Catalog {
     }
 
     /// The dataset a diff is proposed on, read from the store.
-    async fn impact_root(&self, dataset: &str) -> Result<Asset> {
-        let root = self.get_asset(dataset).await.map_err(|e| match e {
+    async fn impact_root(
+        &self,
+        dataset: &str,
+        as_of: Option<domain::lineage::Millis>,
+    ) -> Result<Asset> {
+        let root = match as_of {
+            None => self.get_asset(dataset).await,
+            Some(t) => self.asset_as_of(dataset, t).await,
+        };
+        let root = root.map_err(|e| match e {
             CatalogError::NotFound(_) => {
                 ValidationError::new("dataset", format!("no asset has the id {dataset:?}")).into()
             }
@@ -200,7 +230,7 @@ impl Catalog {
         dataset: &str,
         changes: &[SchemaChange],
     ) -> Result<ImpactReport> {
-        let root = self.impact_root(dataset).await?;
+        let root = self.impact_root(dataset, None).await?;
         let keys: Vec<String> = {
             let g = self.graph();
             match g.id_of(dataset) {

@@ -6,7 +6,7 @@
 use crate::store::Store;
 use std::collections::HashSet;
 
-use domain::lineage::{Direction, Filter, LineageGraph, NodeId};
+use domain::lineage::{At, Direction, Filter, LineageGraph, NodeId};
 use domain::query::{
     AssetRef, GraphDelta, GraphNode, GraphView, HubItem, LineageEdge, LineageNode, LineageView,
     PathsView, RefreshPlanView, Truncated,
@@ -458,12 +458,33 @@ impl Catalog {
     /// A shortest downstream path from one asset to another, and up to
     /// `limit` simple paths of at most 12 hops.
     pub fn paths(&self, from: &str, to: &str, limit: usize) -> Result<PathsView> {
+        self.paths_as_of(from, to, limit, None)
+    }
+
+    /// [`Catalog::paths`] now, or over the graph as it was at `as_of`.
+    pub fn paths_as_of(
+        &self,
+        from: &str,
+        to: &str,
+        limit: usize,
+        as_of: Option<domain::lineage::Millis>,
+    ) -> Result<PathsView> {
+        if let Some(t) = as_of {
+            self.check_kept("as_of", t)?;
+        }
         let g = self.graph.read().expect("the graph lock is never poisoned");
-        let (f, t) = (Self::node_of(&g, from)?, Self::node_of(&g, to)?);
-        let shortest = g.shortest_path(f, t).unwrap_or_default();
+        let (f, t, at) = match as_of {
+            None => (Self::node_of(&g, from)?, Self::node_of(&g, to)?, At::Now),
+            Some(m) => (
+                node_as_of(&g, from, m)?,
+                node_as_of(&g, to, m)?,
+                At::Moment(m),
+            ),
+        };
+        let shortest = g.shortest_path_at(f, t, at).unwrap_or_default();
         // The search stops after `limit` paths in walk order, which need not
         // include a shortest one; make sure it is there.
-        let found = g.simple_paths(f, t, 12, limit, domain::lineage::PATH_STEP_BUDGET);
+        let found = g.simple_paths_at(f, t, (12, limit, domain::lineage::PATH_STEP_BUDGET), at);
         let complete = found.complete;
         let mut paths = found.paths;
         if !shortest.is_empty() && !paths.contains(&shortest) {
@@ -488,18 +509,32 @@ impl Catalog {
     /// The assets most depended on.
     pub fn hubs(&self, limit: usize) -> Vec<HubItem> {
         let g = self.graph.read().expect("the graph lock is never poisoned");
-        g.hubs(limit)
-            .into_iter()
-            .map(|h| HubItem {
-                id: g.asset_id(h.node).to_string(),
-                kind: g.kind(h.node),
-                name: g.name(h.node).to_string(),
-                downstream: h.downstream,
-                fanout: h.fanout,
-            })
-            .collect()
+        hub_items(&g, g.hubs(limit))
     }
 
+    /// [`Catalog::hubs`] over the graph as it was at `t`: the assets most
+    /// depended on then (ranked anew each time).
+    pub fn hubs_as_of(&self, limit: usize, t: domain::lineage::Millis) -> Result<Vec<HubItem>> {
+        self.check_kept("as_of", t)?;
+        let g = self.graph.read().expect("the graph lock is never poisoned");
+        Ok(hub_items(&g, g.hubs_at(limit, t)))
+    }
+}
+
+/// Hubs with their assets' ids and names.
+fn hub_items(g: &LineageGraph, hubs: Vec<domain::lineage::Hub>) -> Vec<HubItem> {
+    hubs.into_iter()
+        .map(|h| HubItem {
+            id: g.asset_id(h.node).to_string(),
+            kind: g.kind(h.node),
+            name: g.name(h.node).to_string(),
+            downstream: h.downstream,
+            fanout: h.fanout,
+        })
+        .collect()
+}
+
+impl Catalog {
     /// The workflows to re-run after an asset changes, in order.
     pub fn refresh_plan(&self, id: &str) -> Result<RefreshPlanView> {
         let g = self.graph.read().expect("the graph lock is never poisoned");

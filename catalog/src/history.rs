@@ -420,3 +420,64 @@ impl Catalog {
         Ok(n.unwrap_or(0))
     }
 }
+
+impl Catalog {
+    /// [`Catalog::search`] over the catalog as it was at `at`: the assets
+    /// that existed then (deleted ones included) whose name or id holds
+    /// every word of `q.q`, of `q.kinds`, in name order, each as its last
+    /// version by then recorded it. The lineage index knows every asset's
+    /// name, kind and validity, so this is one scan of it; owners and tags
+    /// are not kept in time, so those filters are refused, and only the
+    /// kind facet is counted.
+    pub async fn search_as_of(
+        &self,
+        q: &domain::query::SearchQuery,
+        at: Millis,
+    ) -> Result<domain::query::SearchResult> {
+        self.check_kept("as_of", at)?;
+        if !q.owners.is_empty() || !q.tags.is_empty() {
+            return Err(CatalogError::Invalid(domain::ValidationError::new(
+                "as_of",
+                "a search as of a moment matches names and kinds; owner and tag filters apply to now only",
+            )));
+        }
+        let words: Vec<String> = q.q.split_whitespace().map(str::to_lowercase).collect();
+        let (total, kinds, page) = {
+            let g = self.graph.read().expect("the graph lock is never poisoned");
+            let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
+            let mut found: Vec<(&str, &str)> = Vec::new();
+            for n in g.nodes_at(domain::lineage::At::Moment(at)) {
+                let (name, id) = (g.name(n), g.asset_id(n));
+                let text = format!("{} {}", name.to_lowercase(), id.to_lowercase());
+                if !words.iter().all(|w| text.contains(w.as_str())) {
+                    continue;
+                }
+                *kinds.entry(g.kind(n).as_str().to_string()).or_default() += 1;
+                if q.kinds.is_empty() || q.kinds.contains(&g.kind(n)) {
+                    found.push((name, id));
+                }
+            }
+            found.sort_unstable();
+            let page: Vec<String> = found
+                .iter()
+                .skip(q.offset)
+                .take(q.limit)
+                .map(|(_, id)| id.to_string())
+                .collect();
+            (found.len() as u64, kinds, page)
+        };
+        let mut items = Vec::with_capacity(page.len());
+        for id in &page {
+            items.push(self.asset_as_of(id, at).await?);
+        }
+        Ok(domain::query::SearchResult {
+            total,
+            items,
+            facets: domain::query::Facets {
+                kind: kinds,
+                ..Default::default()
+            },
+            next: None,
+        })
+    }
+}

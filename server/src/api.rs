@@ -240,9 +240,13 @@ async fn search(
     State(catalog): State<Catalog>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<domain::query::SearchResult>> {
-    let q = SearchQuery::from_pairs(parse_query_string(raw.as_deref().unwrap_or("")))
-        .map_err(ApiError::invalid)?;
-    Ok(Json(catalog.search(&q).await?))
+    let pairs = parse_query_string(raw.as_deref().unwrap_or(""));
+    let as_of = as_of_param(&pairs)?;
+    let q = SearchQuery::from_pairs(pairs).map_err(ApiError::invalid)?;
+    Ok(Json(match as_of {
+        None => catalog.search(&q).await?,
+        Some(t) => catalog.search_as_of(&q, t).await?,
+    }))
 }
 
 /// `GET /api/v1/lineage/{id}?direction=upstream|downstream|both&depth=&kinds=&limit=&as_of=`.
@@ -334,7 +338,16 @@ fn number(pairs: &[(String, String)], key: &str, default: usize, max: usize) -> 
     }
 }
 
-/// `GET /api/v1/paths?from=&to=&limit=`.
+/// The `as_of` query parameter, if given.
+fn as_of_param(pairs: &[(String, String)]) -> ApiResult<Option<domain::lineage::Millis>> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == "as_of")
+        .map(|(_, v)| crate::history::moment("as_of", v))
+        .transpose()
+}
+
+/// `GET /api/v1/paths?from=&to=&limit=&as_of=`.
 async fn paths(
     State(catalog): State<Catalog>,
     RawQuery(raw): RawQuery,
@@ -350,17 +363,22 @@ async fn paths(
     };
     let (from, to) = (get("from")?, get("to")?);
     let limit = number(&pairs, "limit", 20, 1000)?;
-    Ok(Json(catalog.paths(&from, &to, limit)?))
+    let as_of = as_of_param(&pairs)?;
+    Ok(Json(catalog.paths_as_of(&from, &to, limit, as_of)?))
 }
 
-/// `GET /api/v1/hubs?limit=`.
+/// `GET /api/v1/hubs?limit=&as_of=`.
 async fn hubs(
     State(catalog): State<Catalog>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<serde_json::Value>> {
     let pairs = parse_query_string(raw.as_deref().unwrap_or(""));
     let limit = number(&pairs, "limit", 20, 1000)?;
-    Ok(Json(json!({ "items": catalog.hubs(limit) })))
+    let items = match as_of_param(&pairs)? {
+        None => catalog.hubs(limit),
+        Some(t) => catalog.hubs_as_of(limit, t)?,
+    };
+    Ok(Json(json!({ "items": items })))
 }
 
 /// `GET /api/v1/refresh-plan/{id}`.

@@ -131,7 +131,7 @@ fn impact_limit(raw: Option<&str>) -> ApiResult<Option<usize>> {
     }
 }
 
-/// `POST /api/v1/impact[?format=csv][&limit=N]`: what a schema diff would
+/// `POST /api/v1/impact[?format=csv][&limit=N][&as_of=T]`: what a schema diff would
 /// reach; at most N affected assets per hop (and N services and refresh
 /// steps; 1,000 without `limit`), with every list's full size in `bounded`
 /// when something was cut. The CSV lists every affected asset.
@@ -160,9 +160,14 @@ async fn impact(
             rows: n,
         }
     });
+    let as_of = domain::query::parse_query_string(raw.as_deref().unwrap_or(""))
+        .into_iter()
+        .find(|(k, _)| k == "as_of")
+        .map(|(_, v)| crate::history::moment("as_of", &v))
+        .transpose()?;
     let dataset = catalog.canonical_id(&input.dataset).await?;
     let report = catalog
-        .impact_limited(&dataset, &input.changes, limits)
+        .impact_at(&dataset, &input.changes, limits, as_of)
         .await?;
     let report = if limit.is_none() {
         report.whole_if_complete()

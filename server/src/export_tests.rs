@@ -212,6 +212,7 @@ async fn a_report_can_carry_an_impact_and_a_change_request_trail() {
         Some(3),
         Some(impact),
         None,
+        crate::report::Moments::default(),
     )
     .await
     .unwrap();
@@ -253,7 +254,7 @@ async fn a_report_can_carry_an_impact_and_a_change_request_trail() {
         .await
         .unwrap();
     let cr = catalog.get_change_request(cr.id).await.unwrap();
-    let data = crate::report::build(&catalog, &dataset, "downstream", None, None, Some(cr))
+    let data = crate::report::change_request_data(&catalog, cr)
         .await
         .unwrap();
     let html = crate::report::html(&data);

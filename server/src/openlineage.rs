@@ -20,6 +20,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use catalog::{Catalog, IngestItem};
 use domain::auth::Action;
+use domain::lineage::{At, Direction};
 use domain::openlineage::{parse_event, plan, EventKind, ParsedEvent};
 use domain::query::parse_query_string;
 use domain::{AssetKind, ValidationError};
@@ -280,7 +281,7 @@ async fn receive(
 /// Finds the asset a Marquez node id names: `dataset:NS:NAME` or
 /// `job:NS:NAME`. Namespaces hold colons (`postgres://host:5432`), so each
 /// split is tried until one names a known asset.
-fn node_asset(catalog: &Catalog, node: &str) -> ApiResult<(String, AssetKind)> {
+fn node_asset(catalog: &Catalog, node: &str, at: At) -> ApiResult<(String, AssetKind)> {
     let bad = || {
         ApiError::invalid(ValidationError::new(
             "nodeId",
@@ -296,11 +297,21 @@ fn node_asset(catalog: &Catalog, node: &str) -> ApiResult<(String, AssetKind)> {
     let g = catalog.graph();
     for (i, _) in rest.match_indices(':') {
         let id = domain::asset::asset_id(kind, &rest[..i], &rest[i + 1..]);
-        if g.id_of(&id).is_some() {
+        let there = match at {
+            At::Now => g.id_of(&id),
+            At::Moment(t) => g.node_at(&id, t),
+        };
+        if there.is_some() {
             return Ok((id, kind));
         }
     }
-    Err(ApiError::not_found(format!("node {node:?}")))
+    Err(ApiError::not_found(match at {
+        At::Now => format!("node {node:?}"),
+        At::Moment(t) => format!(
+            "node {node:?} as of {}: it did not exist then",
+            domain::time::from_millis(t)
+        ),
+    }))
 }
 
 fn marquez_id(a: &domain::Asset) -> String {
@@ -402,9 +413,13 @@ async fn named_asset(
     kind: AssetKind,
     ns: &str,
     name: &str,
+    at: At,
 ) -> ApiResult<domain::Asset> {
     caller.require(Action::Read)?;
     let id = domain::asset::asset_id(kind, ns, name);
+    if let At::Moment(t) = at {
+        return Ok(catalog.asset_as_of(&id, t).await?);
+    }
     if catalog.graph().id_of(&id).is_none() {
         let what = if kind == AssetKind::Workflow {
             "job"
@@ -418,8 +433,20 @@ async fn named_asset(
     Ok(catalog.get_asset(&id).await?)
 }
 
-/// `GET /api/v1/lineage?nodeId=&depth=`: Marquez's lineage graph of
-/// datasets and jobs around one node.
+/// The graph a Marquez read looks at: now, or as of its `as_of` (an
+/// mlgraph extension).
+fn at_param(raw: Option<&str>) -> ApiResult<At> {
+    Ok(parse_query_string(raw.unwrap_or(""))
+        .into_iter()
+        .find(|(k, _)| k == "as_of")
+        .map(|(_, v)| crate::history::moment("as_of", &v))
+        .transpose()?
+        .map_or(At::Now, At::Moment))
+}
+
+/// `GET /api/v1/lineage?nodeId=&depth=&as_of=`: Marquez's lineage graph
+/// of datasets and jobs around one node, now or as it was at `as_of`
+/// (an mlgraph extension).
 async fn marquez_lineage(
     State(catalog): State<Catalog>,
     caller: Caller,
@@ -428,21 +455,36 @@ async fn marquez_lineage(
     caller.require(Action::Read)?;
     let pairs = parse_query_string(raw.as_deref().unwrap_or(""));
     let (node, depth) = node_and_depth(&pairs)?;
-    let (start, _) = node_asset(&catalog, node)?;
+    let at = at_param(raw.as_deref())?;
+    let as_of = match at {
+        At::Now => None,
+        At::Moment(t) => {
+            catalog.check_kept("as_of", t)?;
+            Some(t)
+        }
+    };
+    let (start, _) = node_asset(&catalog, node, at)?;
     // A walk both ways over datasets and jobs only.
     let (ids, links) = {
         let g = catalog.graph();
         let keep = |k: AssetKind| matches!(k, AssetKind::Dataset | AssetKind::Workflow);
-        let s = g.id_of(&start).expect("found above");
+        let s = match at {
+            At::Now => g.id_of(&start),
+            At::Moment(t) => g.node_at(&start, t),
+        }
+        .expect("found above");
         let mut seen: HashMap<u32, u32> = HashMap::from([(s, 0)]);
         let mut queue = VecDeque::from([s]);
         let mut links: BTreeSet<(String, String)> = BTreeSet::new();
         while let Some(n) = queue.pop_front() {
             let d = seen[&n];
             for (m, up) in g
-                .upstream_of(n)
+                .links(n, Direction::Upstream, at)
                 .map(|(m, _)| (m, true))
-                .chain(g.downstream_of(n).map(|(m, _)| (m, false)))
+                .chain(
+                    g.links(n, Direction::Downstream, at)
+                        .map(|(m, _)| (m, false)),
+                )
             {
                 if !keep(g.kind(m)) {
                     continue;
@@ -463,7 +505,16 @@ async fn marquez_lineage(
         ids.sort();
         (ids, links)
     };
-    let assets = catalog.assets_by_id(ids.clone()).await?;
+    let assets = match as_of {
+        None => catalog.assets_by_id(ids.clone()).await?,
+        Some(t) => {
+            let mut then = HashMap::new();
+            for id in &ids {
+                then.insert(id.clone(), catalog.asset_as_of(id, t).await?);
+            }
+            then
+        }
+    };
     // Each node's links, found by its id rather than by a scan of all.
     let mut ins: HashMap<&str, Vec<&(String, String)>> = HashMap::new();
     let mut outs: HashMap<&str, Vec<&(String, String)>> = HashMap::new();
@@ -578,7 +629,7 @@ async fn column_lineage(
     let (dataset_part, field) = rest
         .rsplit_once(':')
         .ok_or_else(|| ApiError::invalid(ValidationError::new("nodeId", "names no field")))?;
-    let (start, _) = node_asset(&catalog, &format!("dataset:{dataset_part}"))?;
+    let (start, _) = node_asset(&catalog, &format!("dataset:{dataset_part}"), At::Now)?;
     // Walk (dataset, field) pairs along mapped edges.
     type Field = (String, String);
     let mut seen: BTreeMap<Field, u32> = BTreeMap::from([((start.clone(), field.to_string()), 0)]);
@@ -759,8 +810,10 @@ async fn dataset(
     State(catalog): State<Catalog>,
     caller: Caller,
     Path((ns, name)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let a = named_asset(&catalog, &caller, AssetKind::Dataset, &ns, &name).await?;
+    let at = at_param(raw.as_deref())?;
+    let a = named_asset(&catalog, &caller, AssetKind::Dataset, &ns, &name, at).await?;
     Ok(Json(dataset_json(&a)))
 }
 
@@ -769,8 +822,10 @@ async fn job(
     State(catalog): State<Catalog>,
     caller: Caller,
     Path((ns, name)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let a = named_asset(&catalog, &caller, AssetKind::Workflow, &ns, &name).await?;
+    let at = at_param(raw.as_deref())?;
+    let a = named_asset(&catalog, &caller, AssetKind::Workflow, &ns, &name, at).await?;
     let latest = catalog.runs_of(&a.id, 1).await?.into_iter().next();
     Ok(Json(job_json(&catalog, &a, latest.as_ref())))
 }
@@ -784,7 +839,7 @@ async fn job_runs(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let (limit, offset) = paging(&parse_query_string(raw.as_deref().unwrap_or("")))?;
-    let a = named_asset(&catalog, &caller, AssetKind::Workflow, &ns, &name).await?;
+    let a = named_asset(&catalog, &caller, AssetKind::Workflow, &ns, &name, At::Now).await?;
     let (runs, total) = catalog.runs_page(&a.id, limit, offset).await?;
     Ok(Json(json!({
         "totalCount": total,

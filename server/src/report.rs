@@ -12,8 +12,8 @@ use anyhow::Context;
 use catalog::Catalog;
 use domain::change_request::ChangeRequest;
 use domain::impact::{ImpactReport, SchemaChange};
-use domain::lineage::Direction;
-use domain::query::{GraphNode, LineageView, Neighbor};
+use domain::lineage::{Direction, Millis};
+use domain::query::{GraphNode, LineageDiff, LineageView, Neighbor};
 use domain::svg::{escape, kind_colour, lineage_svg};
 use domain::Asset;
 use serde::Serialize;
@@ -42,6 +42,21 @@ pub struct ReportArgs {
     /// FILE.html, FILE.svg or FILE.json.
     #[arg(long)]
     pub out: PathBuf,
+    /// The catalog as it was at this moment (RFC 3339) instead of now.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Also list what changed in the lineage since this moment (RFC 3339),
+    /// up to the report's moment.
+    #[arg(long)]
+    pub since: Option<String>,
+}
+
+/// The moments a report looks at: now, or `as_of`; and, with `since`,
+/// what changed from then to the report's moment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Moments {
+    pub as_of: Option<Millis>,
+    pub since: Option<Millis>,
 }
 
 /// Everything a report shows.
@@ -61,6 +76,31 @@ pub struct ReportData {
     pub change_request: Option<ChangeRequest>,
     /// The catalog's graph version the report was made from.
     pub graph_version: u64,
+    /// The moment the report shows, when not now (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
+    /// What changed in the lineage from `since` to the report's moment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<LineageDiff>,
+}
+
+/// What a change request's report shows: its dataset's downstream now,
+/// with the impact snapshot and the approval trail.
+pub async fn change_request_data(
+    catalog: &Catalog,
+    cr: ChangeRequest,
+) -> catalog::Result<ReportData> {
+    let dataset = cr.dataset.clone();
+    build(
+        catalog,
+        &dataset,
+        "downstream",
+        None,
+        None,
+        Some(cr),
+        Moments::default(),
+    )
+    .await
 }
 
 /// Which way a report looks.
@@ -84,8 +124,48 @@ pub async fn build(
     depth: Option<u32>,
     impact: Option<ImpactReport>,
     change_request: Option<ChangeRequest>,
+    when: Moments,
 ) -> catalog::Result<ReportData> {
     let dir = parse_direction(direction)?;
+    if let (Some(since), Some(t)) = (when.since, when.as_of) {
+        if since > t {
+            return Err(catalog::CatalogError::Invalid(
+                domain::ValidationError::new("since", "comes after the report's moment (`as_of`)"),
+            ));
+        }
+    }
+    let changes = match when.since {
+        Some(since) => Some(
+            catalog
+                .lineage_diff(
+                    id,
+                    since,
+                    when.as_of.unwrap_or_else(now),
+                    dir,
+                    depth,
+                    Some(REPORT_NODES),
+                )
+                .await?,
+        ),
+        None => None,
+    };
+    if let Some(t) = when.as_of {
+        return Ok(ReportData {
+            asset: catalog.asset_as_of(id, t).await?,
+            direction: direction.to_string(),
+            depth,
+            lineage: catalog.lineage_as_of(id, dir, depth, vec![], Some(REPORT_NODES), t)?,
+            upstream: neighbours_as_of(catalog, id, Direction::Upstream, t)?,
+            downstream: neighbours_as_of(catalog, id, Direction::Downstream, t)?,
+            // Hubs are ranked over the graph of now only.
+            hubs: vec![],
+            impact,
+            change_request,
+            graph_version: catalog.graph_version().await?,
+            as_of: Some(domain::time::from_millis(t)),
+            changes,
+        });
+    }
     let asset = catalog.get_asset(id).await?;
     let upstream = catalog
         .neighbours(id, Direction::Upstream, 0, REPORT_NEIGHBOURS)
@@ -119,7 +199,116 @@ pub async fn build(
         impact,
         change_request,
         graph_version: catalog.graph_version().await?,
+        as_of: None,
+        changes,
     })
+}
+
+fn now() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// `id`'s direct neighbours in `dir` as of `t`, from the lineage index
+/// (the edges valid then; their column mappings are not kept in time).
+fn neighbours_as_of(
+    catalog: &Catalog,
+    id: &str,
+    dir: Direction,
+    t: Millis,
+) -> catalog::Result<Vec<Neighbor>> {
+    let v = catalog.lineage_as_of(id, Some(dir), Some(1), vec![], Some(REPORT_NEIGHBOURS), t)?;
+    let nodes: std::collections::HashMap<&str, &domain::query::LineageNode> =
+        v.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
+    Ok(v.edges
+        .iter()
+        .filter_map(|e| {
+            let other = match dir {
+                Direction::Upstream if e.to == id => &e.from,
+                Direction::Downstream if e.from == id => &e.to,
+                _ => return None,
+            };
+            let n = nodes.get(other.as_str())?;
+            Some(Neighbor {
+                edge_id: domain::edge::edge_id(&e.from, e.kind, &e.to),
+                edge_kind: e.kind,
+                id: n.id.clone(),
+                kind: n.kind,
+                name: n.name.clone(),
+                columns: vec![],
+                more_columns: 0,
+            })
+        })
+        .collect())
+}
+
+/// A titled list with its count, each item of class `class`.
+fn listed<T>(s: &mut String, title: &str, class: &str, items: &[T], item: impl Fn(&T) -> String) {
+    let _ = write!(s, "<h3>{title} ({})</h3>", items.len());
+    if items.is_empty() {
+        s.push_str("<p class=\"muted\">None.</p>");
+        return;
+    }
+    s.push_str("<ul>");
+    for i in items {
+        let _ = write!(s, "<li class=\"{class}\">{}</li>", item(i));
+    }
+    s.push_str("</ul>");
+}
+
+/// The report's "What changed" section.
+fn changes_section(s: &mut String, d: &LineageDiff) {
+    let _ = write!(
+        s,
+        "<h2>What changed from {} to {}</h2><p>{} assets unchanged.</p>",
+        escape(&d.from),
+        escape(&d.to),
+        d.unchanged
+    );
+    let asset = |n: &domain::query::LineageNode| {
+        format!(
+            "{} {} <span class=\"mono muted\">{}</span>",
+            badge(n.kind),
+            escape(&n.name),
+            escape(&n.id)
+        )
+    };
+    let edge = |e: &domain::query::LineageEdge| {
+        format!(
+            "<span class=\"mono\">{} → {} → {}</span>",
+            escape(&e.from),
+            e.kind,
+            escape(&e.to)
+        )
+    };
+    listed(s, "Assets that appeared", "appeared", &d.appeared, asset);
+    listed(s, "Assets that disappeared", "ended", &d.disappeared, asset);
+    listed(
+        s,
+        "Edges that appeared",
+        "appeared",
+        &d.edges_appeared,
+        edge,
+    );
+    listed(s, "Edges that ended", "ended", &d.edges_disappeared, edge);
+    let _ = write!(s, "<h3>Assets that changed ({})</h3>", d.changed.len());
+    if d.changed.is_empty() {
+        s.push_str("<p class=\"muted\">None.</p>");
+    } else {
+        s.push_str("<table><thead><tr><th>Asset</th><th>Versions</th><th>What changed</th></tr></thead><tbody>");
+        for c in &d.changed {
+            let _ = write!(
+                s,
+                "<tr><td class=\"mono\">{}</td><td>{} → {}</td><td>{}</td></tr>",
+                escape(&c.id),
+                c.from_version,
+                c.to_version,
+                escape(&c.fields.join(", "))
+            );
+        }
+        s.push_str("</tbody></table>");
+    }
 }
 
 /// The report's lineage diagram.
@@ -297,8 +486,12 @@ pub fn html(data: &ReportData) -> String {
     );
     let _ = write!(
         s,
-        "<p class=\"muted\">mlgraph lineage report · graph version {}</p><h1>{} {}</h1><p class=\"mono muted\">{}</p><p>{}</p>",
+        "<p class=\"muted\">mlgraph lineage report · graph version {}{}</p><h1>{} {}</h1><p class=\"mono muted\">{}</p><p>{}</p>",
         data.graph_version,
+        data.as_of
+            .as_ref()
+            .map(|t| format!(" · <strong>as of {}</strong>", escape(t)))
+            .unwrap_or_default(),
         badge(a.kind),
         escape(&a.name),
         escape(&a.id),
@@ -391,7 +584,9 @@ pub fn html(data: &ReportData) -> String {
     neighbours(&mut s, "Upstream", &data.upstream);
     neighbours(&mut s, "Downstream", &data.downstream);
     s.push_str("<h2>Hubs it depends on</h2>");
-    if data.hubs.is_empty() {
+    if data.as_of.is_some() {
+        s.push_str("<p class=\"muted\">Hubs are ranked over the graph of now; a report of a past moment lists none.</p>");
+    } else if data.hubs.is_empty() {
         s.push_str("<p class=\"muted\">None.</p>");
     } else {
         s.push_str("<ul>");
@@ -405,6 +600,9 @@ pub fn html(data: &ReportData) -> String {
             );
         }
         s.push_str("</ul>");
+    }
+    if let Some(d) = &data.changes {
+        changes_section(&mut s, d);
     }
     if let Some(r) = data
         .impact
@@ -430,6 +628,18 @@ fn read_diff(path: &PathBuf) -> anyhow::Result<Vec<SchemaChange>> {
         .with_context(|| format!("{} is not a list of schema changes", path.display()))
 }
 
+/// A moment given on the command line, RFC 3339.
+fn cli_moment(flag: &str, v: Option<&str>) -> anyhow::Result<Option<Millis>> {
+    v.map(|v| {
+        domain::time::to_millis(v).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{flag}: {v:?} is not an RFC 3339 date-time such as 2026-12-01T09:30:00Z"
+            )
+        })
+    })
+    .transpose()
+}
+
 /// `mlgraph report`.
 pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
     let catalog = crate::config::open(&args.db).await?;
@@ -450,6 +660,10 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
         args.depth,
         impact,
         None,
+        Moments {
+            as_of: cli_moment("--as-of", args.as_of.as_deref())?,
+            since: cli_moment("--since", args.since.as_deref())?,
+        },
     )
     .await
     .map_err(e)?;
@@ -547,7 +761,15 @@ async fn asset_report(
         "" => "both",
         d => d,
     };
-    let data = build(&catalog, &id, direction, depth, None, None).await?;
+    let moment = |k: &str| match get(k) {
+        "" => Ok(None),
+        v => crate::history::moment(k, v).map(Some),
+    };
+    let when = Moments {
+        as_of: moment("as_of")?,
+        since: moment("since")?,
+    };
+    let data = build(&catalog, &id, direction, depth, None, None, when).await?;
     let name = format!("lineage-{}", data.asset.name);
     respond(&data, get("format"), &name)
 }
@@ -562,8 +784,7 @@ async fn change_request_report(
     let pairs = domain::query::parse_query_string(raw.as_deref().unwrap_or(""));
     let n = crate::changes::parse_id(&id)?;
     let cr = catalog.get_change_request(n).await?;
-    let dataset = cr.dataset.clone();
-    let data = build(&catalog, &dataset, "downstream", None, None, Some(cr)).await?;
+    let data = change_request_data(&catalog, cr).await?;
     respond(
         &data,
         crate::api::param(&pairs, "format").unwrap_or(""),

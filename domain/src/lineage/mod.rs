@@ -48,12 +48,14 @@ mod tests;
 mod timeline;
 #[cfg(test)]
 mod timeline_tests;
+mod view;
 mod walks;
 
 use adjacency::*;
 pub use listing::{HopNodes, Reuse};
 pub use paths::{SimplePaths, PATH_STEP_BUDGET};
 pub use timeline::{Millis, TimedEdge, ALWAYS, OPEN};
+pub use view::At;
 pub use walks::{Expansion, Hub, Neighbourhood, RefreshPlan, Window};
 
 fn edge_key(id: &str) -> u128 {

@@ -34,6 +34,18 @@ impl LineageGraph {
         limit: usize,
         budget: usize,
     ) -> SimplePaths {
+        self.simple_paths_at(from, to, (max_hops, limit, budget), At::Now)
+    }
+
+    /// [`LineageGraph::simple_paths`] over the graph as of `at`, with
+    /// (`max_hops`, `limit`, `budget`).
+    pub fn simple_paths_at(
+        &self,
+        from: NodeId,
+        to: NodeId,
+        (max_hops, limit, budget): (usize, usize, usize),
+        at: At,
+    ) -> SimplePaths {
         let mut out = SimplePaths {
             paths: Vec::new(),
             complete: true,
@@ -48,10 +60,10 @@ impl LineageGraph {
         for d in 1..=max_hops as u32 {
             let mut next = Vec::new();
             for &n in &frontier {
-                for l in self.inn.iter(n) {
-                    if !to_target.has(l.other) {
-                        to_target.set(l.other, d);
-                        next.push(l.other);
+                for (other, _) in self.links(n, Direction::Upstream, at) {
+                    if !to_target.has(other) {
+                        to_target.set(other, d);
+                        next.push(other);
                     }
                 }
             }
@@ -66,6 +78,7 @@ impl LineageGraph {
         let mut on_path = Scratch::new(self.ids.len());
         on_path.set(from, 1);
         let mut walk = Walk {
+            at,
             to,
             max_hops,
             limit,
@@ -78,6 +91,7 @@ impl LineageGraph {
 }
 
 struct Walk {
+    at: At,
     to: NodeId,
     max_hops: usize,
     limit: usize,
@@ -99,15 +113,15 @@ impl Walk {
             return;
         }
         let hops = self.path.len() - 1;
-        for l in g.out.iter(last) {
+        for (other, _) in g.links(last, Direction::Downstream, self.at) {
             if out.paths.len() >= self.limit || !out.complete {
                 return;
             }
-            if on_path.get(l.other) == Some(1) {
+            if on_path.get(other) == Some(1) {
                 continue;
             }
             // Only nodes that still reach the target in the hops left.
-            match to_target.get(l.other) {
+            match to_target.get(other) {
                 Some(d) if hops + 1 + d as usize <= self.max_hops => {}
                 _ => continue,
             }
@@ -116,11 +130,11 @@ impl Walk {
                 return;
             }
             self.steps_left -= 1;
-            on_path.set(l.other, 1);
-            self.path.push(l.other);
+            on_path.set(other, 1);
+            self.path.push(other);
             self.extend(g, to_target, on_path, out);
             self.path.pop();
-            on_path.set(l.other, 0);
+            on_path.set(other, 0);
         }
     }
 }

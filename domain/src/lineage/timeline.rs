@@ -45,7 +45,7 @@ impl Timeline {
         self.died.resize(nodes, OPEN);
     }
 
-    fn spans(&self, dir: Direction) -> &Spans {
+    pub(super) fn spans(&self, dir: Direction) -> &Spans {
         match dir {
             Direction::Downstream => &self.out,
             Direction::Upstream => &self.inn,

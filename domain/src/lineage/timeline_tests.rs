@@ -161,7 +161,53 @@ fn same_as_replay(g: &LineageGraph, replay: &LineageGraph, t: Millis) -> Result<
                 t
             );
         }
+        // Paths from here to every asset of then: the shortest one's
+        // length, and every simple path.
+        for j in 0..NODES {
+            let (Some(to_then), Some(to_now)) = (g.node_at(&asset(j), t), replay.id_of(&asset(j)))
+            else {
+                continue;
+            };
+            let ids = |g: &LineageGraph, paths: Vec<Vec<NodeId>>| -> BTreeSet<Vec<String>> {
+                paths
+                    .into_iter()
+                    .map(|p| p.into_iter().map(|n| g.asset_id(n).to_string()).collect())
+                    .collect()
+            };
+            let at = At::Moment(t);
+            prop_assert_eq!(
+                g.shortest_path_at(then, to_then, at).map(|p| p.len()),
+                replay.shortest_path(now, to_now).map(|p| p.len())
+            );
+            prop_assert_eq!(
+                ids(
+                    g,
+                    g.simple_paths_at(then, to_then, (12, 1000, 100_000), at)
+                        .paths
+                ),
+                ids(
+                    replay,
+                    replay.simple_paths(now, to_now, 12, 1000, 100_000).paths
+                ),
+                "paths {} to {} as of {}",
+                id,
+                asset(j),
+                t
+            );
+        }
     }
+    // The hubs then: every asset's count downstream and fan-out.
+    let hubs = |g: &LineageGraph, hubs: Vec<Hub>| -> BTreeSet<(String, usize, usize)> {
+        hubs.into_iter()
+            .map(|h| (g.asset_id(h.node).to_string(), h.downstream, h.fanout))
+            .collect()
+    };
+    prop_assert_eq!(
+        hubs(g, g.hubs_at(NODES, t)),
+        hubs(replay, replay.hubs(NODES)),
+        "hubs as of {}",
+        t
+    );
     Ok(())
 }
 

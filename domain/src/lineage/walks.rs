@@ -117,17 +117,21 @@ impl LineageGraph {
 
     /// How many nodes are reachable from `start` in `dir`.
     pub fn closure_size(&self, start: NodeId, dir: Direction) -> usize {
-        let adj = self.adjacency(dir);
+        self.closure_size_at(start, dir, At::Now)
+    }
+
+    /// [`LineageGraph::closure_size`] over the graph as of `at`.
+    pub fn closure_size_at(&self, start: NodeId, dir: Direction, at: At) -> usize {
         let mut seen = vec![false; self.ids.len()];
         seen[start as usize] = true;
         let mut stack = vec![start];
         let mut count = 0;
         while let Some(n) = stack.pop() {
-            for l in adj.iter(n) {
-                if !seen[l.other as usize] {
-                    seen[l.other as usize] = true;
+            for (other, _) in self.links(n, dir, at) {
+                if !seen[other as usize] {
+                    seen[other as usize] = true;
                     count += 1;
-                    stack.push(l.other);
+                    stack.push(other);
                 }
             }
         }
@@ -136,6 +140,11 @@ impl LineageGraph {
 
     /// A shortest downstream path from `from` to `to`, both included.
     pub fn shortest_path(&self, from: NodeId, to: NodeId) -> Option<Vec<NodeId>> {
+        self.shortest_path_at(from, to, At::Now)
+    }
+
+    /// [`LineageGraph::shortest_path`] over the graph as of `at`.
+    pub fn shortest_path_at(&self, from: NodeId, to: NodeId, at: At) -> Option<Vec<NodeId>> {
         let mut parent = self.unseen();
         parent[from as usize] = from;
         let mut queue = vec![from];
@@ -153,10 +162,10 @@ impl LineageGraph {
                 path.reverse();
                 return Some(path);
             }
-            for l in self.out.iter(n) {
-                if parent[l.other as usize] == UNSEEN {
-                    parent[l.other as usize] = n;
-                    queue.push(l.other);
+            for (other, _) in self.links(n, Direction::Downstream, at) {
+                if parent[other as usize] == UNSEEN {
+                    parent[other as usize] = n;
+                    queue.push(other);
                 }
             }
         }
@@ -445,7 +454,7 @@ impl LineageGraph {
     /// Returns each node's component (`UNSEEN` for removed nodes) and the
     /// number of components; a component's number is lower than that of
     /// every component that reaches it, so sinks come first.
-    pub(super) fn components(&self) -> (Vec<u32>, usize) {
+    pub(super) fn components(&self, at: At) -> (Vec<u32>, usize) {
         let n = self.ids.len();
         let mut index = vec![UNSEEN; n];
         let mut low = vec![0u32; n];
@@ -454,11 +463,12 @@ impl LineageGraph {
         let mut stack: Vec<NodeId> = Vec::new();
         let mut next = 0u32;
         let mut count = 0u32;
-        for root in self.live_nodes() {
+        let down = Direction::Downstream;
+        for root in self.nodes_at(at) {
             if index[root as usize] != UNSEEN {
                 continue;
             }
-            let mut call = vec![(root, self.out.iter(root))];
+            let mut call = vec![(root, self.links(root, down, at))];
             index[root as usize] = next;
             low[root as usize] = next;
             next += 1;
@@ -467,15 +477,15 @@ impl LineageGraph {
             while !call.is_empty() {
                 let top = call.len() - 1;
                 let v = call[top].0 as usize;
-                if let Some(l) = call[top].1.next() {
-                    let w = l.other as usize;
+                if let Some((other, _)) = call[top].1.next() {
+                    let w = other as usize;
                     if index[w] == UNSEEN {
                         index[w] = next;
                         low[w] = next;
                         next += 1;
-                        stack.push(l.other);
+                        stack.push(other);
                         on_stack[w] = true;
-                        call.push((l.other, self.out.iter(l.other)));
+                        call.push((other, self.links(other, down, at)));
                     } else if on_stack[w] {
                         low[v] = low[v].min(index[w]);
                     }
@@ -514,29 +524,35 @@ impl LineageGraph {
                 return cached.iter().take(limit).copied().collect();
             }
         }
-        let hubs = self.compute_hubs(limit);
+        let hubs = self.compute_hubs(limit, At::Now);
         *self.hub_cache.lock().expect("never poisoned") = Some((limit, hubs.clone()));
         hubs
     }
 
-    pub(super) fn compute_hubs(&self, limit: usize) -> Vec<Hub> {
+    /// [`LineageGraph::hubs`] over the graph as it was at `t` (not kept:
+    /// each call ranks anew).
+    pub fn hubs_at(&self, limit: usize, t: Millis) -> Vec<Hub> {
+        self.compute_hubs(limit, At::Moment(t))
+    }
+
+    pub(super) fn compute_hubs(&self, limit: usize, at: At) -> Vec<Hub> {
         if limit == 0 {
             return vec![];
         }
-        let total = self.node_count();
-        let (comp, count) = self.components();
+        let total = self.nodes_at(at).count();
+        let (comp, count) = self.components(at);
         let mut size = vec![0usize; count];
         let mut members: Vec<Vec<NodeId>> = vec![Vec::new(); count];
-        for n in self.live_nodes() {
+        for n in self.nodes_at(at) {
             size[comp[n as usize] as usize] += 1;
             members[comp[n as usize] as usize].push(n);
         }
         let mut children: Vec<Vec<u32>> = vec![Vec::new(); count];
         let mut parents: Vec<Vec<u32>> = vec![Vec::new(); count];
-        for n in self.live_nodes() {
+        for n in self.nodes_at(at) {
             let c = comp[n as usize];
-            for l in self.out.iter(n) {
-                let d = comp[l.other as usize];
+            for (other, _) in self.links(n, Direction::Downstream, at) {
+                let d = comp[other as usize];
                 if d != c {
                     children[c as usize].push(d);
                     parents[d as usize].push(c);
@@ -594,11 +610,11 @@ impl LineageGraph {
             if best.len() >= limit && best[limit - 1].downstream > upper(c) {
                 break;
             }
-            let downstream = self.closure_size(members[c][0], Direction::Downstream);
+            let downstream = self.closure_size_at(members[c][0], Direction::Downstream, at);
             best.extend(members[c].iter().map(|&n| Hub {
                 node: n,
                 downstream,
-                fanout: self.fanout(n),
+                fanout: self.links(n, Direction::Downstream, at).count(),
             }));
             best.sort_by(order);
             best.truncate(limit);
