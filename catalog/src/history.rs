@@ -448,8 +448,10 @@ impl Catalog {
             let mut found: Vec<(&str, &str)> = Vec::new();
             for n in g.nodes_at(domain::lineage::At::Moment(at)) {
                 let (name, id) = (g.name(n), g.asset_id(n));
-                let text = format!("{} {}", name.to_lowercase(), id.to_lowercase());
-                if !words.iter().all(|w| text.contains(w.as_str())) {
+                if !words
+                    .iter()
+                    .all(|w| holds_word(name, w) || holds_word(id, w))
+                {
                     continue;
                 }
                 *kinds.entry(g.kind(n).as_str().to_string()).or_default() += 1;
@@ -480,4 +482,11 @@ impl Catalog {
             next: None,
         })
     }
+}
+
+/// Whether `text` holds `word` (lower case), ignoring ASCII case, without
+/// allocating: a search as of a moment checks every asset's name and id.
+fn holds_word(text: &str, word: &str) -> bool {
+    let (t, w) = (text.as_bytes(), word.as_bytes());
+    w.is_empty() || t.windows(w.len()).any(|win| win.eq_ignore_ascii_case(w))
 }
