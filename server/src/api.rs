@@ -241,7 +241,7 @@ async fn search(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<domain::query::SearchResult>> {
     let pairs = parse_query_string(raw.as_deref().unwrap_or(""));
-    let as_of = as_of_param(&pairs)?;
+    let as_of = crate::history::as_of_param(raw.as_deref())?;
     let q = SearchQuery::from_pairs(pairs).map_err(ApiError::invalid)?;
     Ok(Json(match as_of {
         None => catalog.search(&q).await?,
@@ -338,15 +338,6 @@ fn number(pairs: &[(String, String)], key: &str, default: usize, max: usize) -> 
     }
 }
 
-/// The `as_of` query parameter, if given.
-fn as_of_param(pairs: &[(String, String)]) -> ApiResult<Option<domain::lineage::Millis>> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == "as_of")
-        .map(|(_, v)| crate::history::moment("as_of", v))
-        .transpose()
-}
-
 /// `GET /api/v1/paths?from=&to=&limit=&as_of=`.
 async fn paths(
     State(catalog): State<Catalog>,
@@ -363,7 +354,7 @@ async fn paths(
     };
     let (from, to) = (get("from")?, get("to")?);
     let limit = number(&pairs, "limit", 20, 1000)?;
-    let as_of = as_of_param(&pairs)?;
+    let as_of = crate::history::as_of_param(raw.as_deref())?;
     Ok(Json(catalog.paths_as_of(&from, &to, limit, as_of)?))
 }
 
@@ -374,7 +365,7 @@ async fn hubs(
 ) -> ApiResult<Json<serde_json::Value>> {
     let pairs = parse_query_string(raw.as_deref().unwrap_or(""));
     let limit = number(&pairs, "limit", 20, 1000)?;
-    let items = match as_of_param(&pairs)? {
+    let items = match crate::history::as_of_param(raw.as_deref())? {
         None => catalog.hubs(limit),
         Some(t) => catalog.hubs_as_of(limit, t)?,
     };
@@ -397,11 +388,7 @@ async fn get_asset(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<domain::Asset>> {
     let id = catalog.canonical_id(&id).await?;
-    let as_of = parse_query_string(raw.as_deref().unwrap_or(""))
-        .into_iter()
-        .find(|(k, _)| k == "as_of")
-        .map(|(_, v)| crate::history::moment("as_of", &v))
-        .transpose()?;
+    let as_of = crate::history::as_of_param(raw.as_deref())?;
     Ok(Json(match as_of {
         None => catalog.get_asset(&id).await?,
         Some(at) => catalog.asset_as_of(&id, at).await?,

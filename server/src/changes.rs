@@ -160,11 +160,7 @@ async fn impact(
             rows: n,
         }
     });
-    let as_of = domain::query::parse_query_string(raw.as_deref().unwrap_or(""))
-        .into_iter()
-        .find(|(k, _)| k == "as_of")
-        .map(|(_, v)| crate::history::moment("as_of", &v))
-        .transpose()?;
+    let as_of = crate::history::as_of_param(raw.as_deref())?;
     let dataset = catalog.canonical_id(&input.dataset).await?;
     let report = catalog
         .impact_at(&dataset, &input.changes, limits, as_of)

@@ -25,15 +25,28 @@ pub fn moment(field: &str, v: &str) -> ApiResult<Millis> {
             "{v:?} is not an RFC 3339 date-time such as 2026-12-01T09:30:00Z"
         ))
     })?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis);
-    if t > now + CLOCK_SLACK_MS {
+    if t > now() + CLOCK_SLACK_MS {
         return Err(bad(format!(
             "{v} is in the future; the catalog knows only the past and the present"
         )));
     }
     Ok(t)
+}
+
+/// This server's clock, in milliseconds since the Unix epoch.
+pub fn now() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// The `as_of` of a raw query string, if given (see [`moment`]).
+pub fn as_of_param(raw: Option<&str>) -> ApiResult<Option<Millis>> {
+    parse_query_string(raw.unwrap_or(""))
+        .into_iter()
+        .find(|(k, _)| k == "as_of")
+        .map(|(_, v)| moment("as_of", &v))
+        .transpose()
 }
 
 /// `GET /api/v1/lineage/{id}/diff?from=T1&to=T2&direction=&depth=&limit=`:
@@ -61,9 +74,7 @@ pub async fn diff(
     let from = from.ok_or_else(|| bad("from", "the earlier moment is required".into()))?;
     let to = match to {
         Some(t) => t,
-        None => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as Millis),
+        None => now(),
     };
     if to < from {
         return Err(bad("to", "the later moment comes before `from`".into()));

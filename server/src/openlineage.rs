@@ -436,12 +436,7 @@ async fn named_asset(
 /// The graph a Marquez read looks at: now, or as of its `as_of` (an
 /// mlgraph extension).
 fn at_param(raw: Option<&str>) -> ApiResult<At> {
-    Ok(parse_query_string(raw.unwrap_or(""))
-        .into_iter()
-        .find(|(k, _)| k == "as_of")
-        .map(|(_, v)| crate::history::moment("as_of", &v))
-        .transpose()?
-        .map_or(At::Now, At::Moment))
+    Ok(crate::history::as_of_param(raw)?.map_or(At::Now, At::Moment))
 }
 
 /// `GET /api/v1/lineage?nodeId=&depth=&as_of=`: Marquez's lineage graph

@@ -140,7 +140,7 @@ pub async fn build(
                 .lineage_diff(
                     id,
                     since,
-                    when.as_of.unwrap_or_else(now),
+                    when.as_of.unwrap_or_else(crate::history::now),
                     dir,
                     depth,
                     Some(REPORT_NODES),
@@ -202,12 +202,6 @@ pub async fn build(
         as_of: None,
         changes,
     })
-}
-
-fn now() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
 }
 
 /// `id`'s direct neighbours in `dir` as of `t`, from the lineage index
