@@ -4,15 +4,15 @@
 // Leptos view types nest deeply; the asset page needs more than the default.
 #![recursion_limit = "256"]
 
-/// mimalloc instead of glibc's allocator: a bulk load spent a quarter of
-/// its time in glibc's malloc and free (SurrealDB allocates per field,
-/// per index entry and per key); see docs/PERFORMANCE.md.
+/// jemalloc, with SurrealKV's memtable resident from its allocation (see
+/// `alloc`).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: alloc::Allocator = alloc::Allocator;
 
 mod access;
 #[cfg(test)]
 mod access_tests;
+mod alloc;
 mod api;
 mod auth;
 mod bench;
