@@ -13,21 +13,10 @@ inputs="${2:-5000}"
 work="${MLGRAPH_BENCH_DIR:-/var/tmp/mlgraph-wide-event}"
 cargo build --release -p server
 bin="${CARGO_TARGET_DIR:-target}/release/mlgraph"
-rm -rf "$work"
-mkdir -p "$work"
-"$bin" seed-demo --db "surrealkv://$work/store" >/dev/null 2>&1
 port=3933
 token="wide-$(date +%s)"
-MLGRAPH_DB="surrealkv://$work/store" MLGRAPH_DEMO=0 MLGRAPH_ADMIN_TOKEN="$token" \
-  LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site RUST_LOG=warn \
-  "$bin" serve >"$work/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do
-  curl -fsS "http://127.0.0.1:$port/api/v1/assets?limit=1" >/dev/null 2>&1 && break
-  kill -0 $server 2>/dev/null || { cat "$work/server.log"; exit 1; }
-  sleep 1
-done
+. scripts/bench-serve.sh
+bench_serve 0
 echo "release build, the demo catalog on SurrealKV, $events events of $inputs new inputs each"
 python3 - "http://127.0.0.1:$port" "$token" "$events" "$inputs" <<'EOF'
 import json, statistics, sys, time, urllib.request

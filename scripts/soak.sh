@@ -20,27 +20,15 @@ datasets="${4:-5000}"
 work="${MLGRAPH_BENCH_DIR:-/var/tmp/mlgraph-soak}"
 cargo build --release -p server
 bin="${CARGO_TARGET_DIR:-target}/release/mlgraph"
-rm -rf "$work"
-mkdir -p "$work"
-if [ "$assets" = 0 ]; then
-  "$bin" seed-demo --db "surrealkv://$work/store" >/dev/null 2>&1
-  catalog="the demo catalog (309 assets)"
-else
-  "$bin" seed-demo --db "surrealkv://$work/store" --assets "$assets" >/dev/null 2>&1
-  catalog="a $assets-asset catalog"
-fi
 port=3931
 token="soak-$(date +%s)"
-MLGRAPH_DB="surrealkv://$work/store" MLGRAPH_DEMO=0 MLGRAPH_ADMIN_TOKEN="$token" \
-  LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site RUST_LOG=warn \
-  "$bin" serve >"$work/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do
-  curl -fsS "http://127.0.0.1:$port/api/v1/assets?limit=1" >/dev/null 2>&1 && break
-  kill -0 $server 2>/dev/null || { cat "$work/server.log"; exit 1; }
-  sleep 1
-done
+. scripts/bench-serve.sh
+bench_serve "$assets"
+if [ "$assets" = 0 ]; then
+  catalog="the demo catalog (309 assets)"
+else
+  catalog="a $assets-asset catalog"
+fi
 echo "release build, $catalog on SurrealKV, $rps requests/s for $minutes minutes, events naming $datasets datasets"
 python3 scripts/soak.py --url "http://127.0.0.1:$port" --token "$token" --pid "$server" \
   --minutes "$minutes" --rps "$rps" --datasets "$datasets"
