@@ -91,6 +91,14 @@ pub(crate) mod server {
         Ok(who)
     }
 
+    /// A refusal with its HTTP status (400 for bad input, 429, 503…) and
+    /// the message the user sees; a server function's error is otherwise a
+    /// 500.
+    pub fn refused(code: http::StatusCode, message: impl std::fmt::Display) -> ServerFnError {
+        status(code);
+        ServerFnError::new(message.to_string())
+    }
+
     /// The message a user may see; internal failures are logged instead.
     pub fn public(e: CatalogError) -> ServerFnError {
         match e {

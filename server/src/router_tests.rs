@@ -24,6 +24,16 @@ pub async fn app_with_demo() -> axum::Router {
     )
 }
 
+/// The id of the demo catalog's first serving endpoint.
+pub(crate) fn demo_service() -> String {
+    domain::demo::demo()
+        .assets
+        .into_iter()
+        .find(|a| a.kind == domain::AssetKind::Service)
+        .expect("the demo has a service")
+        .id
+}
+
 pub(crate) async fn empty_app() -> axum::Router {
     build(
         catalog::Catalog::connect("mem://").await.unwrap(),

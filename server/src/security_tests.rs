@@ -213,6 +213,31 @@ async fn simulate_bombs_are_refused_naming_the_field() {
     }
 }
 
+/// The Scaling tab's preview refuses bad input with 400 and the reason,
+/// as the REST API does, not with a server error.
+#[tokio::test]
+async fn a_preview_of_bad_input_is_a_400_naming_what_is_wrong() {
+    let app = app_with_demo().await;
+    let service = crate::router_tests::demo_service();
+    let good = serde_json::to_value(domain::scaling::reference_policy()).unwrap();
+    let mut bomb = good.clone();
+    bomb["max_replicas"] = json!(4_000_000_000u64);
+    let cases = [
+        (good.clone(), "nowhere", "", "unknown scenario"),
+        (bomb, "quarter", "", "max_replicas"),
+        (good.clone(), "trace", "seconds,qps\nx,1", "trace"),
+    ];
+    for (policy, scenario, trace, says) in cases {
+        let body = json!({"id": service, "proposed": policy, "scenario": scenario, "duration_s": 5.0, "trace_csv": trace});
+        let (s, v) = post(&app, "/rpc/preview_scaling", body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{scenario}: {v}");
+        assert!(v.to_string().contains(says), "{scenario}: {v}");
+    }
+    let body = json!({"id": service, "proposed": good, "scenario": "quarter", "duration_s": 5.0, "trace_csv": ""});
+    let (s, v) = post(&app, "/rpc/preview_scaling", body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
 /// One caller may have two simulations under way; a third is refused with
 /// 429, and runs whose requests went away stop and free their slots.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -123,7 +123,8 @@ pub async fn add_user(
 ) -> Result<(), ServerFnError> {
     let who = super::server::require(Some(domain::auth::Action::ManageUsers))?;
     let catalog = expect_context::<catalog::Catalog>();
-    let roles = domain::auth::parse_roles(&roles).map_err(|e| ServerFnError::new(e.to_string()))?;
+    let roles = domain::auth::parse_roles(&roles)
+        .map_err(|e| super::server::refused(http::StatusCode::BAD_REQUEST, e))?;
     let new = catalog::NewUser {
         username: username.trim().to_string(),
         display_name,
@@ -149,7 +150,8 @@ pub async fn change_user(
 ) -> Result<(), ServerFnError> {
     let who = super::server::require(Some(domain::auth::Action::ManageUsers))?;
     let catalog = expect_context::<catalog::Catalog>();
-    let roles = domain::auth::parse_roles(&roles).map_err(|e| ServerFnError::new(e.to_string()))?;
+    let roles = domain::auth::parse_roles(&roles)
+        .map_err(|e| super::server::refused(http::StatusCode::BAD_REQUEST, e))?;
     let change = catalog::UserChange {
         roles: Some(roles),
         teams: Some(split_list(&teams)),

@@ -91,7 +91,10 @@ pub async fn take_step(
     version: u64,
 ) -> Result<(), ServerFnError> {
     let Some(step) = Step::parse(&step) else {
-        return Err(ServerFnError::new(format!("unknown step {step:?}")));
+        return Err(super::server::refused(
+            http::StatusCode::BAD_REQUEST,
+            format!("unknown step {step:?}"),
+        ));
     };
     let who = super::server::require(step.required_action())?;
     let catalog = expect_context::<catalog::Catalog>();
@@ -115,7 +118,7 @@ pub async fn list_change_requests(
     } else {
         Some(
             domain::change_request::CrState::parse(&state)
-                .map_err(|e| ServerFnError::new(e.to_string()))?,
+                .map_err(|e| super::server::refused(http::StatusCode::BAD_REQUEST, e))?,
         )
     };
     let dataset = dataset.trim();

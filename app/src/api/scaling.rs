@@ -336,7 +336,21 @@ pub async fn preview_scaling(
     /// The trace to replay when `scenario` is `trace`.
     trace_csv: String,
 ) -> Result<Preview, ServerFnError> {
+    use super::server::refused;
     use domain::scaling::SimConfig;
+    use http::StatusCode;
+    const BAD_REQUEST: StatusCode = StatusCode::BAD_REQUEST;
+    /// A simulation that gave no result: its input (400), the caller's
+    /// limit (429) or the time it took (503).
+    fn run_refused(which: &str, e: sim::RunError) -> ServerFnError {
+        use domain::scaling::SimError;
+        let code = match &e {
+            sim::RunError::Busy => StatusCode::TOO_MANY_REQUESTS,
+            sim::RunError::Refused(SimError::Cancelled) => StatusCode::SERVICE_UNAVAILABLE,
+            sim::RunError::Refused(_) => BAD_REQUEST,
+        };
+        refused(code, format!("{which}: {e}"))
+    }
     let catalog = expect_context::<catalog::Catalog>();
     // Read from the request's context before the first await.
     let who = sim::caller_key();
@@ -347,23 +361,20 @@ pub async fn preview_scaling(
         .current
         .map(|c| c.policy)
         .unwrap_or_else(domain::scaling::reference_policy);
-    proposed
-        .validate()
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    proposed.validate().map_err(|e| refused(BAD_REQUEST, e))?;
     let traffic = if scenario == "trace" {
         domain::scaling::parse_trace_csv(&trace_csv)
-            .map_err(|e| ServerFnError::new(format!("trace {e}")))?
+            .map_err(|e| refused(BAD_REQUEST, format!("trace {e}")))?
     } else {
         sim::traffic(&scenario)
-            .ok_or_else(|| ServerFnError::new(format!("unknown scenario {scenario:?}")))?
+            .ok_or_else(|| refused(BAD_REQUEST, format!("unknown scenario {scenario:?}")))?
     };
     let duration_s = if duration_s.is_finite() {
         duration_s.clamp(5.0, 60.0)
     } else {
         20.0
     };
-    domain::scaling::check_size(&traffic, duration_s)
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    domain::scaling::check_size(&traffic, duration_s).map_err(|e| refused(BAD_REQUEST, e))?;
     let cfg = |policy| SimConfig {
         policy,
         traffic: traffic.clone(),
@@ -381,10 +392,15 @@ pub async fn preview_scaling(
         tokio::join!(sim::run(cfg(current), &who), sim::run(cfg(proposed), &who))
     })
     .await
-    .map_err(|_| ServerFnError::new("the simulation took over a minute; try a shorter run"))?;
+    .map_err(|_| {
+        refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the simulation took over a minute; try a shorter run",
+        )
+    })?;
     let (a, b) = (
-        a.map_err(|e| ServerFnError::new(format!("current policy: {e}")))?,
-        b.map_err(|e| ServerFnError::new(format!("proposed policy: {e}")))?,
+        a.map_err(|e| run_refused("current policy", e))?,
+        b.map_err(|e| run_refused("proposed policy", e))?,
     );
     Ok(Preview {
         scenario,
@@ -421,11 +437,9 @@ pub async fn rollback_scaling(id: String, to: u64, version: u64) -> Result<u64, 
         .scaling_of(&id)
         .await
         .map_err(super::server::public)?;
-    let old = s
-        .history
-        .iter()
-        .find(|v| v.version == to)
-        .ok_or_else(|| ServerFnError::new(format!("no version {to}")))?;
+    let old = s.history.iter().find(|v| v.version == to).ok_or_else(|| {
+        super::server::refused(http::StatusCode::NOT_FOUND, format!("no version {to}"))
+    })?;
     catalog
         .put_scaling(
             &id,

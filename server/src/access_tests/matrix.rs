@@ -33,12 +33,7 @@ async fn every_role_gets_exactly_the_endpoints_it_should() {
         );
     }
     let (cr, cr2) = (ids[0], ids[1]);
-    let service = domain::demo::demo()
-        .assets
-        .into_iter()
-        .find(|a| a.kind == domain::AssetKind::Service)
-        .unwrap()
-        .id;
+    let service = crate::router_tests::demo_service();
     let asset = json!({"kind": "dataset", "namespace": "matrix", "name": "t", "schema": []});
     let edge = json!({"from": "dataset:matrix:t", "to": "dataset:matrix:u", "kind": "derives"});
     use Role::*;
