@@ -35,7 +35,7 @@ const PAGE: usize = 4096;
 
 /// Makes every zeroed allocation of exactly `bytes` resident when it is
 /// made: SurrealKV's memtable arenas, which are the only allocations of
-/// that size. Called before an embedded store is opened.
+/// that size. `serve` calls it before it opens an embedded store.
 pub fn keep_resident(bytes: usize) {
     RESIDENT_SIZE.store(bytes, Ordering::Relaxed);
 }

@@ -161,11 +161,7 @@ pub async fn open(args: &DbArgs) -> anyhow::Result<catalog::Catalog> {
                 .with_context(|| format!("creating {}", parent.display()))?;
         }
     }
-    let options = args.store_options();
-    if url.starts_with("surrealkv://") {
-        crate::alloc::keep_resident((options.memtable_mb << 20) as usize);
-    }
-    catalog::Catalog::connect_with(&url, options)
+    catalog::Catalog::connect_with(&url, args.store_options())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
 }

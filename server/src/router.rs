@@ -65,6 +65,11 @@ pub fn build(catalog: Catalog, leptos_options: LeptosOptions, auth: Arc<AuthStat
 }
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    // A server's memory is its configured memory from the start (see
+    // `alloc`); a short command does not pay for a memtable it won't fill.
+    if settings.db.starts_with("surrealkv://") {
+        crate::alloc::keep_resident((settings.store.memtable_mb << 20) as usize);
+    }
     let catalog = crate::config::open(&crate::config::DbArgs {
         db: Some(settings.db.clone()),
         store_cache_mb: Some(settings.store.cache_mb),
